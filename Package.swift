@@ -1,0 +1,72 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "replyline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "replyline", targets: ["replyline"]),
+        .library(name: "ReplylineCore", targets: ["ReplylineCore"]),
+        .library(name: "ReplylineProviders", targets: ["ReplylineProviders"]),
+        .library(name: "ReplylineStore", targets: ["ReplylineStore"]),
+        .library(name: "ReplylineServer", targets: ["ReplylineServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "ReplylineCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .target(
+            name: "ReplylineProviders",
+            dependencies: [
+                "ReplylineCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "ReplylineStore",
+            dependencies: [
+                "ReplylineCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .target(
+            name: "ReplylineServer",
+            dependencies: [
+                "ReplylineCore",
+                "ReplylineProviders",
+                "ReplylineStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "replyline",
+            dependencies: [
+                "ReplylineServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .testTarget(name: "ReplylineCoreTests", dependencies: ["ReplylineCore"]),
+        .testTarget(name: "ReplylineProvidersTests", dependencies: ["ReplylineProviders"]),
+        .testTarget(name: "ReplylineStoreTests", dependencies: ["ReplylineStore"]),
+        .testTarget(
+            name: "ReplylineServerTests",
+            dependencies: [
+                "ReplylineServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ]
+)

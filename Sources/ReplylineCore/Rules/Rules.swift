@@ -1,0 +1,76 @@
+import Foundation
+
+/// The intents a keyword list can name in a rules file.
+public enum KeywordIntent: String, Sendable, CaseIterable, Hashable {
+    case confirm
+    case reschedule
+    case cancel
+    case optOut = "opt_out"
+    case optIn = "opt_in"
+    case help
+}
+
+/// A business's profile: who it is, where, and when it may text.
+public struct BusinessProfile: Sendable, Hashable {
+    public var name: String
+    public var phone: String
+    public var timeZone: TimeZone
+    /// ISO 3166 alpha-2 country for numbers typed without a country code.
+    public var country: String
+    /// The provider numbers (E.164) this business receives on; empty means any number.
+    public var numbers: [String]
+    /// Opening hours in minutes after local midnight; automated sends wait outside them.
+    public var opensAt: Int
+    public var closesAt: Int
+}
+
+/// Every reply the engine can send, as parsed templates.
+public struct ReplyTemplates: Sendable, Hashable {
+    public var confirmed: Template
+    public var alreadyConfirmed: Template
+    public var rescheduleRequested: Template
+    public var cancelled: Template
+    public var alreadyCancelled: Template
+    /// A keyword aimed at an appointment that can no longer change (cancelled, completed).
+    public var appointmentClosed: Template
+    public var noAppointment: Template
+    public var optedOut: Template
+    public var optedIn: Template
+    public var help: Template
+    /// The acknowledgement of free text; nil sends none.
+    public var unrecognized: Template?
+    /// The message sent when an appointment is created, asking for C or R.
+    public var confirmationRequest: Template
+    public var reminder: Template
+
+    /// The YAML key of each reply, with whether a rules file must give it.
+    public static let keys: [(key: String, required: Bool)] = [
+        ("confirmed", true), ("already_confirmed", true), ("reschedule_requested", true),
+        ("cancelled", true), ("already_cancelled", true), ("appointment_closed", true),
+        ("no_appointment", true), ("opted_out", true), ("opted_in", true), ("help", true),
+        ("unrecognized", false), ("confirmation_request", true), ("reminder", true),
+    ]
+}
+
+/// A business's rules: its profile, its keyword lists and its replies, as loaded from one
+/// `Rules/*.yml` file. Built by `RulesLoader`, which checks everything up front.
+public struct Rules: Sendable {
+    public var source: String
+    public var business: BusinessProfile
+    /// Upper-cased, normalized keyword spellings per intent.
+    public var keywords: [KeywordIntent: [String]]
+    /// Words that opt a contact back in only while opted out (`YES` by default); they may
+    /// also be confirm words.
+    public var optInWhileOptedOut: [String]
+    /// Custom keyword (normalized) to its reply.
+    public var custom: [String: Template]
+    public var replies: ReplyTemplates
+    /// The `unrecognized` acknowledgement goes out at most once per contact per window.
+    public var unrecognizedReplyWindow: TimeInterval
+
+    /// Words carriers treat as opt-out whatever a business means by them.
+    public static let carrierOptOutWords: Set<String> = [
+        "STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "REVOKE", "OPTOUT",
+        "OPT OUT", "OPT-OUT", "REMOVE", "ARRET",
+    ]
+}

@@ -1,0 +1,281 @@
+import Foundation
+import Yams
+
+/// Every problem found in one rules file, in file order.
+public struct RulesLoadError: Error, Sendable, CustomStringConvertible {
+    public var errors: [RulesError]
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}
+
+/// Reads a `Rules/*.yml` file into `Rules`, reporting every problem with its line and a fix
+/// instead of stopping at the first.
+public struct RulesLoader {
+    let file: String
+    var errors: [RulesError] = []
+
+    public static func load(contentsOf url: URL) throws -> Rules {
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw RulesLoadError(errors: [
+                RulesError(
+                    file: url.path, line: nil, message: "cannot read the rules file",
+                    fix: "check the path; `replyline serve --rules PATH` takes a .yml file or a folder of them")
+            ])
+        }
+        return try load(yaml: text, file: url.path)
+    }
+
+    public static func load(yaml: String, file: String) throws -> Rules {
+        var loader = RulesLoader(file: file)
+        let rules = loader.parse(yaml)
+        if let rules, loader.errors.isEmpty { return rules }
+        throw RulesLoadError(errors: loader.errors)
+    }
+
+    mutating func fail(_ node: Node?, _ message: String, fix: String) {
+        errors.append(RulesError(file: file, line: node?.mark?.line, message: message, fix: fix))
+    }
+
+    mutating func parse(_ yaml: String) -> Rules? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            let line: Int? =
+                switch error {
+                case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+                default: nil
+                }
+            errors.append(
+                RulesError(
+                    file: file, line: line, message: "not valid YAML: \(error)",
+                    fix: "check indentation and quoting near that line"))
+            return nil
+        } catch {
+            errors.append(RulesError(file: file, line: nil, message: "not valid YAML: \(error)", fix: "check the file"))
+            return nil
+        }
+        guard let root, let top = root.mapping else {
+            fail(root, "the rules file must be a mapping with `business`, `keywords` and `replies`", fix: "start from Rules/default.yml")
+            return nil
+        }
+        for (key, _) in top where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours"].contains(key.string ?? "") {
+            fail(key, "unknown section `\(key.string ?? "?")`", fix: "use business, keywords, custom, replies or unrecognized_reply_window_hours")
+        }
+        let business = parseBusiness(top["business"], parent: root)
+        let (keywords, optInWhileOptedOut) = parseKeywords(top["keywords"], parent: root)
+        let custom = parseCustom(top["custom"], taken: keywords)
+        let replies = parseReplies(top["replies"], parent: root)
+        var window: TimeInterval = 24 * 3600
+        if let node = top["unrecognized_reply_window_hours"] {
+            if let hours = node.scalar.flatMap({ Double($0.string) }), hours >= 0 {
+                window = hours * 3600
+            } else {
+                fail(node, "unrecognized_reply_window_hours must be a number of hours", fix: "write e.g. `unrecognized_reply_window_hours: 24`")
+            }
+        }
+        guard let business, let replies else { return nil }
+        return Rules(
+            source: file, business: business, keywords: keywords, optInWhileOptedOut: optInWhileOptedOut,
+            custom: custom, replies: replies, unrecognizedReplyWindow: window)
+    }
+
+    mutating func string(_ node: Node?, _ key: String, in section: String, parent: Node?) -> String? {
+        guard let node else {
+            fail(parent, "`\(section).\(key)` is missing", fix: "add `\(key): ...` under `\(section):`")
+            return nil
+        }
+        guard let value = node.scalar?.string, !value.trimmingCharacters(in: .whitespaces).isEmpty else {
+            fail(node, "`\(section).\(key)` must be a non-empty text", fix: "write `\(key): \"...\"`")
+            return nil
+        }
+        return value
+    }
+
+    mutating func parseBusiness(_ node: Node?, parent: Node) -> BusinessProfile? {
+        guard let node, let map = node.mapping else {
+            fail(node ?? parent, "`business` must be a mapping with name, phone and time_zone", fix: "copy the business section of Rules/default.yml")
+            return nil
+        }
+        let name = string(map["name"], "name", in: "business", parent: node)
+        let phone = string(map["phone"], "phone", in: "business", parent: node)
+        var timeZone: TimeZone?
+        if let id = string(map["time_zone"], "time_zone", in: "business", parent: node) {
+            timeZone = TimeZone(identifier: id)
+            if timeZone == nil {
+                fail(map["time_zone"], "unknown time zone `\(id)`", fix: "use an IANA name such as America/New_York or Europe/London")
+            }
+        }
+        var country = "US"
+        if let value = map["country"]?.scalar?.string {
+            if PhoneNumber.isSupported(country: value) {
+                country = value.uppercased()
+            } else {
+                fail(map["country"], "unsupported country `\(value)`", fix: "use a two-letter code such as US, CA, GB, AU")
+            }
+        }
+        var numbers: [String] = []
+        if let list = map["numbers"] {
+            for item in list.sequence.map(Array.init) ?? [] {
+                if let text = item.scalar?.string, let number = PhoneNumber(text, defaultCountry: country) {
+                    numbers.append(number.e164)
+                } else {
+                    fail(item, "`\(item.scalar?.string ?? "?")` is not a phone number", fix: "write numbers in E.164, e.g. \"+15551234567\"")
+                }
+            }
+            if list.sequence == nil { fail(list, "`business.numbers` must be a list", fix: "write `numbers: [\"+15551234567\"]`") }
+        }
+        var opens = 9 * 60
+        var closes = 20 * 60
+        if let hours = map["hours"] {
+            if let text = hours.scalar?.string, let range = Self.parseHours(text) {
+                (opens, closes) = range
+            } else {
+                fail(hours, "`business.hours` must look like \"09:00-20:00\"", fix: "write `hours: \"09:00-20:00\"` (24-hour clock, opening before closing)")
+            }
+        }
+        guard let name, let phone, let timeZone else { return nil }
+        return BusinessProfile(
+            name: name, phone: phone, timeZone: timeZone, country: country, numbers: numbers, opensAt: opens, closesAt: closes)
+    }
+
+    static func parseHours(_ text: String) -> (Int, Int)? {
+        let parts = text.split(separator: "-").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2 else { return nil }
+        func minutes(_ text: String) -> Int? {
+            let hm = text.split(separator: ":")
+            guard hm.count == 2, let h = Int(hm[0]), let m = Int(hm[1]), (0...24).contains(h), (0..<60).contains(m) else { return nil }
+            return h * 60 + m
+        }
+        guard let open = minutes(parts[0]), let close = minutes(parts[1]), open < close, close <= 24 * 60 else { return nil }
+        return (open, close)
+    }
+
+    mutating func words(_ node: Node, label: String) -> [(String, Node)] {
+        guard let list = node.sequence else {
+            fail(node, "`\(label)` must be a list of words", fix: "write `\(label.split(separator: ".").last!): [WORD, OTHER]`")
+            return []
+        }
+        var result: [(String, Node)] = []
+        for item in list {
+            guard let text = item.scalar?.string else {
+                fail(item, "a keyword must be plain text", fix: "quote it: \"WORD\"")
+                continue
+            }
+            let word = KeywordMatcher.normalize(text)
+            if word.isEmpty {
+                fail(item, "keyword `\(text)` is empty once punctuation and spaces are trimmed", fix: "use letters or digits")
+            } else {
+                result.append((word, item))
+            }
+        }
+        return result
+    }
+
+    mutating func parseKeywords(_ node: Node?, parent: Node) -> ([KeywordIntent: [String]], [String]) {
+        var result: [KeywordIntent: [String]] = [:]
+        var owner: [String: KeywordIntent] = [:]
+        var optIn: [String] = []
+        guard let node else {
+            fail(parent, "`keywords` is missing", fix: "copy the keywords section of Rules/default.yml")
+            return (result, optIn)
+        }
+        guard let map = node.mapping else {
+            fail(node, "`keywords` must map intents to word lists", fix: "copy the keywords section of Rules/default.yml")
+            return (result, optIn)
+        }
+        let known = KeywordIntent.allCases.map(\.rawValue) + ["opt_in_while_opted_out"]
+        for (key, value) in map {
+            let name = key.string ?? ""
+            if name == "opt_in_while_opted_out" {
+                optIn = words(value, label: "keywords.\(name)").map(\.0)
+                continue
+            }
+            guard let intent = KeywordIntent(rawValue: name) else {
+                fail(key, "unknown intent `\(name)`", fix: "use one of \(known.joined(separator: ", ")); custom keywords go under `custom:`")
+                continue
+            }
+            for (word, item) in words(value, label: "keywords.\(name)") {
+                if let other = owner[word], other != intent {
+                    fail(item, "keyword `\(word)` is listed under both `\(other.rawValue)` and `\(intent.rawValue)`", fix: "keep it under one intent")
+                    continue
+                }
+                if owner[word] == nil { result[intent, default: []].append(word) }
+                owner[word] = intent
+            }
+        }
+        for intent in [KeywordIntent.optOut, .optIn, .help] where result[intent, default: []].isEmpty {
+            fail(node, "`keywords.\(intent.rawValue)` needs at least one word", fix: "carriers require \(intent.rawValue) keywords; see Rules/default.yml")
+        }
+        return (result, optIn)
+    }
+
+    mutating func parseCustom(_ node: Node?, taken: [KeywordIntent: [String]]) -> [String: Template] {
+        guard let node else { return [:] }
+        guard let map = node.mapping else {
+            fail(node, "`custom` must map keywords to replies", fix: "write `custom:` then `  HOURS: \"We're open ...\"`")
+            return [:]
+        }
+        var owner: [String: KeywordIntent] = [:]
+        for (intent, words) in taken { for word in words { owner[word] = intent } }
+        var result: [String: Template] = [:]
+        for (key, value) in map {
+            let word = KeywordMatcher.normalize(key.string ?? "")
+            if let other = owner[word] {
+                fail(key, "custom keyword `\(word)` is already a `\(other.rawValue)` keyword", fix: "rename it or remove it from `keywords.\(other.rawValue)`")
+                continue
+            }
+            if word.isEmpty || result[word] != nil {
+                fail(key, "custom keyword `\(key.string ?? "")` is empty or repeated", fix: "give each custom keyword once")
+                continue
+            }
+            if let template = template(value, label: "custom.\(word)") { result[word] = template }
+        }
+        return result
+    }
+
+    mutating func template(_ node: Node, label: String) -> Template? {
+        guard let text = node.scalar?.string, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            fail(node, "`\(label)` must be a non-empty text", fix: "write `\(label.split(separator: ".").last!): \"...\"`")
+            return nil
+        }
+        do {
+            return try Template(text)
+        } catch {
+            let names = Template.Variable.allCases.map { "[\($0.rawValue)]" }.joined(separator: " ")
+            fail(node, "unknown variable \(error.name) in `\(label)`", fix: "use one of \(names) (or their <snake_case> spelling)")
+            return nil
+        }
+    }
+
+    mutating func parseReplies(_ node: Node?, parent: Node) -> ReplyTemplates? {
+        guard let node, let map = node.mapping else {
+            fail(node ?? parent, "`replies` must be a mapping of reply templates", fix: "copy the replies section of Rules/default.yml")
+            return nil
+        }
+        let keys = Set(ReplyTemplates.keys.map(\.key))
+        for (key, _) in map where !keys.contains(key.string ?? "") {
+            fail(key, "unknown reply `\(key.string ?? "")`", fix: "replies are \(ReplyTemplates.keys.map(\.key).joined(separator: ", "))")
+        }
+        var parsed: [String: Template] = [:]
+        for (key, required) in ReplyTemplates.keys {
+            guard let value = map[key] else {
+                if required { fail(node, "reply `\(key)` is missing", fix: "add `\(key): \"...\"` under `replies:`") }
+                continue
+            }
+            if let template = template(value, label: "replies.\(key)") { parsed[key] = template }
+        }
+        guard parsed.count == ReplyTemplates.keys.count || (parsed.count == ReplyTemplates.keys.count - 1 && parsed["unrecognized"] == nil),
+            errors.isEmpty
+        else { return nil }
+        return ReplyTemplates(
+            confirmed: parsed["confirmed"]!, alreadyConfirmed: parsed["already_confirmed"]!,
+            rescheduleRequested: parsed["reschedule_requested"]!, cancelled: parsed["cancelled"]!,
+            alreadyCancelled: parsed["already_cancelled"]!, appointmentClosed: parsed["appointment_closed"]!,
+            noAppointment: parsed["no_appointment"]!, optedOut: parsed["opted_out"]!, optedIn: parsed["opted_in"]!,
+            help: parsed["help"]!, unrecognized: parsed["unrecognized"],
+            confirmationRequest: parsed["confirmation_request"]!, reminder: parsed["reminder"]!)
+    }
+}

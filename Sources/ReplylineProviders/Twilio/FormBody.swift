@@ -1,0 +1,91 @@
+/// An `application/x-www-form-urlencoded` body, decoded into its name/value pairs in order.
+///
+/// Written by hand because Foundation's URLComponents neither turns `+` into a space nor
+/// rejects broken percent-escapes or invalid UTF-8, and webhook signatures depend on every
+/// pair exactly as sent (repeated names included).
+public struct FormBody: Sendable, Equatable {
+    public var pairs: [(name: String, value: String)]
+
+    public init(pairs: [(name: String, value: String)]) { self.pairs = pairs }
+
+    public static func == (lhs: FormBody, rhs: FormBody) -> Bool {
+        lhs.pairs.elementsEqual(rhs.pairs, by: { $0 == $1 })
+    }
+
+    /// The first value of `name`.
+    public subscript(name: String) -> String? {
+        pairs.first(where: { $0.name == name })?.value
+    }
+
+    public static func decode(_ text: String) throws(WebhookError) -> FormBody {
+        try decode(Array(text.utf8))
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(WebhookError) -> FormBody {
+        try bytes.withUnsafeBytes { buffer in Result { () throws(WebhookError) in try decode(buffer) } }.get()
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(WebhookError) -> FormBody {
+        var pairs: [(name: String, value: String)] = []
+        pairs.reserveCapacity(24)
+        var start = 0
+        let count = bytes.count
+        while start <= count {
+            var end = start
+            while end < count, bytes[end] != UInt8(ascii: "&") { end += 1 }
+            if end > start {
+                var equals = start
+                while equals < end, bytes[equals] != UInt8(ascii: "=") { equals += 1 }
+                let name = try component(bytes, start, equals, pairIndex: pairs.count)
+                let value = equals < end ? try component(bytes, equals + 1, end, pairIndex: pairs.count) : ""
+                if name.isEmpty { throw .malformedForm("pair \(pairs.count + 1) has an empty name") }
+                pairs.append((name, value))
+            }
+            start = end + 1
+        }
+        return FormBody(pairs: pairs)
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    static func component(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int, pairIndex: Int) throws(WebhookError) -> String {
+        var plain = true
+        for index in from..<to where bytes[index] == UInt8(ascii: "%") || bytes[index] == UInt8(ascii: "+") {
+            plain = false
+            break
+        }
+        let decoded: String?
+        if plain {
+            decoded = String(validating: UnsafeRawBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)
+        } else {
+            var out: [UInt8] = []
+            out.reserveCapacity(to - from)
+            var index = from
+            while index < to {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "+") {
+                    out.append(UInt8(ascii: " "))
+                } else if byte == UInt8(ascii: "%") {
+                    guard index + 2 < to, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else {
+                        throw .malformedForm("pair \(pairIndex + 1) has a broken percent-escape at byte \(index)")
+                    }
+                    out.append(high << 4 | low)
+                    index += 2
+                } else {
+                    out.append(byte)
+                }
+                index += 1
+            }
+            decoded = String(validating: out, as: UTF8.self)
+        }
+        guard let decoded else { throw .invalidUTF8("Form pair \(pairIndex + 1)") }
+        return decoded
+    }
+}

@@ -1,0 +1,41 @@
+import ReplylineCore
+
+/// Reads Twilio's inbound-message webhook parameters into an `InboundMessage`.
+public enum TwilioInbound {
+    public static let provider = "twilio"
+
+    public static func parse(_ form: FormBody) throws(WebhookError) -> InboundMessage {
+        func required(_ name: String) throws(WebhookError) -> String {
+            guard let value = form[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+                throw .missingParameter(name)
+            }
+            return value
+        }
+        let sid = try required("MessageSid")
+        guard sid.utf8.count <= 64, sid.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .invalidParameter("MessageSid", "expected an id like SM followed by 32 hex digits")
+        }
+        let from = try required("From")
+        let to = try required("To")
+        for (name, value) in [("From", from), ("To", to)] where value.utf8.count > 64 || value.utf8.contains(where: { $0 < 0x20 }) {
+            throw .invalidParameter(name, "expected a phone number such as +15551234567")
+        }
+        var media: [InboundMessage.Media] = []
+        if let countText = form["NumMedia"] {
+            guard let count = Int(countText), (0...TwiML.maxMediaPerMessage).contains(count) else {
+                throw .invalidParameter("NumMedia", "expected a whole number from 0 to \(TwiML.maxMediaPerMessage), got `\(countText.prefix(20))`")
+            }
+            for index in 0..<count {
+                guard let url = form["MediaUrl\(index)"], !url.isEmpty else {
+                    throw .invalidParameter("NumMedia", "it is \(count) but MediaUrl\(index) is missing")
+                }
+                media.append(.init(url: url, contentType: form["MediaContentType\(index)"]))
+            }
+        }
+        let optOut = form["OptOutType"].flatMap { ProviderOptOut(rawValue: $0.uppercased()) }
+        return InboundMessage(
+            provider: provider, providerMessageID: sid, accountID: form["AccountSid"],
+            messagingServiceID: form["MessagingServiceSid"], from: from, to: to, body: form["Body"] ?? "",
+            media: media, providerOptOut: optOut, parameters: form.pairs)
+    }
+}

@@ -1,0 +1,39 @@
+/// Why a webhook request was refused. Each case says what was wrong and how to fix it;
+/// none echoes a secret. The HTTP status for each is decided in one place, by the server.
+public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unsupportedMediaType(String?)
+    case bodyTooLarge(limit: Int)
+    case malformedForm(String)
+    case invalidUTF8(String)
+    case missingParameter(String)
+    case invalidParameter(String, String)
+    case missingSignature
+    case badSignature
+    case signatureKeyNotConfigured
+    case unknownNumber(String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedMediaType(let type):
+            "Content-Type must be application/x-www-form-urlencoded (got \(type.map { "`\($0)`" } ?? "none")). Point the provider's webhook at this URL with HTTP POST."
+        case .bodyTooLarge(let limit):
+            "Request body is larger than \(limit / 1024) KiB. Provider webhooks are far smaller; check what is posting here."
+        case .malformedForm(let detail):
+            "Malformed form body: \(detail). Send application/x-www-form-urlencoded name=value pairs joined by &."
+        case .invalidUTF8(let field):
+            "\(field) is not valid UTF-8. Percent-encode text as UTF-8."
+        case .missingParameter(let name):
+            "Missing required parameter \(name). Provider webhooks always carry it; check the sender."
+        case .invalidParameter(let name, let reason):
+            "Invalid parameter \(name): \(reason)."
+        case .missingSignature:
+            "Missing X-Twilio-Signature header. Requests must be signed by Twilio with the account's auth token."
+        case .badSignature:
+            "X-Twilio-Signature does not match. Check that the auth token is the account's and that --public-url is the exact URL configured in Twilio."
+        case .signatureKeyNotConfigured:
+            "The request is signed with a shared key (X-Twilio-Webhooks-Signature-Settings) but TWILIO_WEBHOOK_SHARED_KEY is not set."
+        case .unknownNumber(let number):
+            "No business receives texts on \(number). Add it to `business.numbers` in the business's rules file."
+        }
+    }
+}

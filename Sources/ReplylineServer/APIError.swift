@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// An API error as JSON: `{"error": {"code", "message", "field"}}`, with a message a
+/// person can act on and the field at fault when there is one.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    public var field: String?
+
+    public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var headers: HTTPFields { [:] }
+
+    public static func invalid(_ field: String, _ message: String) -> APIError {
+        APIError(.unprocessableContent, code: "invalid_field", message: message, field: field)
+    }
+
+    public static func notFound(_ what: String) -> APIError {
+        APIError(.notFound, code: "not_found", message: "\(what) not found for this API key's business.")
+    }
+
+    struct Envelope: Encodable {
+        struct Body: Encodable {
+            var code: String
+            var message: String
+            var field: String?
+        }
+        var error: Body
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        try JSON.response(Envelope(error: .init(code: code, message: message, field: field)), status: status)
+    }
+}
+
+/// JSON encoding shared by every API response: snake_case keys as declared, RFC 3339 times.
+enum JSON {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339.string(from: date))
+        }
+        return encoder
+    }()
+
+    static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        return Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Parses a JSON object body, or says what is wrong with it.
+    static func object(_ request: Request, limit: Int = 64 * 1024) async throws -> [String: Any] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError(.contentTooLarge, code: "body_too_large", message: "The request body is over \(limit / 1024) KiB.")
+        }
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "Send the body as application/json.")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
+            throw APIError(.badRequest, code: "malformed_json", message: "The body is not a JSON object. Send {\"field\": value, ...}.")
+        }
+        return object
+    }
+}
+
+/// RFC 3339 timestamps with an offset, both ways.
+enum RFC3339 {
+    static func string(from date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle())
+    }
+
+    /// Parses `2026-12-01T15:30:00-05:00` or `...Z`; a time without an offset is refused.
+    static func date(from text: String) -> Date? {
+        guard text.count >= 20, text.contains("T") || text.contains("t") else { return nil }
+        let tail = text.suffix(6)
+        let hasOffset = text.hasSuffix("Z") || text.hasSuffix("z") || ((tail.first == "+" || tail.first == "-") && tail.dropFirst(3).first == ":")
+        guard hasOffset else { return nil }
+        let upper = text.uppercased()
+        if let date = try? Date(upper, strategy: .iso8601) { return date }
+        return try? Date(upper, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Hummingbird
+import Logging
+import ReplylineCore
+import ReplylineProviders
+import ReplylineStore
+
+/// The running parts of Replyline, built once from a configuration: the database, the
+/// businesses, the webhook handler and the outbox worker. `buildApplication` puts HTTP
+/// in front of it; `replyline replay` drives it without HTTP.
+public struct Replyline: Sendable {
+    public let configuration: ServerConfiguration
+    public let database: AppDatabase
+    public let directory: BusinessDirectory
+    public let twilio: TwilioWebhookHandler
+    public let outbox: OutboxWorker
+    public let logger: Logger
+
+    public init(_ configuration: ServerConfiguration, database: AppDatabase? = nil, sender: any MessageSender = ConsoleSender(), logger: Logger) throws {
+        precondition(!configuration.businesses.isEmpty, "a deployment needs at least one business")
+        self.configuration = configuration
+        self.logger = logger
+        let database = try database ?? AppDatabase(path: configuration.databasePath)
+        self.database = database
+        self.directory = BusinessDirectory(configuration.businesses)
+        self.twilio = TwilioWebhookHandler(
+            database: database, directory: directory,
+            verifier: TwilioSignatureVerifier(authToken: configuration.twilioAuthToken, sharedKey: configuration.twilioSharedKey),
+            publicURL: configuration.effectivePublicURL, now: configuration.now, logger: logger)
+        self.outbox = OutboxWorker(
+            database: database, sender: sender, now: configuration.now, interval: configuration.outboxInterval, logger: logger)
+    }
+}
+
+extension Replyline {
+    /// Creates an appointment for `business` and queues its confirmation request.
+    public func createAppointment(_ new: NewAppointment, for business: Business) async throws -> CreatedAppointment {
+        let engine = business.engine
+        return try await database.createAppointment(
+            new, businessID: business.id, provider: outbox.sender.name, fromNumber: business.sendingNumber,
+            now: configuration.now(),
+            confirmationText: { engine.render(engine.rules.replies.confirmationRequest, contact: ContactSnapshot(), appointment: $0) })
+    }
+}
+
+/// Builds the HTTP application from a configuration (the one function tests and `serve` share).
+public func buildApplication(_ configuration: ServerConfiguration, logger: Logger) throws -> some ApplicationProtocol {
+    try buildApplication(Replyline(configuration, logger: logger))
+}
+
+public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol {
+    let router = Router(context: APIContext.self)
+    router.get("healthz") { _, _ in "ok\n" }
+    WebhooksController(twilio: replyline.twilio).addRoutes(to: router)
+    let api = router.group("api/v1").add(middleware: APIKeyMiddleware(directory: replyline.directory))
+    AppointmentsController(replyline: replyline).addRoutes(to: api)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(replyline.configuration.host, port: replyline.configuration.port), serverName: "replyline"),
+        services: replyline.configuration.runsOutboxWorker ? [replyline.outbox] : [],
+        logger: replyline.logger)
+}
+
+/// The provider webhooks: HTTP in, `WebhookRequest` to the handler, its answer out.
+struct WebhooksController {
+    let twilio: TwilioWebhookHandler
+
+    func addRoutes(to router: Router<APIContext>) {
+        router.post("webhooks/twilio/messages") { request, _ in
+            var request = request
+            let webhook = await Self.webhookRequest(&request)
+            return Self.response(await twilio.inbound(webhook))
+        }
+    }
+
+    static func webhookRequest(_ request: inout Request) async -> WebhookRequest {
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(request.headers.count)
+        for field in request.headers { headers.append((field.name.canonicalName, field.value)) }
+        let limit = TwilioWebhookHandler.maxBodyBytes
+        var body: [UInt8] = []
+        var exceeded = false
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            exceeded = true
+        } else {
+            do {
+                let buffer = try await request.body.collect(upTo: limit)
+                body = Array(buffer.readableBytesView)
+            } catch {
+                exceeded = true
+            }
+        }
+        return WebhookRequest(target: request.uri.string, headers: headers, body: body, bodyExceededLimit: exceeded)
+    }
+
+    static func response(_ answer: WebhookResponse) -> Response {
+        Response(
+            status: .init(code: answer.status), headers: [.contentType: answer.contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
+    }
+}

@@ -1,0 +1,51 @@
+import ReplylineCore
+
+/// A business ready to serve: its configuration and its engine.
+public struct Business: Sendable {
+    public let id: String
+    public let rules: Rules
+    public let engine: ConversationEngine
+    public let numbers: Set<String>
+    let apiKey: [UInt8]?
+
+    /// The number its outbound messages come from.
+    public var sendingNumber: String { numbers.sorted().first ?? rules.business.phone }
+}
+
+/// Finds the business a webhook or an API key belongs to.
+public struct BusinessDirectory: Sendable {
+    public let businesses: [Business]
+    let byNumber: [String: Business]
+
+    public init(_ configurations: [BusinessConfiguration]) {
+        businesses = configurations.map { configuration in
+            let numbers = configuration.numbers.isEmpty ? configuration.rules.business.numbers : configuration.numbers
+            return Business(
+                id: configuration.id, rules: configuration.rules, engine: ConversationEngine(rules: configuration.rules),
+                numbers: Set(numbers), apiKey: configuration.apiKey.map { Array($0.utf8) })
+        }
+        var byNumber: [String: Business] = [:]
+        for business in businesses { for number in business.numbers { byNumber[number] = business } }
+        self.byNumber = byNumber
+    }
+
+    /// The business that receives texts sent to `number`.
+    public func business(receivingOn number: String) -> Business? {
+        if let business = byNumber[number] { return business }
+        if businesses.count == 1, businesses[0].numbers.isEmpty { return businesses[0] }
+        return nil
+    }
+
+    /// The business whose API key is `key`, compared in constant time against every key.
+    public func business(apiKey key: String) -> Business? {
+        let presented = Array(key.utf8)
+        var found: Business?
+        for business in businesses {
+            guard let expected = business.apiKey else { continue }
+            var difference = UInt8(expected.count == presented.count ? 0 : 1)
+            for index in expected.indices { difference |= expected[index] ^ (index < presented.count ? presented[index] : 0) }
+            if difference == 0 { found = business }
+        }
+        return found
+    }
+}

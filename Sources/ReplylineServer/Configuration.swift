@@ -1,0 +1,52 @@
+import Foundation
+import ReplylineCore
+
+/// Everything `buildApplication` needs, as a plain value: the CLI fills it from flags and
+/// the environment, tests fill it directly.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// A SQLite file path.
+    public var databasePath = "./replyline.sqlite"
+    public var businesses: [BusinessConfiguration] = []
+    /// The base URL the provider calls (`https://sms.example.com`); signatures are checked
+    /// against it plus the request path and query. Defaults to `http://host:port`.
+    public var publicURL: String?
+    public var twilioAuthToken: String?
+    public var twilioSharedKey: String?
+    /// The clock; tests fix it.
+    public var now: @Sendable () -> Date = { Date() }
+    /// Makes ids for new appointments; tests make them predictable.
+    public var makeID: @Sendable (String) -> String = { prefix in
+        prefix + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
+    }
+    /// How often the outbox worker looks for due messages.
+    public var outboxInterval: Duration = .seconds(1)
+    /// Runs the outbox worker as a service of the application.
+    public var runsOutboxWorker = true
+
+    public init() {}
+
+    public var effectivePublicURL: String {
+        var url = publicURL ?? "http://\(host):\(port)"
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+}
+
+/// One business of the deployment: its rules, its numbers and its API key.
+public struct BusinessConfiguration: Sendable {
+    public var id: String
+    public var rules: Rules
+    /// Provider numbers it receives on (E.164); empty takes the rules file's list, and a
+    /// deployment of one business with no numbers at all receives on any number.
+    public var numbers: [String]
+    public var apiKey: String?
+
+    public init(id: String, rules: Rules, numbers: [String] = [], apiKey: String? = nil) {
+        self.id = id
+        self.rules = rules
+        self.numbers = numbers
+        self.apiKey = apiKey
+    }
+}

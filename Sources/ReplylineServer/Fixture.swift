@@ -1,0 +1,92 @@
+import Foundation
+
+/// A recorded provider conversation: the setup, then requests in order with the exact
+/// response each must get. Stored as JSON under `Fixtures/`; read by the fixture tests
+/// and by `replyline replay`.
+public struct Fixture: Codable, Sendable {
+    public struct Config: Codable, Sendable {
+        public var authToken: String?
+        public var sharedKey: String?
+        public var publicURL: String?
+        public var numbers: [String]?
+        /// The fixed clock, RFC 3339.
+        public var now: String?
+        public var rules: String?
+
+        enum CodingKeys: String, CodingKey {
+            case authToken = "auth_token", sharedKey = "shared_key", publicURL = "public_url", numbers, now, rules
+        }
+    }
+
+    public struct AppointmentSetup: Codable, Sendable {
+        public var phone: String
+        public var customerName: String?
+        public var service: String
+        public var startsAt: String
+        public var amount: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case phone, customerName = "customer_name", service, startsAt = "starts_at", amount
+        }
+    }
+
+    public struct Setup: Codable, Sendable {
+        public var appointments: [AppointmentSetup]?
+    }
+
+    public struct Request: Codable, Sendable {
+        public var method: String
+        public var path: String
+        /// Header fields as `[name, value]` pairs, repeats allowed.
+        public var headers: [[String]]
+        /// The body as text, or `bodyBase64` for bytes that are not UTF-8.
+        public var body: String?
+        public var bodyBase64: String?
+
+        enum CodingKeys: String, CodingKey {
+            case method, path, headers, body, bodyBase64 = "body_base64"
+        }
+
+        public var bodyBytes: [UInt8] {
+            if let base64 = bodyBase64, let data = Data(base64Encoded: base64) { return Array(data) }
+            return Array((body ?? "").utf8)
+        }
+    }
+
+    public struct Response: Codable, Sendable, Equatable {
+        public var status: Int
+        public var contentType: String?
+        public var body: String
+
+        enum CodingKeys: String, CodingKey {
+            case status, contentType = "content_type", body
+        }
+
+        public init(status: Int, contentType: String?, body: String) {
+            self.status = status
+            self.contentType = contentType
+            self.body = body
+        }
+    }
+
+    public struct Step: Codable, Sendable {
+        public var note: String?
+        public var request: Request
+        public var response: Response?
+    }
+
+    public var description: String
+    public var config: Config?
+    public var setup: Setup?
+    public var steps: [Step]
+
+    public static func load(_ url: URL) throws -> Fixture {
+        try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+    }
+
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try (encoder.encode(self) + Data("\n".utf8)).write(to: url)
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import ReplylineCore
+import ReplylineProviders
+import ReplylineStore
+
+/// Twilio's inbound-message webhook: parse, verify, record exactly once, answer in TwiML.
+///
+/// The order of checks is the order of cost: content type and size, form decoding, the
+/// signature (before anything touches the database), parameters, then the business.
+public struct TwilioWebhookHandler: Sendable {
+    public static let maxBodyBytes = 64 * 1024
+
+    let database: AppDatabase
+    let directory: BusinessDirectory
+    let verifier: TwilioSignatureVerifier
+    let publicURL: String
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    public func inbound(_ request: WebhookRequest) async -> WebhookResponse {
+        do {
+            let form = try verifiedForm(request)
+            let message = try TwilioInbound.parse(form)
+            guard let business = directory.business(receivingOn: message.to) else {
+                throw WebhookError.unknownNumber(message.to)
+            }
+            let now = self.now()
+            let engine = business.engine
+            let outcome = try await database.recordInbound(
+                message, businessID: business.id, now: now,
+                decide: { engine.decide(message.text, contact: $0, now: now) },
+                render: { decision in TwiML.render(decision.replies.map { TwiMLMessage(body: $0) }) })
+            return WebhookResponse(status: 200, contentType: TwiML.contentType, body: outcome.reply)
+        } catch let error as WebhookError {
+            logger.notice("twilio webhook refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
+            return WebhookResponse(status: error.httpStatus, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
+        } catch {
+            logger.error("twilio webhook failed to commit", metadata: ["error": "\(error)"])
+            return WebhookResponse(
+                status: 500, contentType: "text/plain; charset=utf-8",
+                body: "The message could not be stored and was not acknowledged; the provider may retry.\n")
+        }
+    }
+
+    /// Checks content type and size, decodes the form, and verifies the signature.
+    func verifiedForm(_ request: WebhookRequest) throws(WebhookError) -> FormBody {
+        let contentType = request.headerValues("Content-Type").first
+        let mediaType = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard mediaType == "application/x-www-form-urlencoded" else { throw .unsupportedMediaType(contentType) }
+        guard !request.bodyExceededLimit, request.body.count <= Self.maxBodyBytes else { throw .bodyTooLarge(limit: Self.maxBodyBytes) }
+        let form = try FormBody.decode(request.body)
+        let signatures = Set(request.headerValues("X-Twilio-Signature"))
+        guard signatures.count <= 1 else { throw .badSignature }
+        try verifier.verify(
+            url: publicURL + request.target, parameters: form.pairs, rawBody: request.body,
+            signature: signatures.first, signatureSettings: request.headerValues("X-Twilio-Webhooks-Signature-Settings").first)
+        return form
+    }
+}
+
+extension WebhookError {
+    /// The HTTP status for each refusal, decided here and nowhere else.
+    public var httpStatus: Int {
+        switch self {
+        case .unsupportedMediaType: 415
+        case .bodyTooLarge: 413
+        case .malformedForm, .invalidUTF8, .missingParameter, .invalidParameter: 400
+        case .missingSignature, .badSignature: 403
+        case .signatureKeyNotConfigured: 500
+        case .unknownNumber: 404
+        }
+    }
+}

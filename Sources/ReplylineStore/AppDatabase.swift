@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+import ReplylineCore
+
+/// The one owner of Replyline's database: it holds the writer and the migrations and
+/// exposes application operations (`recordInbound`, `createAppointment`, ...), never SQL.
+///
+/// Writes go through a group committer, so concurrent webhooks share commits without any
+/// of them being acknowledged before its own data is durable.
+public final class AppDatabase: Sendable {
+    let writer: any DatabaseWriter
+    let committer: GroupCommitter
+
+    /// Opens (creating if needed) the SQLite file at `path` in WAL mode and migrates it.
+    public convenience init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // FULL: a commit is on disk before the webhook that caused it is acknowledged.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(10)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try self.init(writer: pool)
+    }
+
+    public init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        self.committer = GroupCommitter(writer: writer)
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Runs `work` in the shared group-commit transaction and returns once it is committed.
+    func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await committer.submit(work)
+    }
+
+    public func read<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.read(work)
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    public func integrityCheck() async throws -> String {
+        try await writer.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: threads, appointments, consent ledger, outbox") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE contacts (
+                        id INTEGER PRIMARY KEY,
+                        business_id TEXT NOT NULL,
+                        phone TEXT NOT NULL,
+                        name TEXT,
+                        consent TEXT NOT NULL DEFAULT 'opted_in' CHECK (consent IN ('opted_in', 'opted_out')),
+                        created_at DATETIME NOT NULL,
+                        UNIQUE (business_id, phone)
+                    );
+                    CREATE TABLE conversations (
+                        id INTEGER PRIMARY KEY,
+                        business_id TEXT NOT NULL,
+                        contact_id INTEGER NOT NULL UNIQUE REFERENCES contacts(id),
+                        unread_count INTEGER NOT NULL DEFAULT 0 CHECK (unread_count >= 0),
+                        needs_reply BOOLEAN NOT NULL DEFAULT 0,
+                        staff_flag TEXT,
+                        last_message_at DATETIME NOT NULL,
+                        last_message_preview TEXT NOT NULL DEFAULT '',
+                        last_unrecognized_reply_at DATETIME
+                    );
+                    CREATE INDEX conversations_by_activity ON conversations (business_id, last_message_at DESC, id DESC);
+                    CREATE TABLE appointments (
+                        id TEXT PRIMARY KEY,
+                        business_id TEXT NOT NULL,
+                        contact_id INTEGER NOT NULL REFERENCES contacts(id),
+                        customer_name TEXT,
+                        service TEXT NOT NULL,
+                        starts_at DATETIME NOT NULL,
+                        amount_cents INTEGER,
+                        state TEXT NOT NULL CHECK (state IN ('scheduled', 'awaiting_reply', 'confirmed',
+                            'reschedule_requested', 'cancelled', 'completed', 'no_show')),
+                        created_at DATETIME NOT NULL,
+                        updated_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX appointments_by_contact ON appointments (contact_id, starts_at);
+                    CREATE TABLE messages (
+                        id INTEGER PRIMARY KEY,
+                        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+                        direction TEXT NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+                        kind TEXT NOT NULL,
+                        provider TEXT NOT NULL,
+                        provider_message_id TEXT,
+                        from_number TEXT NOT NULL,
+                        to_number TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        media TEXT NOT NULL DEFAULT '[]',
+                        segments INTEGER NOT NULL,
+                        encoding TEXT NOT NULL CHECK (encoding IN ('GSM-7', 'UCS-2')),
+                        status TEXT NOT NULL,
+                        error_code TEXT,
+                        error_message TEXT,
+                        intent TEXT,
+                        parameters TEXT,
+                        webhook_reply TEXT,
+                        in_reply_to INTEGER REFERENCES messages(id),
+                        appointment_id TEXT REFERENCES appointments(id),
+                        created_at DATETIME NOT NULL,
+                        UNIQUE (provider, provider_message_id)
+                    );
+                    CREATE INDEX messages_by_thread ON messages (conversation_id, id);
+                    CREATE TABLE consent_events (
+                        id INTEGER PRIMARY KEY,
+                        business_id TEXT NOT NULL,
+                        contact_id INTEGER NOT NULL REFERENCES contacts(id),
+                        phone TEXT NOT NULL,
+                        from_state TEXT NOT NULL,
+                        to_state TEXT NOT NULL,
+                        source TEXT NOT NULL CHECK (source IN ('keyword', 'inferred', 'provider', 'api', 'import')),
+                        message_id TEXT,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX consent_events_by_contact ON consent_events (contact_id, id);
+                    CREATE TRIGGER consent_events_no_update BEFORE UPDATE ON consent_events
+                        BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+                    CREATE TRIGGER consent_events_no_delete BEFORE DELETE ON consent_events
+                        BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+                    CREATE TABLE outbox (
+                        id INTEGER PRIMARY KEY,
+                        message_id INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+                        business_id TEXT NOT NULL,
+                        due_at DATETIME NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'blocked', 'failed'))
+                    );
+                    CREATE INDEX outbox_due ON outbox (state, due_at);
+                    """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import GRDB
+import ReplylineCore
+
+/// Column names are the snake_case of the property names.
+protocol SnakeCaseRecord: Codable, FetchableRecord, MutablePersistableRecord {}
+
+extension SnakeCaseRecord {
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
+}
+
+/// A person who texts a business; one per (business, phone).
+public struct StoredContact: SnakeCaseRecord, Sendable, Hashable {
+    public static let databaseTableName = "contacts"
+    public var id: Int64?
+    public var businessId: String
+    public var phone: String
+    public var name: String?
+    public var consent: ConsentState
+    public var createdAt: Date
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// The inbox state of one contact's thread with one business.
+public struct StoredConversation: SnakeCaseRecord, Sendable, Hashable {
+    public static let databaseTableName = "conversations"
+    public var id: Int64?
+    public var businessId: String
+    public var contactId: Int64
+    public var unreadCount: Int
+    public var needsReply: Bool
+    public var staffFlag: String?
+    public var lastMessageAt: Date
+    public var lastMessagePreview: String
+    public var lastUnrecognizedReplyAt: Date?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+public enum MessageDirection: String, Codable, Sendable, Hashable {
+    case inbound
+    case outbound
+}
+
+/// One message of a thread, either way.
+public struct StoredMessage: SnakeCaseRecord, Sendable, Hashable {
+    public static let databaseTableName = "messages"
+    public var id: Int64?
+    public var conversationId: Int64
+    public var direction: MessageDirection
+    /// `inbound`, `reply` (in the webhook response), `confirmation_request`, `reminder`, `manual`.
+    public var kind: String
+    public var provider: String
+    public var providerMessageId: String?
+    public var fromNumber: String
+    public var toNumber: String
+    public var body: String
+    /// JSON array of `{"url", "content_type"}`.
+    public var media: String
+    public var segments: Int
+    public var encoding: SMSEncoding
+    public var status: String
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var intent: String?
+    /// JSON array of `[name, value]` pairs, exactly as the provider sent them (inbound only).
+    public var parameters: String?
+    /// The exact response body given to the provider, replayed on a retry.
+    public var webhookReply: String?
+    public var inReplyTo: Int64?
+    public var appointmentId: String?
+    public var createdAt: Date
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public var mediaItems: [InboundMessage.Media] {
+        (try? JSONDecoder().decode([MediaJSON].self, from: Data(media.utf8)))?.map {
+            InboundMessage.Media(url: $0.url, contentType: $0.content_type)
+        } ?? []
+    }
+
+    struct MediaJSON: Codable {
+        var url: String
+        var content_type: String?
+    }
+
+    static func encodeMedia(_ media: [InboundMessage.Media]) -> String {
+        guard !media.isEmpty else { return "[]" }
+        let json = media.map { MediaJSON(url: $0.url, content_type: $0.contentType) }
+        return String(decoding: (try? JSONEncoder().encode(json)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func encodeParameters(_ parameters: [(name: String, value: String)]) -> String {
+        let json = parameters.map { [$0.name, $0.value] }
+        return String(decoding: (try? JSONEncoder().encode(json)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+}
+
+public struct StoredAppointment: SnakeCaseRecord, Sendable, Hashable {
+    public static let databaseTableName = "appointments"
+    public var id: String
+    public var businessId: String
+    public var contactId: Int64
+    public var customerName: String?
+    public var service: String
+    public var startsAt: Date
+    public var amountCents: Int?
+    public var state: AppointmentState
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    var engineValue: Appointment {
+        Appointment(id: id, customerName: customerName, service: service, startsAt: startsAt, amountCents: amountCents, state: state)
+    }
+}
+
+/// A row of the append-only consent ledger (the schema refuses updates and deletes).
+public struct StoredConsentEvent: SnakeCaseRecord, Sendable, Hashable {
+    public static let databaseTableName = "consent_events"
+    public var id: Int64?
+    public var businessId: String
+    public var contactId: Int64
+    public var phone: String
+    public var fromState: ConsentState
+    public var toState: ConsentState
+    public var source: ConsentSource
+    public var messageId: String?
+    public var createdAt: Date
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A message committed for sending; the outbox worker delivers it.
+public struct OutboxEntry: SnakeCaseRecord, Sendable, Hashable {
+    public static let databaseTableName = "outbox"
+    public var id: Int64?
+    public var messageId: Int64
+    public var businessId: String
+    public var dueAt: Date
+    public var attempts: Int
+    public var state: String
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+extension ConsentState: DatabaseValueConvertible {}
+extension ConsentSource: DatabaseValueConvertible {}
+extension AppointmentState: DatabaseValueConvertible {}
+extension SMSEncoding: DatabaseValueConvertible {}
+extension MessageDirection: DatabaseValueConvertible {}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct ReplylineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replyline",
+        abstract: "Inbound SMS conversation engine for appointment businesses.",
+        subcommands: [Serve.self, Replay.self, RulesCommand.self, Migrate.self])
+}

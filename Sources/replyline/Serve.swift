@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ReplylineServer
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP server: provider webhooks, the JSON API and the outbox.",
+        discussion: """
+            Secrets come from the environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
+            TWILIO_WEBHOOK_SHARED_KEY, REPLYLINE_API_KEY. Without TWILIO_AUTH_TOKEN, webhooks are
+            accepted unsigned (local development only).
+            """)
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "SQLite file (created if missing).") var database = "./replyline.sqlite"
+    @Option(help: "A rules file, or a folder of them (one business each).") var rules = "Rules/default.yml"
+    @Option(name: .customLong("public-url"), help: "The base URL the provider calls; signatures are checked against it.")
+    var publicURL: String?
+    @Option(help: "A YAML file describing several businesses, their numbers and API key variables.")
+    var config: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let logger = Logger(label: "replyline")
+        guard !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://") else {
+            throw CommandFailure("PostgreSQL is not supported yet; use a SQLite path for --database")
+        }
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.databasePath = database
+        configuration.publicURL = publicURL
+        configuration.twilioAuthToken = environment["TWILIO_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.twilioSharedKey = environment["TWILIO_WEBHOOK_SHARED_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        var apiKey = environment["REPLYLINE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if config == nil, apiKey == nil {
+            apiKey = "rl_dev_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+            logger.warning("REPLYLINE_API_KEY is not set; this run's API key is \(apiKey!)")
+        }
+        configuration.businesses =
+            if let config { try Deployment.businesses(configPath: config, environment: environment) } else {
+                try Deployment.businesses(rulesPath: rules, defaultAPIKey: apiKey)
+            }
+        if configuration.twilioAuthToken == nil {
+            logger.warning("TWILIO_AUTH_TOKEN is not set: webhooks are accepted WITHOUT signature checks. Use this for local development only.")
+        }
+        let app = try buildApplication(configuration, logger: logger)
+        for business in configuration.businesses {
+            let numbers = business.numbers.isEmpty ? business.rules.business.numbers : business.numbers
+            logger.info(
+                "business \(business.id): \(business.rules.business.name), rules \(business.rules.source), numbers \(numbers.isEmpty ? "any" : numbers.joined(separator: ", "))")
+        }
+        logger.info("database \(database); outbound via console (prints messages instead of sending)")
+        logger.info("listening on http://\(host):\(port); webhooks signed for \(configuration.effectivePublicURL)/webhooks/twilio/messages")
+        try await app.runService()
+    }
+}
