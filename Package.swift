@@ -59,7 +59,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ReplylineCoreTests", dependencies: ["ReplylineCore"]),
-        .testTarget(name: "ReplylineProvidersTests", dependencies: ["ReplylineProviders"]),
+        .testTarget(
+            name: "ReplylineProvidersTests",
+            dependencies: ["ReplylineProviders", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "ReplylineStoreTests", dependencies: ["ReplylineStore"]),
         .testTarget(
             name: "ReplylineServerTests",

@@ -21,7 +21,7 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
         case .malformedForm(let detail):
             "Malformed form body: \(detail). Send application/x-www-form-urlencoded name=value pairs joined by &."
         case .invalidUTF8(let field):
-            "\(field) is not valid UTF-8. Percent-encode text as UTF-8."
+            "The form body is not valid UTF-8: \(field). Percent-encode text as UTF-8."
         case .missingParameter(let name):
             "Missing required parameter \(name). Provider webhooks always carry it; check the sender."
         case .invalidParameter(let name, let reason):

@@ -48,4 +48,10 @@ public struct AppointmentChange: Sendable, Hashable {
     public var appointmentID: String
     public var from: AppointmentState
     public var to: AppointmentState
+
+    public init(appointmentID: String, from: AppointmentState, to: AppointmentState) {
+        self.appointmentID = appointmentID
+        self.from = from
+        self.to = to
+    }
 }

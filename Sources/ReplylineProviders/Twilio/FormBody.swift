@@ -36,9 +36,9 @@ public struct FormBody: Sendable, Equatable {
             if end > start {
                 var equals = start
                 while equals < end, bytes[equals] != UInt8(ascii: "=") { equals += 1 }
-                let name = try component(bytes, start, equals, pairIndex: pairs.count)
-                let value = equals < end ? try component(bytes, equals + 1, end, pairIndex: pairs.count) : ""
+                let name = try component(bytes, start, equals, label: "the name of pair \(pairs.count + 1)")
                 if name.isEmpty { throw .malformedForm("pair \(pairs.count + 1) has an empty name") }
+                let value = equals < end ? try component(bytes, equals + 1, end, label: "the value of \(name.prefix(40))") : ""
                 pairs.append((name, value))
             }
             start = end + 1
@@ -55,7 +55,7 @@ public struct FormBody: Sendable, Equatable {
         }
     }
 
-    static func component(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int, pairIndex: Int) throws(WebhookError) -> String {
+    static func component(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int, label: @autoclosure () -> String) throws(WebhookError) -> String {
         var plain = true
         for index in from..<to where bytes[index] == UInt8(ascii: "%") || bytes[index] == UInt8(ascii: "+") {
             plain = false
@@ -74,7 +74,8 @@ public struct FormBody: Sendable, Equatable {
                     out.append(UInt8(ascii: " "))
                 } else if byte == UInt8(ascii: "%") {
                     guard index + 2 < to, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else {
-                        throw .malformedForm("pair \(pairIndex + 1) has a broken percent-escape at byte \(index)")
+                        let escape = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[index..<min(index + 3, to)]), as: UTF8.self)
+                        throw .malformedForm("\(label()) has a broken percent-escape `\(escape)`; a % must be followed by two hex digits")
                     }
                     out.append(high << 4 | low)
                     index += 2
@@ -85,7 +86,7 @@ public struct FormBody: Sendable, Equatable {
             }
             decoded = String(validating: out, as: UTF8.self)
         }
-        guard let decoded else { throw .invalidUTF8("Form pair \(pairIndex + 1)") }
+        guard let decoded else { throw .invalidUTF8(label()) }
         return decoded
     }
 }

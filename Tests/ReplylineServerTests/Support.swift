@@ -1,0 +1,92 @@
+import Synchronization
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import ReplylineCore
+import ReplylineProviders
+import ReplylineServer
+import ReplylineStore
+
+enum Repository {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let rules = root.appendingPathComponent("Rules")
+    static let twilioFixtures = root.appendingPathComponent("Fixtures/twilio")
+}
+
+/// A fresh folder under the temporary directory, removed when the value goes away.
+final class TemporaryDirectory: Sendable {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("replyline-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A Replyline on a fresh SQLite file, removed when the value goes away.
+final class TestServer: Sendable {
+    static let token = "d3c5f0a4b7e94c1f8a2b6e0d9c4f7a13"
+    static let publicURL = "https://replyline.example.com"
+    static let business = "+15017122661"
+
+    let directory: TemporaryDirectory
+    let replyline: Replyline
+
+    init(configure: (inout ServerConfiguration) throws -> Void = { _ in }, sender: any MessageSender = ConsoleSender()) throws {
+        directory = try TemporaryDirectory()
+        var configuration = ServerConfiguration()
+        configuration.databasePath = directory.url.appendingPathComponent("test.sqlite").path
+        configuration.publicURL = Self.publicURL
+        configuration.twilioAuthToken = Self.token
+        let rules = try RulesLoader.load(contentsOf: Repository.rules.appendingPathComponent("default.yml"))
+        configuration.businesses = [BusinessConfiguration(id: "clinic", rules: rules, numbers: [Self.business], apiKey: "key-clinic")]
+        let fixed = Date(timeIntervalSince1970: 1_795_618_800)
+        configuration.now = { fixed }
+        configuration.runsOutboxWorker = false
+        try configure(&configuration)
+        replyline = try Replyline(configuration, sender: sender, logger: Self.quietLogger)
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "replyline.test")
+        logger.logLevel = .critical
+        return logger
+    }
+
+    var database: AppDatabase { replyline.database }
+    var app: some ApplicationProtocol { buildApplication(replyline) }
+
+    /// A signed inbound-message request, as Twilio would send it.
+    static func inbound(_ parameters: [(name: String, value: String)], path: String = "/webhooks/twilio/messages") -> (HTTPFields, ByteBuffer) {
+        let body = parameters.map { "\(formEscape($0.name))=\(formEscape($0.value))" }.joined(separator: "&")
+        let signature = TwilioSignature.compute(url: publicURL + path, parameters: parameters, secret: token)
+        let headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Twilio-Signature")!: signature]
+        return (headers, ByteBuffer(string: body))
+    }
+
+    static func sms(_ sid: String, from: String = "+14155550100", body: String) -> [(name: String, value: String)] {
+        [("MessageSid", sid), ("AccountSid", "AC0000"), ("From", from), ("To", business), ("Body", body), ("NumMedia", "0")]
+    }
+
+    static func formEscape(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._*")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed)!.replacingOccurrences(of: "%20", with: "+")
+    }
+}
+
+/// Records what the outbox would send.
+final class RecordingSender: MessageSender {
+    let name = "recording"
+    let sent = Mutex<[StoredMessage]>([])
+
+    func send(_ message: StoredMessage) async -> SendResult {
+        sent.withLock { $0.append(message) }
+        return .sent(providerMessageID: "SMout\(message.id ?? 0)")
+    }
+}

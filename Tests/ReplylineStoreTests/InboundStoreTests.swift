@@ -1,0 +1,158 @@
+import Foundation
+import GRDB
+import ReplylineCore
+import Testing
+@testable import ReplylineStore
+
+/// A fresh SQLite file per test, removed afterwards.
+final class TemporaryDatabase {
+    let directory: URL
+    let database: AppDatabase
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("replyline-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        database = try AppDatabase(path: directory.appendingPathComponent("test.sqlite").path)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+}
+
+@Suite("Inbound store")
+struct InboundStoreTests {
+    let now = Date(timeIntervalSince1970: 1_795_618_800)
+
+    func message(_ sid: String, body: String = "Hello", from: String = "+14155550100") -> InboundMessage {
+        InboundMessage(
+            provider: "twilio", providerMessageID: sid, accountID: "AC1", messagingServiceID: nil, from: from, to: "+15017122661",
+            body: body, media: [.init(url: "https://x/m0", contentType: "image/jpeg")], providerOptOut: nil,
+            parameters: [("MessageSid", sid), ("Body", body), ("Extra", "kept")])
+    }
+
+    /// A stand-in decision function: replies with the body upper-cased, opts out on STOP.
+    static func decide(_ text: String) -> @Sendable (ContactSnapshot) -> Decision {
+        { contact in
+            var decision = Decision(intent: text == "STOP" ? .optOut : .conversation)
+            if text == "STOP", contact.consent == .optedIn { decision.consentChange = ConsentChange(to: .optedOut, source: .keyword) }
+            decision.replies = [text.uppercased()]
+            decision.needsReply = text != "STOP"
+            return decision
+        }
+    }
+
+    static let render: @Sendable (Decision) -> String = { "<reply>\($0.replies.joined(separator: "|"))</reply>" }
+
+    @Test("A message, its decision and its reply commit together, every parameter kept")
+    func records() async throws {
+        let temp = try TemporaryDatabase()
+        let outcome = try await temp.database.recordInbound(message("SM1"), businessID: "b", now: now, decide: Self.decide("Hello"), render: Self.render)
+        #expect(!outcome.isDuplicate)
+        #expect(outcome.reply == "<reply>HELLO</reply>")
+        let thread = try #require(try await temp.database.thread(businessID: "b", phone: "+14155550100"))
+        #expect(thread.messages.map(\.direction) == [.inbound, .outbound])
+        #expect(thread.messages[0].parameters == #"[["MessageSid","SM1"],["Body","Hello"],["Extra","kept"]]"#)
+        #expect(thread.messages[0].mediaItems == [.init(url: "https://x/m0", contentType: "image/jpeg")])
+        #expect(thread.messages[0].encoding == .gsm7)
+        #expect(thread.messages[1].inReplyTo == thread.messages[0].id)
+        #expect(thread.conversation.unreadCount == 1)
+        #expect(thread.conversation.needsReply)
+    }
+
+    @Test("A retried message id returns the stored reply byte for byte and changes nothing")
+    func retry() async throws {
+        let temp = try TemporaryDatabase()
+        let first = try await temp.database.recordInbound(message("SM1", body: "STOP"), businessID: "b", now: now, decide: Self.decide("STOP"), render: Self.render)
+        let before = try await temp.database.tableCounts()
+        let again = try await temp.database.recordInbound(
+            message("SM1", body: "STOP"), businessID: "b", now: now.addingTimeInterval(5), decide: Self.decide("other"), render: Self.render)
+        #expect(again.isDuplicate)
+        #expect(again.reply == first.reply)
+        #expect(try await temp.database.tableCounts() == before)
+        #expect(try await temp.database.consentEvents(businessID: "b", phone: "+14155550100").count == 1)
+    }
+
+    @Test("Concurrent deliveries of one id produce one row and one reply")
+    func concurrentDuplicates() async throws {
+        let temp = try TemporaryDatabase()
+        let database = temp.database
+        let now = self.now
+        let outcomes = try await withThrowingTaskGroup(of: InboundOutcome.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    try await database.recordInbound(self.message("SMdup"), businessID: "b", now: now, decide: Self.decide("Hello"), render: Self.render)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter { !$0.isDuplicate }.count == 1)
+        #expect(Set(outcomes.map(\.reply)) == ["<reply>HELLO</reply>"])
+        #expect(try await database.tableCounts()["messages"] == 2)
+    }
+
+    @Test("Many concurrent messages share commits and every one is stored once")
+    func groupCommit() async throws {
+        let temp = try TemporaryDatabase()
+        let database = temp.database
+        let now = self.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<400 {
+                group.addTask {
+                    _ = try await database.recordInbound(
+                        self.message("SM\(index)", from: "+1415555\(String(format: "%04d", index % 40))"), businessID: "b", now: now,
+                        decide: Self.decide("Hi"), render: Self.render)
+                }
+            }
+            try await group.waitForAll()
+        }
+        let counts = try await database.tableCounts()
+        #expect(counts["messages"] == 800)
+        #expect(counts["contacts"] == 40)
+        #expect(counts["conversations"] == 40)
+        #expect(try await database.integrityCheck() == "ok")
+    }
+
+    @Test("A job that fails rolls back alone; its neighbours in the batch commit")
+    func isolation() async throws {
+        let temp = try TemporaryDatabase()
+        let database = temp.database
+        let now = self.now
+        // A decision naming an appointment that does not exist breaks a foreign key.
+        let broken: @Sendable (ContactSnapshot) -> Decision = { _ in
+            var decision = Decision(intent: .confirm)
+            decision.appointmentChange = AppointmentChange(appointmentID: "missing", from: .awaitingReply, to: .confirmed)
+            return decision
+        }
+        let results = try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    do {
+                        _ = try await database.recordInbound(
+                            self.message("SM\(index)", from: "+1415555\(String(format: "%04d", index))"), businessID: "b", now: now,
+                            decide: index % 5 == 0 ? broken : Self.decide("Hi"), render: Self.render)
+                        return (index, true)
+                    } catch {
+                        return (index, false)
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(results.filter { !$0.value }.keys.sorted() == [0, 5, 10, 15])
+        let counts = try await database.tableCounts()
+        #expect(counts["messages"] == 32)
+        #expect(counts["contacts"] == 16)
+        #expect(try await database.thread(businessID: "b", phone: "+14155550005") == nil)
+    }
+
+    @Test("The consent ledger refuses updates and deletes")
+    func appendOnly() async throws {
+        let temp = try TemporaryDatabase()
+        _ = try await temp.database.recordInbound(message("SM1", body: "STOP"), businessID: "b", now: now, decide: Self.decide("STOP"), render: Self.render)
+        await #expect(throws: DatabaseError.self) {
+            try await temp.database.writer.write { db in try db.execute(sql: "UPDATE consent_events SET to_state = 'opted_in'") }
+        }
+        await #expect(throws: DatabaseError.self) {
+            try await temp.database.writer.write { db in try db.execute(sql: "DELETE FROM consent_events") }
+        }
+    }
+}
