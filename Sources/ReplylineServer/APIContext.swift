@@ -28,7 +28,9 @@ struct APIKeyMiddleware: RouterMiddleware {
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer", let business = directory.business(apiKey: String(parts[1])) else {
-            throw APIError(.unauthorized, code: "unauthorized", message: "The API key is not valid. Check REPLYLINE_API_KEY or the business's key in the config.")
+            throw APIError(
+                .unauthorized, code: "unauthorized",
+                message: "The API key is not valid. Check REPLYLINE_API_KEY or the business's key in the config.")
         }
         var context = context
         context.business = business

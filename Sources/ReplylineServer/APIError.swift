@@ -88,7 +88,8 @@ enum RFC3339 {
     static func date(from text: String) -> Date? {
         guard text.count >= 20, text.contains("T") || text.contains("t") else { return nil }
         let tail = text.suffix(6)
-        let hasOffset = text.hasSuffix("Z") || text.hasSuffix("z") || ((tail.first == "+" || tail.first == "-") && tail.dropFirst(3).first == ":")
+        let hasOffset =
+            text.hasSuffix("Z") || text.hasSuffix("z") || ((tail.first == "+" || tail.first == "-") && tail.dropFirst(3).first == ":")
         guard hasOffset else { return nil }
         let upper = text.uppercased()
         if let date = try? Date(upper, strategy: .iso8601) { return date }

@@ -16,7 +16,9 @@ public struct Replyline: Sendable {
     public let outbox: OutboxWorker
     public let logger: Logger
 
-    public init(_ configuration: ServerConfiguration, database: AppDatabase? = nil, sender: any MessageSender = ConsoleSender(), logger: Logger) throws {
+    public init(
+        _ configuration: ServerConfiguration, database: AppDatabase? = nil, sender: any MessageSender = ConsoleSender(), logger: Logger
+    ) throws {
         precondition(!configuration.businesses.isEmpty, "a deployment needs at least one business")
         self.configuration = configuration
         self.logger = logger

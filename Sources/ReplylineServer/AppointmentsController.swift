@@ -75,7 +75,8 @@ struct AppointmentsController {
         }
         let phoneText = try text("phone", required: true)!
         guard let phone = PhoneNumber(phoneText, defaultCountry: business.rules.business.country) else {
-            throw APIError.invalid("phone", "`\(phoneText)` is not a phone number. Use E.164 (+15551234567) or a \(business.rules.business.country) number.")
+            throw APIError.invalid(
+                "phone", "`\(phoneText)` is not a phone number. Use E.164 (+15551234567) or a \(business.rules.business.country) number.")
         }
         let service = try text("service", required: true)!
         let name = try text("customer_name", required: false)

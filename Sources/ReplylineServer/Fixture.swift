@@ -14,7 +14,10 @@ public struct Fixture: Codable, Sendable {
         public var rules: String?
 
         enum CodingKeys: String, CodingKey {
-            case authToken = "auth_token", sharedKey = "shared_key", publicURL = "public_url", numbers, now, rules
+            case authToken = "auth_token"
+            case sharedKey = "shared_key"
+            case publicURL = "public_url"
+            case numbers, now, rules
         }
     }
 
@@ -26,7 +29,11 @@ public struct Fixture: Codable, Sendable {
         public var amount: Double?
 
         enum CodingKeys: String, CodingKey {
-            case phone, customerName = "customer_name", service, startsAt = "starts_at", amount
+            case phone
+            case customerName = "customer_name"
+            case service
+            case startsAt = "starts_at"
+            case amount
         }
     }
 
@@ -44,7 +51,8 @@ public struct Fixture: Codable, Sendable {
         public var bodyBase64: String?
 
         enum CodingKeys: String, CodingKey {
-            case method, path, headers, body, bodyBase64 = "body_base64"
+            case method, path, headers, body
+            case bodyBase64 = "body_base64"
         }
 
         public var bodyBytes: [UInt8] {
@@ -59,7 +67,9 @@ public struct Fixture: Codable, Sendable {
         public var body: String
 
         enum CodingKeys: String, CodingKey {
-            case status, contentType = "content_type", body
+            case status
+            case contentType = "content_type"
+            case body
         }
 
         public init(status: Int, contentType: String?, body: String) {

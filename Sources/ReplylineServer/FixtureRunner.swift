@@ -1,8 +1,8 @@
 import Foundation
-import Synchronization
 import Logging
 import ReplylineCore
 import ReplylineStore
+import Synchronization
 
 /// Runs a fixture against a fresh Replyline on a temporary SQLite file: applies its
 /// setup, sends each request through `send`, and reports each answer beside the expected
@@ -31,7 +31,9 @@ public struct FixtureRunner {
         configuration.publicURL = config?.publicURL ?? defaultPublicURL
         configuration.twilioAuthToken = config?.authToken
         configuration.twilioSharedKey = config?.sharedKey
-        configuration.businesses = [BusinessConfiguration(id: "default", rules: rules, numbers: config?.numbers ?? [], apiKey: "fixture-api-key")]
+        configuration.businesses = [
+            BusinessConfiguration(id: "default", rules: rules, numbers: config?.numbers ?? [], apiKey: "fixture-api-key")
+        ]
         guard let now = RFC3339.date(from: config?.now ?? defaultNow) else {
             throw FixtureError("config.now must be an RFC 3339 time with an offset")
         }

@@ -54,7 +54,8 @@ extension AppDatabase {
             var message = StoredMessage(
                 id: nil, conversationId: conversation.id!, direction: .outbound, kind: "confirmation_request",
                 provider: provider, providerMessageId: nil, fromNumber: fromNumber, toNumber: contact.phone, body: text,
-                media: "[]", segments: count.segments, encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil, intent: nil,
+                media: "[]", segments: count.segments, encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil,
+                intent: nil,
                 parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
             try message.insert(db)
             var entry = OutboxEntry(id: nil, messageId: message.id!, businessId: businessID, dueAt: now, attempts: 0, state: "pending")

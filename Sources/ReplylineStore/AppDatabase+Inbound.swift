@@ -36,7 +36,8 @@ extension AppDatabase {
             }
             var contact = try Self.contact(db, businessID: businessID, phone: message.from, now: now)
             var conversation = try Self.conversation(db, contact: contact, now: now)
-            let appointments = try StoredAppointment
+            let appointments =
+                try StoredAppointment
                 .filter(sql: "contact_id = ? AND starts_at > ?", arguments: [contact.id!, now])
                 .order(sql: "starts_at")
                 .fetchAll(db)

@@ -25,7 +25,8 @@ extension AppDatabase {
     /// The consent ledger of `phone` with `businessID`, oldest first.
     public func consentEvents(businessID: String, phone: String) async throws -> [StoredConsentEvent] {
         try await read { db in
-            try StoredConsentEvent.filter(sql: "business_id = ? AND phone = ?", arguments: [businessID, phone]).order(sql: "id").fetchAll(db)
+            try StoredConsentEvent.filter(sql: "business_id = ? AND phone = ?", arguments: [businessID, phone]).order(sql: "id").fetchAll(
+                db)
         }
     }
 

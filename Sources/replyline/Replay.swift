@@ -17,7 +17,7 @@ struct Replay: AsyncParsableCommand {
         for path in fixtures {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw CommandFailure("no fixture at \(path)")
+                throw ConfigurationError("no fixture at \(path)")
             }
             let url = URL(fileURLWithPath: path)
             files += isDirectory.boolValue ? try FixtureRunner.fixtureFiles(in: url) : [url]
@@ -30,7 +30,8 @@ struct Replay: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
             let configuration = try FixtureRunner.configuration(
-                for: fixture, rulesDirectory: URL(fileURLWithPath: rules), databasePath: directory.appendingPathComponent("replay.sqlite").path)
+                for: fixture, rulesDirectory: URL(fileURLWithPath: rules),
+                databasePath: directory.appendingPathComponent("replay.sqlite").path)
             var logger = Logger(label: "replyline.replay")
             logger.logLevel = .critical
             let replyline = try Replyline(configuration, logger: logger)
@@ -49,9 +50,12 @@ struct Replay: AsyncParsableCommand {
                     } else if result.expected == nil {
                         print("  no recorded response; got \(result.actual.status) \(result.actual.body)")
                     }
-                    if !result.changedTables.isEmpty { print("  a refused request changed: \(result.changedTables.joined(separator: ", "))") }
+                    if !result.changedTables.isEmpty {
+                        print("  a refused request changed: \(result.changedTables.joined(separator: ", "))")
+                    }
                 } else {
-                    print("# \(file.lastPathComponent) step \(result.index + 1): \(result.actual.status) \(result.actual.contentType ?? "")")
+                    print(
+                        "# \(file.lastPathComponent) step \(result.index + 1): \(result.actual.status) \(result.actual.contentType ?? "")")
                     print(result.actual.body.hasSuffix("\n") ? result.actual.body : result.actual.body + "\n", terminator: "")
                 }
             }
@@ -66,7 +70,7 @@ struct Replay: AsyncParsableCommand {
     static func send(_ request: Fixture.Request, to replyline: Replyline) async throws -> Fixture.Response {
         let path = request.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.path
         guard request.method == "POST", path == "/webhooks/twilio/messages" else {
-            throw CommandFailure("replay sends only POST /webhooks/twilio/messages, not \(request.method) \(request.path)")
+            throw ConfigurationError("replay sends only POST /webhooks/twilio/messages, not \(request.method) \(request.path)")
         }
         let answer = await replyline.twilio.inbound(
             WebhookRequest(target: request.path, headers: request.headers.map { ($0[0], $0[1]) }, body: request.bodyBytes))

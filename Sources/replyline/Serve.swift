@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "replyline")
         guard !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://") else {
-            throw CommandFailure("PostgreSQL is not supported yet; use a SQLite path for --database")
+            throw ConfigurationError("PostgreSQL is not supported yet; use a SQLite path for --database")
         }
         var configuration = ServerConfiguration()
         configuration.host = host
@@ -46,13 +46,15 @@ struct Serve: AsyncParsableCommand {
                 try Deployment.businesses(rulesPath: rules, defaultAPIKey: apiKey)
             }
         if configuration.twilioAuthToken == nil {
-            logger.warning("TWILIO_AUTH_TOKEN is not set: webhooks are accepted WITHOUT signature checks. Use this for local development only.")
+            logger.warning(
+                "TWILIO_AUTH_TOKEN is not set: webhooks are accepted WITHOUT signature checks. Use this for local development only.")
         }
         let app = try buildApplication(configuration, logger: logger)
         for business in configuration.businesses {
             let numbers = business.numbers.isEmpty ? business.rules.business.numbers : business.numbers
             logger.info(
-                "business \(business.id): \(business.rules.business.name), rules \(business.rules.source), numbers \(numbers.isEmpty ? "any" : numbers.joined(separator: ", "))")
+                "business \(business.id): \(business.rules.business.name), rules \(business.rules.source), numbers \(numbers.isEmpty ? "any" : numbers.joined(separator: ", "))"
+            )
         }
         logger.info("database \(database); outbound via console (prints messages instead of sending)")
         logger.info("listening on http://\(host):\(port); webhooks signed for \(configuration.effectivePublicURL)/webhooks/twilio/messages")

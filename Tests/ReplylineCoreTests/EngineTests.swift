@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ReplylineCore
 
 @Suite("Keyword normalization")
@@ -25,7 +26,11 @@ struct EngineTests {
         Appointment(id: id, customerName: "Ana", service: "Teeth cleaning", startsAt: now.addingTimeInterval(hours * 3600), state: state)
     }
 
-    @Test("Every opt-out word opts out with one confirmation", arguments: ["STOP", "stopall", "Stop All", "UNSUBSCRIBE", "end", "quit", "REVOKE", "optout", "opt out", "OPT-OUT", "remove", "ARRET"])
+    @Test(
+        "Every opt-out word opts out with one confirmation",
+        arguments: [
+            "STOP", "stopall", "Stop All", "UNSUBSCRIBE", "end", "quit", "REVOKE", "optout", "opt out", "OPT-OUT", "remove", "ARRET",
+        ])
     func optOut(word: String) {
         let decision = engine.decide(InboundText(body: word), contact: ContactSnapshot(), now: now)
         #expect(decision.intent == .optOut)
@@ -51,7 +56,8 @@ struct EngineTests {
 
     @Test("YES from an opted-in contact confirms instead")
     func yesConfirms() {
-        let decision = engine.decide(InboundText(body: "Yes"), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply)]), now: now)
+        let decision = engine.decide(
+            InboundText(body: "Yes"), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply)]), now: now)
         #expect(decision.intent == .confirm)
         #expect(decision.appointmentChange?.to == .confirmed)
     }
@@ -69,14 +75,16 @@ struct EngineTests {
 
     @Test("C confirms the appointment awaiting an answer and names it", arguments: ["C", "confirm", "y", "YES"])
     func confirm(word: String) {
-        let decision = engine.decide(InboundText(body: word), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply)]), now: now)
+        let decision = engine.decide(
+            InboundText(body: word), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply)]), now: now)
         #expect(decision.appointmentChange == AppointmentChange(appointmentID: "apt_1", from: .awaitingReply, to: .confirmed))
         #expect(decision.replies == ["Thanks Ana, your Teeth cleaning on Fri, Nov 27 at 10:00 AM is confirmed. See you then!"])
     }
 
     @Test("Confirming twice is idempotent")
     func confirmTwice() {
-        let decision = engine.decide(InboundText(body: "C"), contact: ContactSnapshot(upcomingAppointments: [appointment(.confirmed)]), now: now)
+        let decision = engine.decide(
+            InboundText(body: "C"), contact: ContactSnapshot(upcomingAppointments: [appointment(.confirmed)]), now: now)
         #expect(decision.appointmentChange == nil)
         #expect(decision.replies.first?.contains("already confirmed") == true)
     }
@@ -92,21 +100,24 @@ struct EngineTests {
 
     @Test("Past appointments are not acted on")
     func past() {
-        let decision = engine.decide(InboundText(body: "C"), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply, inHours: -2)]), now: now)
+        let decision = engine.decide(
+            InboundText(body: "C"), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply, inHours: -2)]), now: now)
         #expect(decision.appointmentChange == nil)
         #expect(decision.replies.first?.contains("couldn't find an upcoming appointment") == true)
     }
 
     @Test("A cancelled appointment cannot be confirmed by C")
     func cancelledStaysCancelled() {
-        let decision = engine.decide(InboundText(body: "C"), contact: ContactSnapshot(upcomingAppointments: [appointment(.cancelled)]), now: now)
+        let decision = engine.decide(
+            InboundText(body: "C"), contact: ContactSnapshot(upcomingAppointments: [appointment(.cancelled)]), now: now)
         #expect(decision.appointmentChange == nil)
         #expect(decision.needsReply)
     }
 
     @Test("R asks for a new time and flags the conversation for staff")
     func reschedule() {
-        let decision = engine.decide(InboundText(body: "r"), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply)]), now: now)
+        let decision = engine.decide(
+            InboundText(body: "r"), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply)]), now: now)
         #expect(decision.appointmentChange?.to == .rescheduleRequested)
         #expect(decision.needsReply)
         #expect(decision.staffFlag != nil)
@@ -114,7 +125,8 @@ struct EngineTests {
 
     @Test("CANCEL cancels the appointment awaiting an answer")
     func cancelAppointment() {
-        let decision = engine.decide(InboundText(body: "CANCEL"), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply)]), now: now)
+        let decision = engine.decide(
+            InboundText(body: "CANCEL"), contact: ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply)]), now: now)
         #expect(decision.appointmentChange?.to == .cancelled)
         #expect(decision.consentChange == nil)
     }
@@ -129,18 +141,23 @@ struct EngineTests {
 
     @Test("X is not a carrier word: it cancels the soonest open appointment")
     func xCancels() {
-        let decision = engine.decide(InboundText(body: "x"), contact: ContactSnapshot(upcomingAppointments: [appointment(.confirmed)]), now: now)
+        let decision = engine.decide(
+            InboundText(body: "x"), contact: ContactSnapshot(upcomingAppointments: [appointment(.confirmed)]), now: now)
         #expect(decision.appointmentChange?.to == .cancelled)
     }
 
-    @Test("Free-text revocations opt out as inferred and are flagged", arguments: ["please stop texting me", "Unsubscribe me", "stop!!!", "STOP please", "stop it now", "Take me off your list"])
+    @Test(
+        "Free-text revocations opt out as inferred and are flagged",
+        arguments: ["please stop texting me", "Unsubscribe me", "stop!!!", "STOP please", "stop it now", "Take me off your list"])
     func inferred(text: String) {
         let decision = engine.decide(InboundText(body: text), contact: ContactSnapshot(), now: now)
         #expect(decision.consentChange == ConsentChange(to: .optedOut, source: text == "stop!!!" ? .keyword : .inferred))
         if text != "stop!!!" { #expect(decision.staffFlag != nil) }
     }
 
-    @Test("Questions that merely mention stopping stay conversation", arguments: ["Where do I stop to park?", "Can the bus stop near you?", "I can't stop smiling after my cleaning, thanks!"])
+    @Test(
+        "Questions that merely mention stopping stay conversation",
+        arguments: ["Where do I stop to park?", "Can the bus stop near you?", "I can't stop smiling after my cleaning, thanks!"])
     func notRevocation(text: String) {
         #expect(engine.decide(InboundText(body: text), contact: ContactSnapshot(), now: now).intent == .conversation)
     }
@@ -151,10 +168,12 @@ struct EngineTests {
         #expect(first.isUnrecognizedAcknowledgement)
         #expect(first.replies.count == 1)
         #expect(first.needsReply)
-        let again = engine.decide(InboundText(body: "Hello?"), contact: ContactSnapshot(lastUnrecognizedReplyAt: now.addingTimeInterval(-60)), now: now)
+        let again = engine.decide(
+            InboundText(body: "Hello?"), contact: ContactSnapshot(lastUnrecognizedReplyAt: now.addingTimeInterval(-60)), now: now)
         #expect(again.replies.isEmpty)
         #expect(again.needsReply)
-        let nextDay = engine.decide(InboundText(body: "Hello?"), contact: ContactSnapshot(lastUnrecognizedReplyAt: now.addingTimeInterval(-25 * 3600)), now: now)
+        let nextDay = engine.decide(
+            InboundText(body: "Hello?"), contact: ContactSnapshot(lastUnrecognizedReplyAt: now.addingTimeInterval(-25 * 3600)), now: now)
         #expect(nextDay.replies.count == 1)
         let optedOut = engine.decide(InboundText(body: "Hello?"), contact: ContactSnapshot(consent: .optedOut), now: now)
         #expect(optedOut.replies.isEmpty)
@@ -172,7 +191,8 @@ struct EngineTests {
         let stop = engine.decide(InboundText(body: "STOP", providerOptOut: .stop), contact: ContactSnapshot(), now: now)
         #expect(stop.consentChange == ConsentChange(to: .optedOut, source: .provider))
         #expect(stop.replies.isEmpty)
-        let start = engine.decide(InboundText(body: "START", providerOptOut: .start), contact: ContactSnapshot(consent: .optedOut), now: now)
+        let start = engine.decide(
+            InboundText(body: "START", providerOptOut: .start), contact: ContactSnapshot(consent: .optedOut), now: now)
         #expect(start.consentChange == ConsentChange(to: .optedIn, source: .provider))
         #expect(start.replies.isEmpty)
         let help = engine.decide(InboundText(body: "HELP", providerOptOut: .help), contact: ContactSnapshot(), now: now)
@@ -182,10 +202,14 @@ struct EngineTests {
 
     @Test("No sequence of messages sends an opted-out contact anything but opt-in and HELP replies")
     func optOutWins() {
-        let words = ["C", "R", "X", "CANCEL", "HOURS", "hello", "STOP", "yes", "START", "HELP", "please stop texting me", "unstop", "what?"]
+        let words = [
+            "C", "R", "X", "CANCEL", "HOURS", "hello", "STOP", "yes", "START", "HELP", "please stop texting me", "unstop", "what?",
+        ]
         var generator = SplitMix(seed: 7)
         for _ in 0..<300 {
-            var contact = ContactSnapshot(upcomingAppointments: [appointment(.awaitingReply), appointment(.scheduled, inHours: 100, id: "apt_2")])
+            var contact = ContactSnapshot(upcomingAppointments: [
+                appointment(.awaitingReply), appointment(.scheduled, inHours: 100, id: "apt_2"),
+            ])
             for _ in 0..<12 {
                 let word = words[Int(generator.next() % UInt64(words.count))]
                 let decision = engine.decide(InboundText(body: word), contact: contact, now: now)
@@ -193,7 +217,9 @@ struct EngineTests {
                     #expect(decision.intent == .optIn || decision.intent == .help, "\(word) answered an opted-out contact")
                 }
                 if let change = decision.consentChange { contact.consent = change.to }
-                if let change = decision.appointmentChange, let index = contact.upcomingAppointments.firstIndex(where: { $0.id == change.appointmentID }) {
+                if let change = decision.appointmentChange,
+                    let index = contact.upcomingAppointments.firstIndex(where: { $0.id == change.appointmentID })
+                {
                     contact.upcomingAppointments[index].state = change.to
                 }
                 if decision.isUnrecognizedAcknowledgement { contact.lastUnrecognizedReplyAt = now }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ReplylineCore
 
 @Suite("Segments")
@@ -59,7 +60,9 @@ struct PhoneNumberTests {
         #expect(PhoneNumber(input, defaultCountry: country)?.e164 == expected)
     }
 
-    @Test("Garbage is not a phone number", arguments: ["", "hello", "555-1234", "+1", "(055) 234-5678", "+0 555 234 5678", "555 234 5678 ext 9", "++15552345678"])
+    @Test(
+        "Garbage is not a phone number",
+        arguments: ["", "hello", "555-1234", "+1", "(055) 234-5678", "+0 555 234 5678", "555 234 5678 ext 9", "++15552345678"])
     func rejects(input: String) {
         #expect(PhoneNumber(input, defaultCountry: "US") == nil)
     }

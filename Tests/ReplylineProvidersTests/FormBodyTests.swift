@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ReplylineProviders
 
 @Suite("Form body")
@@ -11,7 +12,9 @@ struct FormBodyTests {
         #expect(form["Tag"] == "b")
     }
 
-    @Test("UTF-8 escapes decode to text", arguments: [("%E6%88%91", "我"), ("%F0%9F%91%8D", "👍"), ("caf%C3%A9", "café"), ("a%2Bb", "a+b"), ("%25", "%")])
+    @Test(
+        "UTF-8 escapes decode to text",
+        arguments: [("%E6%88%91", "我"), ("%F0%9F%91%8D", "👍"), ("caf%C3%A9", "café"), ("a%2Bb", "a+b"), ("%25", "%")])
     func utf8(encoded: String, text: String) throws {
         #expect(try FormBody.decode("Body=\(encoded)")["Body"] == text)
     }
@@ -28,17 +31,25 @@ struct FormBodyTests {
         do {
             _ = try FormBody.decode(body)
         } catch {
-            guard case .malformedForm = error else { Issue.record("expected malformedForm, got \(error)"); return }
+            guard case .malformedForm = error else {
+                Issue.record("expected malformedForm, got \(error)")
+                return
+            }
         }
     }
 
-    @Test("Invalid UTF-8, escaped or raw, is refused", arguments: [[UInt8]("Body=%FF%FE".utf8), [UInt8]("Body=%C3".utf8), [0x42, 0x3D, 0xFF]])
+    @Test(
+        "Invalid UTF-8, escaped or raw, is refused",
+        arguments: [[UInt8]("Body=%FF%FE".utf8), [UInt8]("Body=%C3".utf8), [0x42, 0x3D, 0xFF]])
     func invalidUTF8(bytes: [UInt8]) {
         do {
             _ = try FormBody.decode(bytes)
             Issue.record("accepted invalid UTF-8")
         } catch {
-            guard case .invalidUTF8 = error else { Issue.record("expected invalidUTF8, got \(error)"); return }
+            guard case .invalidUTF8 = error else {
+                Issue.record("expected invalidUTF8, got \(error)")
+                return
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+
 @testable import ReplylineProviders
 
 @Suite("Twilio signatures")
@@ -12,9 +13,11 @@ struct SignatureTests {
 
     @Test("The public test vector")
     func publicVector() throws {
-        #expect(TwilioSignature.compute(url: Self.vectorURL, parameters: Self.vectorParams, secret: "12345") == "GvWf1cFY/Q7PnoempGyD5oXAezc=")
+        #expect(
+            TwilioSignature.compute(url: Self.vectorURL, parameters: Self.vectorParams, secret: "12345") == "GvWf1cFY/Q7PnoempGyD5oXAezc=")
         let verifier = TwilioSignatureVerifier(authToken: "12345", sharedKey: nil)
-        try verifier.verify(url: Self.vectorURL, parameters: Self.vectorParams, signature: "GvWf1cFY/Q7PnoempGyD5oXAezc=", signatureSettings: nil)
+        try verifier.verify(
+            url: Self.vectorURL, parameters: Self.vectorParams, signature: "GvWf1cFY/Q7PnoempGyD5oXAezc=", signatureSettings: nil)
     }
 
     @Test("The URL is accepted with and without its default port")
@@ -31,7 +34,9 @@ struct SignatureTests {
     @Test("A fragment is not part of what is signed")
     func fragment() throws {
         let verifier = TwilioSignatureVerifier(authToken: "12345", sharedKey: nil)
-        try verifier.verify(url: Self.vectorURL + "#rc=5&ct=1000", parameters: Self.vectorParams, signature: "GvWf1cFY/Q7PnoempGyD5oXAezc=", signatureSettings: nil)
+        try verifier.verify(
+            url: Self.vectorURL + "#rc=5&ct=1000", parameters: Self.vectorParams, signature: "GvWf1cFY/Q7PnoempGyD5oXAezc=",
+            signatureSettings: nil)
     }
 
     @Test("Wrong token, altered parameter, missing or garbled signature are refused")
@@ -44,7 +49,8 @@ struct SignatureTests {
         }
         #expect(throws: WebhookError.badSignature) {
             try TwilioSignatureVerifier(authToken: "54321", sharedKey: nil)
-                .verify(url: Self.vectorURL, parameters: Self.vectorParams, signature: "GvWf1cFY/Q7PnoempGyD5oXAezc=", signatureSettings: nil)
+                .verify(
+                    url: Self.vectorURL, parameters: Self.vectorParams, signature: "GvWf1cFY/Q7PnoempGyD5oXAezc=", signatureSettings: nil)
         }
         #expect(throws: WebhookError.missingSignature) {
             try verifier.verify(url: Self.vectorURL, parameters: Self.vectorParams, signature: nil, signatureSettings: nil)
@@ -56,7 +62,8 @@ struct SignatureTests {
 
     @Test("Without a token, unsigned requests pass (local development)")
     func unsigned() throws {
-        try TwilioSignatureVerifier(authToken: nil, sharedKey: nil).verify(url: "http://x/", parameters: [], signature: nil, signatureSettings: nil)
+        try TwilioSignatureVerifier(authToken: nil, sharedKey: nil).verify(
+            url: "http://x/", parameters: [], signature: nil, signatureSettings: nil)
     }
 
     @Test("HMAC-SHA256 with the shared key when the settings header asks for it")
@@ -66,10 +73,12 @@ struct SignatureTests {
         let settings = "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"
         try verifier.verify(url: Self.vectorURL, parameters: Self.vectorParams, signature: signature, signatureSettings: settings)
         #expect(throws: WebhookError.badSignature) {
-            try verifier.verify(url: Self.vectorURL, parameters: Self.vectorParams, signature: "GvWf1cFY/Q7PnoempGyD5oXAezc=", signatureSettings: settings)
+            try verifier.verify(
+                url: Self.vectorURL, parameters: Self.vectorParams, signature: "GvWf1cFY/Q7PnoempGyD5oXAezc=", signatureSettings: settings)
         }
         #expect(throws: WebhookError.badSignature) {
-            try verifier.verify(url: Self.vectorURL, parameters: Self.vectorParams, signature: signature, signatureSettings: "algorithm=HMAC_MD5")
+            try verifier.verify(
+                url: Self.vectorURL, parameters: Self.vectorParams, signature: signature, signatureSettings: "algorithm=HMAC_MD5")
         }
         #expect(throws: WebhookError.signatureKeyNotConfigured) {
             try TwilioSignatureVerifier(authToken: "12345", sharedKey: nil)
@@ -106,7 +115,9 @@ struct SignatureTests {
         for vector in vectors {
             let params = vector.params.map { (name: $0[0], value: $0[1]) }
             let algorithm = TwilioSignature.Algorithm(rawValue: vector.algorithm)!
-            #expect(TwilioSignature.compute(url: vector.url, parameters: params, secret: vector.secret, algorithm: algorithm) == vector.signature, "\(vector.url)")
+            #expect(
+                TwilioSignature.compute(url: vector.url, parameters: params, secret: vector.secret, algorithm: algorithm)
+                    == vector.signature, "\(vector.url)")
             let verifier = TwilioSignatureVerifier(
                 authToken: algorithm == .hmacSHA1 ? vector.secret : "other", sharedKey: algorithm == .hmacSHA256 ? vector.secret : nil)
             let settings = algorithm == .hmacSHA256 ? "key=k,algorithm=HMAC_SHA256" : nil

@@ -1,6 +1,7 @@
 import Foundation
 import FoundationXML
 import Testing
+
 @testable import ReplylineProviders
 
 @Suite("TwiML")
@@ -24,7 +25,9 @@ struct TwiMLTests {
         #expect(try Self.tree(TwiML.render([])) == ["<Response>"])
     }
 
-    @Test("Text is escaped and survives a libxml2 round trip", arguments: ["Tom & Jerry <b>", "]]> \"q\" 'a'", "我想改时间 😊", "line1\nline2\ttab", "&amp; already"])
+    @Test(
+        "Text is escaped and survives a libxml2 round trip",
+        arguments: ["Tom & Jerry <b>", "]]> \"q\" 'a'", "我想改时间 😊", "line1\nline2\ttab", "&amp; already"])
     func escaping(text: String) throws {
         let xml = TwiML.render([TwiMLMessage(body: text)])
         #expect(try Self.tree(xml) == ["<Response>", "<Message>", text])

@@ -15,8 +15,11 @@ struct AppointmentFlowTests {
         let sender = RecordingSender()
         let server = try TestServer(sender: sender)
         try await server.app.test(.router) { client in
-            let body = #"{"phone": "(415) 555-0100", "customer_name": "Ana Lima", "service": "Teeth cleaning", "starts_at": "2026-11-27T14:00:00-05:00", "amount": 120}"#
-            let id = try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: body)) { response in
+            let body =
+                #"{"phone": "(415) 555-0100", "customer_name": "Ana Lima", "service": "Teeth cleaning", "starts_at": "2026-11-27T14:00:00-05:00", "amount": 120}"#
+            let id = try await client.execute(
+                uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: body)
+            ) { response in
                 #expect(response.status == .created)
                 let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as! [String: Any]
                 #expect(json["state"] as? String == "awaiting_reply")
@@ -28,9 +31,10 @@ struct AppointmentFlowTests {
 
             #expect(try await server.replyline.outbox.runOnce() == 1)
             let sent = sender.sent.withLock { $0 }
-            #expect(sent.map(\.body) == [
-                "Hi Ana Lima, Bright Smile Dental: your Teeth cleaning is on Fri, Nov 27 at 2:00 PM. Reply C to confirm or R to reschedule. Reply STOP to opt out."
-            ])
+            #expect(
+                sent.map(\.body) == [
+                    "Hi Ana Lima, Bright Smile Dental: your Teeth cleaning is on Fri, Nov 27 at 2:00 PM. Reply C to confirm or R to reschedule. Reply STOP to opt out."
+                ])
             #expect(sent.first?.toNumber == "+14155550100")
             #expect(try await server.replyline.outbox.runOnce() == 0)
 
@@ -62,7 +66,8 @@ struct AppointmentFlowTests {
             let (headers, form) = TestServer.inbound(TestServer.sms("SM0002", body: "STOP"))
             try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: form)
             let body = #"{"phone": "+14155550100", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00"}"#
-            try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: body)) {
+                response in
                 let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as! [String: Any]
                 #expect(json["state"] as? String == "scheduled")
                 #expect(json["confirmation_message_id"] == nil)
@@ -88,7 +93,8 @@ struct AppointmentFlowTests {
     func validation(body: String, field: String) async throws {
         let server = try TestServer()
         try await server.app.test(.router) { client in
-            try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: body)) { response in
+            try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: body)) {
+                response in
                 #expect(response.status == .unprocessableContent)
                 let json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as! [String: [String: Any]]
                 #expect(json["error"]?["field"] as? String == field)
@@ -102,14 +108,16 @@ struct AppointmentFlowTests {
     func badRequests() async throws {
         let server = try TestServer()
         try await server.app.test(.router) { client in
-            try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: "{nope")) { response in
+            try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: "{nope")) {
+                response in
                 #expect(response.status == .badRequest)
             }
             try await client.execute(uri: "/api/v1/appointments/apt_1", method: .get) { response in
                 #expect(response.status == .unauthorized)
                 #expect(String(buffer: response.body).contains("Authorization: Bearer"))
             }
-            try await client.execute(uri: "/api/v1/appointments/apt_1", method: .get, headers: [.authorization: "Bearer key-clinicX"]) { response in
+            try await client.execute(uri: "/api/v1/appointments/apt_1", method: .get, headers: [.authorization: "Bearer key-clinicX"]) {
+                response in
                 #expect(response.status == .unauthorized)
                 #expect(!String(buffer: response.body).contains("key-clinic"))
             }

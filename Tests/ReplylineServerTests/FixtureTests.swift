@@ -31,8 +31,10 @@ struct FixtureTests {
                 var headers = HTTPFields()
                 for pair in request.headers { headers.append(HTTPField(name: HTTPField.Name(pair[0])!, value: pair[1])) }
                 let response = try await client.execute(
-                    uri: request.path, method: HTTPRequest.Method(request.method)!, headers: headers, body: ByteBuffer(bytes: request.bodyBytes))
-                return Fixture.Response(status: response.status.code, contentType: response.headers[.contentType], body: String(buffer: response.body))
+                    uri: request.path, method: HTTPRequest.Method(request.method)!, headers: headers,
+                    body: ByteBuffer(bytes: request.bodyBytes))
+                return Fixture.Response(
+                    status: response.status.code, contentType: response.headers[.contentType], body: String(buffer: response.body))
             }
         }
         var fixture = recorded
@@ -41,7 +43,9 @@ struct FixtureTests {
             if Self.updating {
                 fixture.steps[result.index].response = result.actual
             } else {
-                let expected = try #require(result.expected, "\(file.lastPathComponent) step \(result.index + 1) has no recorded response; run UPDATE_FIXTURES=1 swift test")
+                let expected = try #require(
+                    result.expected,
+                    "\(file.lastPathComponent) step \(result.index + 1) has no recorded response; run UPDATE_FIXTURES=1 swift test")
                 #expect(result.actual == expected, "\(file.lastPathComponent) step \(result.index + 1)")
             }
         }

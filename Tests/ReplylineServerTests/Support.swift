@@ -1,4 +1,3 @@
-import Synchronization
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,6 +8,7 @@ import ReplylineCore
 import ReplylineProviders
 import ReplylineServer
 import ReplylineStore
+import Synchronization
 
 enum Repository {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -62,7 +62,9 @@ final class TestServer: Sendable {
     var app: some ApplicationProtocol { buildApplication(replyline) }
 
     /// A signed inbound-message request, as Twilio would send it.
-    static func inbound(_ parameters: [(name: String, value: String)], path: String = "/webhooks/twilio/messages") -> (HTTPFields, ByteBuffer) {
+    static func inbound(_ parameters: [(name: String, value: String)], path: String = "/webhooks/twilio/messages") -> (
+        HTTPFields, ByteBuffer
+    ) {
         let body = parameters.map { "\(formEscape($0.name))=\(formEscape($0.value))" }.joined(separator: "&")
         let signature = TwilioSignature.compute(url: publicURL + path, parameters: parameters, secret: token)
         let headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Twilio-Signature")!: signature]

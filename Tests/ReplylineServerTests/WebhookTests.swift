@@ -36,7 +36,9 @@ struct WebhookTests {
             try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<20 {
                     group.addTask {
-                        try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: form) { String(buffer: $0.body) }
+                        try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: form) {
+                            String(buffer: $0.body)
+                        }
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -51,10 +53,12 @@ struct WebhookTests {
         let server = try TestServer()
         let parameters = TestServer.sms("SMhost", body: "hi")
         let body = ByteBuffer(string: parameters.map { "\($0.name)=\(TestServer.formEscape($0.value))" }.joined(separator: "&"))
-        let hostSigned = TwilioSignature.compute(url: "http://localhost/webhooks/twilio/messages", parameters: parameters, secret: TestServer.token)
+        let hostSigned = TwilioSignature.compute(
+            url: "http://localhost/webhooks/twilio/messages", parameters: parameters, secret: TestServer.token)
         try await server.app.test(.router) { client in
             let headers: HTTPFields = [
-                .contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Twilio-Signature")!: hostSigned, HTTPField.Name("Host")!: "localhost",
+                .contentType: "application/x-www-form-urlencoded", HTTPField.Name("X-Twilio-Signature")!: hostSigned,
+                HTTPField.Name("Host")!: "localhost",
             ]
             try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: body) { response in
                 #expect(response.status == .forbidden)

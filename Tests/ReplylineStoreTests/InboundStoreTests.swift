@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import ReplylineCore
 import Testing
+
 @testable import ReplylineStore
 
 /// A fresh SQLite file per test, removed afterwards.
@@ -45,7 +46,8 @@ struct InboundStoreTests {
     @Test("A message, its decision and its reply commit together, every parameter kept")
     func records() async throws {
         let temp = try TemporaryDatabase()
-        let outcome = try await temp.database.recordInbound(message("SM1"), businessID: "b", now: now, decide: Self.decide("Hello"), render: Self.render)
+        let outcome = try await temp.database.recordInbound(
+            message("SM1"), businessID: "b", now: now, decide: Self.decide("Hello"), render: Self.render)
         #expect(!outcome.isDuplicate)
         #expect(outcome.reply == "<reply>HELLO</reply>")
         let thread = try #require(try await temp.database.thread(businessID: "b", phone: "+14155550100"))
@@ -61,10 +63,12 @@ struct InboundStoreTests {
     @Test("A retried message id returns the stored reply byte for byte and changes nothing")
     func retry() async throws {
         let temp = try TemporaryDatabase()
-        let first = try await temp.database.recordInbound(message("SM1", body: "STOP"), businessID: "b", now: now, decide: Self.decide("STOP"), render: Self.render)
+        let first = try await temp.database.recordInbound(
+            message("SM1", body: "STOP"), businessID: "b", now: now, decide: Self.decide("STOP"), render: Self.render)
         let before = try await temp.database.tableCounts()
         let again = try await temp.database.recordInbound(
-            message("SM1", body: "STOP"), businessID: "b", now: now.addingTimeInterval(5), decide: Self.decide("other"), render: Self.render)
+            message("SM1", body: "STOP"), businessID: "b", now: now.addingTimeInterval(5), decide: Self.decide("other"), render: Self.render
+        )
         #expect(again.isDuplicate)
         #expect(again.reply == first.reply)
         #expect(try await temp.database.tableCounts() == before)
@@ -79,7 +83,8 @@ struct InboundStoreTests {
         let outcomes = try await withThrowingTaskGroup(of: InboundOutcome.self) { group in
             for _ in 0..<50 {
                 group.addTask {
-                    try await database.recordInbound(self.message("SMdup"), businessID: "b", now: now, decide: Self.decide("Hello"), render: Self.render)
+                    try await database.recordInbound(
+                        self.message("SMdup"), businessID: "b", now: now, decide: Self.decide("Hello"), render: Self.render)
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -147,7 +152,8 @@ struct InboundStoreTests {
     @Test("The consent ledger refuses updates and deletes")
     func appendOnly() async throws {
         let temp = try TemporaryDatabase()
-        _ = try await temp.database.recordInbound(message("SM1", body: "STOP"), businessID: "b", now: now, decide: Self.decide("STOP"), render: Self.render)
+        _ = try await temp.database.recordInbound(
+            message("SM1", body: "STOP"), businessID: "b", now: now, decide: Self.decide("STOP"), render: Self.render)
         await #expect(throws: DatabaseError.self) {
             try await temp.database.writer.write { db in try db.execute(sql: "UPDATE consent_events SET to_state = 'opted_in'") }
         }

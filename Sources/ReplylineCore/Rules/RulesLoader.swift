@@ -61,8 +61,11 @@ public struct RulesLoader {
             fail(root, "the rules file must be a mapping with `business`, `keywords` and `replies`", fix: "start from Rules/default.yml")
             return nil
         }
-        for (key, _) in top where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours"].contains(key.string ?? "") {
-            fail(key, "unknown section `\(key.string ?? "?")`", fix: "use business, keywords, custom, replies or unrecognized_reply_window_hours")
+        for (key, _) in top
+        where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours"].contains(key.string ?? "") {
+            fail(
+                key, "unknown section `\(key.string ?? "?")`",
+                fix: "use business, keywords, custom, replies or unrecognized_reply_window_hours")
         }
         let business = parseBusiness(top["business"], parent: root)
         let (keywords, optInWhileOptedOut) = parseKeywords(top["keywords"], parent: root)
@@ -73,7 +76,9 @@ public struct RulesLoader {
             if let hours = node.scalar.flatMap({ Double($0.string) }), hours >= 0 {
                 window = hours * 3600
             } else {
-                fail(node, "unrecognized_reply_window_hours must be a number of hours", fix: "write e.g. `unrecognized_reply_window_hours: 24`")
+                fail(
+                    node, "unrecognized_reply_window_hours must be a number of hours",
+                    fix: "write e.g. `unrecognized_reply_window_hours: 24`")
             }
         }
         guard let business, let replies else { return nil }
@@ -96,7 +101,9 @@ public struct RulesLoader {
 
     mutating func parseBusiness(_ node: Node?, parent: Node) -> BusinessProfile? {
         guard let node, let map = node.mapping else {
-            fail(node ?? parent, "`business` must be a mapping with name, phone and time_zone", fix: "copy the business section of Rules/default.yml")
+            fail(
+                node ?? parent, "`business` must be a mapping with name, phone and time_zone",
+                fix: "copy the business section of Rules/default.yml")
             return nil
         }
         let name = string(map["name"], "name", in: "business", parent: node)
@@ -122,7 +129,8 @@ public struct RulesLoader {
                 if let text = item.scalar?.string, let number = PhoneNumber(text, defaultCountry: country) {
                     numbers.append(number.e164)
                 } else {
-                    fail(item, "`\(item.scalar?.string ?? "?")` is not a phone number", fix: "write numbers in E.164, e.g. \"+15551234567\"")
+                    fail(
+                        item, "`\(item.scalar?.string ?? "?")` is not a phone number", fix: "write numbers in E.164, e.g. \"+15551234567\"")
                 }
             }
             if list.sequence == nil { fail(list, "`business.numbers` must be a list", fix: "write `numbers: [\"+15551234567\"]`") }
@@ -133,7 +141,9 @@ public struct RulesLoader {
             if let text = hours.scalar?.string, let range = Self.parseHours(text) {
                 (opens, closes) = range
             } else {
-                fail(hours, "`business.hours` must look like \"09:00-20:00\"", fix: "write `hours: \"09:00-20:00\"` (24-hour clock, opening before closing)")
+                fail(
+                    hours, "`business.hours` must look like \"09:00-20:00\"",
+                    fix: "write `hours: \"09:00-20:00\"` (24-hour clock, opening before closing)")
             }
         }
         guard let name, let phone, let timeZone else { return nil }
@@ -194,12 +204,15 @@ public struct RulesLoader {
                 continue
             }
             guard let intent = KeywordIntent(rawValue: name) else {
-                fail(key, "unknown intent `\(name)`", fix: "use one of \(known.joined(separator: ", ")); custom keywords go under `custom:`")
+                fail(
+                    key, "unknown intent `\(name)`", fix: "use one of \(known.joined(separator: ", ")); custom keywords go under `custom:`")
                 continue
             }
             for (word, item) in words(value, label: "keywords.\(name)") {
                 if let other = owner[word], other != intent {
-                    fail(item, "keyword `\(word)` is listed under both `\(other.rawValue)` and `\(intent.rawValue)`", fix: "keep it under one intent")
+                    fail(
+                        item, "keyword `\(word)` is listed under both `\(other.rawValue)` and `\(intent.rawValue)`",
+                        fix: "keep it under one intent")
                     continue
                 }
                 if owner[word] == nil { result[intent, default: []].append(word) }
@@ -207,7 +220,9 @@ public struct RulesLoader {
             }
         }
         for intent in [KeywordIntent.optOut, .optIn, .help] where result[intent, default: []].isEmpty {
-            fail(node, "`keywords.\(intent.rawValue)` needs at least one word", fix: "carriers require \(intent.rawValue) keywords; see Rules/default.yml")
+            fail(
+                node, "`keywords.\(intent.rawValue)` needs at least one word",
+                fix: "carriers require \(intent.rawValue) keywords; see Rules/default.yml")
         }
         return (result, optIn)
     }
@@ -224,7 +239,9 @@ public struct RulesLoader {
         for (key, value) in map {
             let word = KeywordMatcher.normalize(key.string ?? "")
             if let other = owner[word] {
-                fail(key, "custom keyword `\(word)` is already a `\(other.rawValue)` keyword", fix: "rename it or remove it from `keywords.\(other.rawValue)`")
+                fail(
+                    key, "custom keyword `\(word)` is already a `\(other.rawValue)` keyword",
+                    fix: "rename it or remove it from `keywords.\(other.rawValue)`")
                 continue
             }
             if word.isEmpty || result[word] != nil {

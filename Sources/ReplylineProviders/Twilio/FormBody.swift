@@ -55,7 +55,9 @@ public struct FormBody: Sendable, Equatable {
         }
     }
 
-    static func component(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int, label: @autoclosure () -> String) throws(WebhookError) -> String {
+    static func component(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int, label: @autoclosure () -> String) throws(WebhookError)
+        -> String
+    {
         var plain = true
         for index in from..<to where bytes[index] == UInt8(ascii: "%") || bytes[index] == UInt8(ascii: "+") {
             plain = false

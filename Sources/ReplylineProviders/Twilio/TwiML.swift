@@ -53,7 +53,9 @@ public enum TwiML {
     /// occur in a Swift string).
     static func appendEscaped(_ text: String, to xml: inout String) {
         var clean = true
-        for byte in text.utf8 where byte == 0x26 || byte == 0x3C || byte == 0x3E || (byte < 0x20 && byte != 0x09 && byte != 0x0A && byte != 0x0D) || byte == 0xEF {
+        for byte in text.utf8
+        where byte == 0x26 || byte == 0x3C || byte == 0x3E || (byte < 0x20 && byte != 0x09 && byte != 0x0A && byte != 0x0D) || byte == 0xEF
+        {
             clean = false
             break
         }

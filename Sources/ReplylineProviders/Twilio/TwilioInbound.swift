@@ -23,7 +23,8 @@ public enum TwilioInbound {
         var media: [InboundMessage.Media] = []
         if let countText = form["NumMedia"] {
             guard let count = Int(countText), (0...TwiML.maxMediaPerMessage).contains(count) else {
-                throw .invalidParameter("NumMedia", "expected a whole number from 0 to \(TwiML.maxMediaPerMessage), got `\(countText.prefix(20))`")
+                throw .invalidParameter(
+                    "NumMedia", "expected a whole number from 0 to \(TwiML.maxMediaPerMessage), got `\(countText.prefix(20))`")
             }
             for index in 0..<count {
                 guard let url = form["MediaUrl\(index)"], !url.isEmpty else {

@@ -1,11 +1,10 @@
 import Foundation
 import ReplylineCore
-import ReplylineServer
 import Yams
 
 /// Reads the businesses of a deployment: from `--config` (several businesses) or from
 /// `--rules` (one business per rules file).
-enum Deployment {
+public enum Deployment {
     struct ConfigFile: Decodable {
         struct BusinessEntry: Decodable {
             var id: String
@@ -17,37 +16,41 @@ enum Deployment {
         var businesses: [BusinessEntry]
     }
 
-    static func businesses(rulesPath: String, defaultAPIKey: String?) throws -> [BusinessConfiguration] {
+    public static func businesses(rulesPath: String, defaultAPIKey: String?) throws -> [BusinessConfiguration] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: rulesPath, isDirectory: &isDirectory) else {
-            throw CommandFailure("rules not found at \(rulesPath); pass --rules FILE.yml or a folder of them")
+            throw ConfigurationError("rules not found at \(rulesPath); pass --rules FILE.yml or a folder of them")
         }
         let files: [URL]
         if isDirectory.boolValue {
-            let names = try FileManager.default.contentsOfDirectory(atPath: rulesPath).filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }.sorted()
-            guard !names.isEmpty else { throw CommandFailure("no .yml rules files in \(rulesPath)") }
+            let names = try FileManager.default.contentsOfDirectory(atPath: rulesPath).filter {
+                $0.hasSuffix(".yml") || $0.hasSuffix(".yaml")
+            }.sorted()
+            guard !names.isEmpty else { throw ConfigurationError("no .yml rules files in \(rulesPath)") }
             files = names.map { URL(fileURLWithPath: rulesPath).appendingPathComponent($0) }
         } else {
             files = [URL(fileURLWithPath: rulesPath)]
         }
         return try files.map { file in
             let id = files.count == 1 ? "default" : file.deletingPathExtension().lastPathComponent
-            return BusinessConfiguration(id: id, rules: try RulesLoader.load(contentsOf: file), apiKey: files.count == 1 ? defaultAPIKey : nil)
+            return BusinessConfiguration(
+                id: id, rules: try RulesLoader.load(contentsOf: file), apiKey: files.count == 1 ? defaultAPIKey : nil)
         }
     }
 
-    static func businesses(configPath: String, environment: [String: String]) throws -> [BusinessConfiguration] {
+    public static func businesses(configPath: String, environment: [String: String]) throws -> [BusinessConfiguration] {
         let text: String
         do {
             text = try String(contentsOfFile: configPath, encoding: .utf8)
         } catch {
-            throw CommandFailure("cannot read the config file \(configPath)")
+            throw ConfigurationError("cannot read the config file \(configPath)")
         }
         let config: ConfigFile
         do {
             config = try YAMLDecoder().decode(ConfigFile.self, from: text)
         } catch {
-            throw CommandFailure("\(configPath): \(error)\n  fix: write `businesses:` then entries with id, rules, numbers and api_key_env")
+            throw ConfigurationError(
+                "\(configPath): \(error)\n  fix: write `businesses:` then entries with id, rules, numbers and api_key_env")
         }
         let base = URL(fileURLWithPath: configPath).deletingLastPathComponent()
         return try config.businesses.map { entry in
@@ -55,14 +58,16 @@ enum Deployment {
             let rules = try RulesLoader.load(contentsOf: rulesURL)
             let numbers = try (entry.numbers ?? []).map { text in
                 guard let number = PhoneNumber(text, defaultCountry: rules.business.country) else {
-                    throw CommandFailure("\(configPath): business \(entry.id): `\(text)` is not a phone number; write E.164 such as +15551234567")
+                    throw ConfigurationError(
+                        "\(configPath): business \(entry.id): `\(text)` is not a phone number; write E.164 such as +15551234567")
                 }
                 return number.e164
             }
             var key: String?
             if let variable = entry.api_key_env {
                 guard let value = environment[variable], !value.isEmpty else {
-                    throw CommandFailure("\(configPath): business \(entry.id): environment variable \(variable) (its API key) is not set")
+                    throw ConfigurationError(
+                        "\(configPath): business \(entry.id): environment variable \(variable) (its API key) is not set")
                 }
                 key = value
             }
@@ -71,8 +76,8 @@ enum Deployment {
     }
 }
 
-/// A command-line failure with a message a person can act on.
-struct CommandFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+/// A configuration or command-line failure with a message a person can act on.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
