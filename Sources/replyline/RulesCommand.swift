@@ -7,22 +7,32 @@ struct RulesCommand: ParsableCommand {
         commandName: "rules", abstract: "Work with rules files.", subcommands: [Check.self])
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Validate rules files; exit 1 if any has an error.")
+        static let configuration = CommandConfiguration(
+            abstract: "Validate and lint rules files.",
+            discussion: "Errors (the file cannot be used) exit with status 1; warnings alone exit 0 unless --strict.")
 
         @Argument(help: "Rules files to check.") var files: [String]
+        @Flag(help: "Exit with status 1 on warnings too.") var strict = false
 
         func run() throws {
-            var failed = false
+            var errors = 0
+            var warnings = 0
             for file in files {
                 do {
                     let rules = try RulesLoader.load(contentsOf: URL(fileURLWithPath: file))
-                    print("\(file): ok (\(rules.business.name))")
+                    let found = RulesLinter.lint(rules)
+                    warnings += found.count
+                    for warning in found { print(warning) }
+                    print(
+                        "\(file): \(found.isEmpty ? "ok" : "\(found.count) warning\(found.count == 1 ? "" : "s")") (\(rules.business.name))"
+                    )
                 } catch let error as RulesLoadError {
-                    failed = true
-                    print(error.description)
+                    errors += error.errors.count
+                    for problem in error.errors { print(problem) }
+                    print("\(file): \(error.errors.count) error\(error.errors.count == 1 ? "" : "s")")
                 }
             }
-            if failed { throw ExitCode(1) }
+            if errors > 0 || (strict && warnings > 0) { throw ExitCode(1) }
         }
     }
 }

@@ -240,3 +240,23 @@ struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Appointment states")
+struct AppointmentStateTests {
+    @Test("Open states move anywhere but back to scheduled; closed states are final", arguments: AppointmentState.allCases)
+    func transitions(from: AppointmentState) {
+        for to in AppointmentState.allCases {
+            let expected = [.scheduled, .awaitingReply, .confirmed, .rescheduleRequested].contains(from) && to != from && to != .scheduled
+            #expect(from.canMove(to: to) == expected, "\(from.rawValue) -> \(to.rawValue)")
+        }
+    }
+
+    @Test("Keywords never act on completed or no-show appointments", arguments: [AppointmentState.completed, .noShow], ["C", "R", "X"])
+    func closed(state: AppointmentState, word: String) {
+        let appointment = Appointment(id: "a", service: "Cleaning", startsAt: Date.noon.addingTimeInterval(3600), state: state)
+        let decision = Shipped.engine.decide(
+            InboundText(body: word), contact: ContactSnapshot(upcomingAppointments: [appointment]), now: Date.noon)
+        #expect(decision.appointmentChange == nil)
+        #expect(decision.replies.first?.contains("couldn't find an upcoming appointment") == true)
+    }
+}

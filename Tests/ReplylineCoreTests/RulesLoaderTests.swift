@@ -98,3 +98,75 @@ struct RulesLoaderTests {
         #expect(errors(yaml).count == 2)
     }
 }
+
+@Suite("Rules files under Tests/Rules")
+struct RulesFileTests {
+    static let folder = Shipped.rulesURL.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Tests/Rules")
+
+    func errors(_ name: String) -> [RulesError] {
+        do {
+            _ = try RulesLoader.load(contentsOf: Self.folder.appendingPathComponent(name))
+            return []
+        } catch let error as RulesLoadError {
+            return error.errors
+        } catch {
+            return []
+        }
+    }
+
+    @Test(
+        "Each broken file fails with its file, line and a fix",
+        arguments: [
+            ("broken-unknown-variable.yml", 39, "unknown variable [Salon]"),
+            ("broken-missing-reply.yml", 29, "reply `already_cancelled` is missing"),
+            ("broken-duplicate-keyword.yml", 20, "keyword `CHANGE` is listed under both `reschedule` and `help`"),
+            ("broken-time-zone.yml", 7, "unknown time zone `Central Time`"),
+        ])
+    func broken(name: String, line: Int, message: String) {
+        let found = errors(name)
+        #expect(found.count == 1, "\(found)")
+        #expect(found.first?.file.hasSuffix(name) == true)
+        #expect(found.first?.line == line)
+        #expect(found.first?.message.contains(message) == true, "\(found.first?.message ?? "")")
+        #expect(found.first?.fix.isEmpty == false)
+    }
+
+    @Test("The shipped rules load; the only warning is the documented CANCEL one", arguments: ["default.yml", "salon.yml"])
+    func shipped(name: String) throws {
+        let rules = try RulesLoader.load(contentsOf: Shipped.rulesURL.deletingLastPathComponent().appendingPathComponent(name))
+        let warnings = RulesLinter.lint(rules)
+        #expect(warnings.map(\.message) == (name == "default.yml" ? [warnings.first?.message ?? "none"] : []), "\(warnings)")
+        if name == "default.yml" {
+            #expect(warnings.first?.message.hasPrefix("`CANCEL` is a carrier opt-out word used for `cancel`") == true)
+        }
+    }
+
+    @Test("The linter finds each kind of problem, at its line")
+    func lint() throws {
+        let rules = try RulesLoader.load(contentsOf: Self.folder.appendingPathComponent("lint-warnings.yml"))
+        let warnings = RulesLinter.lint(rules)
+        func has(_ fragment: String, line: Int) {
+            #expect(
+                warnings.contains { $0.message.contains(fragment) && $0.line == line },
+                "no warning with \(fragment) at line \(line): \(warnings)")
+        }
+        has("`QUIT` is a carrier opt-out word used for `reschedule`", line: 14)
+        has("tells customers to reply CANCEL", line: 29)
+        has("`replies.confirmation_request` takes 2 segments", line: 29)
+        has("asks for an answer but gives no opt-out instructions", line: 29)
+        has("contains `’`", line: 40)
+        has(
+            "HELP text is missing the business name ([Business]), how to reach a person ([Phone]), \"Msg&data rates may apply\", STOP instructions",
+            line: 40)
+        #expect(warnings.count == 6)
+    }
+
+    @Test("Lint counts a reply's longest realistic expansion, not its template text")
+    func expansion() throws {
+        var rules = Shipped.rules
+        rules.replies.confirmed = try Template(String(repeating: "x", count: 130) + " [CustomerName]")
+        #expect(RulesLinter.lint(rules).contains { $0.message.hasPrefix("`replies.confirmed` takes 2 segments") })
+        rules.replies.confirmed = try Template(String(repeating: "x", count: 160))
+        #expect(!RulesLinter.lint(rules).contains { $0.message.hasPrefix("`replies.confirmed`") })
+    }
+}

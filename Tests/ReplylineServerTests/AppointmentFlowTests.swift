@@ -33,7 +33,7 @@ struct AppointmentFlowTests {
             let sent = sender.sent.withLock { $0 }
             #expect(
                 sent.map(\.body) == [
-                    "Hi Ana Lima, Bright Smile Dental: your Teeth cleaning is on Fri, Nov 27 at 2:00 PM. Reply C to confirm or R to reschedule. Reply STOP to opt out."
+                    "Bright Smile Dental: your Teeth cleaning is on Fri, Nov 27 at 2:00 PM. Reply C to confirm or R to reschedule. Reply STOP to opt out."
                 ])
             #expect(sent.first?.toNumber == "+14155550100")
             #expect(try await server.replyline.outbox.runOnce() == 0)

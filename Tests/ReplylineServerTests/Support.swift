@@ -37,6 +37,8 @@ final class TestServer: Sendable {
     let directory: TemporaryDirectory
     let replyline: Replyline
 
+    let clock = TestClock()
+
     init(configure: (inout ServerConfiguration) throws -> Void = { _ in }, sender: any MessageSender = ConsoleSender()) throws {
         directory = try TemporaryDirectory()
         var configuration = ServerConfiguration()
@@ -45,8 +47,8 @@ final class TestServer: Sendable {
         configuration.twilioAuthToken = Self.token
         let rules = try RulesLoader.load(contentsOf: Repository.rules.appendingPathComponent("default.yml"))
         configuration.businesses = [BusinessConfiguration(id: "clinic", rules: rules, numbers: [Self.business], apiKey: "key-clinic")]
-        let fixed = Date(timeIntervalSince1970: 1_795_618_800)
-        configuration.now = { fixed }
+        let clock = self.clock
+        configuration.now = { clock.now }
         configuration.runsOutboxWorker = false
         try configure(&configuration)
         replyline = try Replyline(configuration, sender: sender, logger: Self.quietLogger)
@@ -80,6 +82,15 @@ final class TestServer: Sendable {
         allowed.insert(charactersIn: "-._*")
         return text.addingPercentEncoding(withAllowedCharacters: allowed)!.replacingOccurrences(of: "%20", with: "+")
     }
+}
+
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    let current = Mutex(Date(timeIntervalSince1970: 1_795_618_800))
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(hours: Double) { current.withLock { $0 = $0.addingTimeInterval(hours * 3600) } }
 }
 
 /// Records what the outbox would send.

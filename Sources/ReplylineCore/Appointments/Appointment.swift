@@ -18,6 +18,13 @@ public enum AppointmentState: String, Sendable, Codable, CaseIterable, Hashable 
         case .cancelled, .completed, .noShow: false
         }
     }
+
+    /// Whether a reply or the API may move an appointment from this state to `next`.
+    /// Cancelled, completed and no-show are final; nothing goes back to `scheduled`
+    /// (a new confirmation request moves an open appointment to `awaiting_reply`).
+    public func canMove(to next: AppointmentState) -> Bool {
+        isOpen && next != self && next != .scheduled
+    }
 }
 
 /// An appointment as the engine sees it: enough to pick it, name it and move its state.

@@ -134,7 +134,7 @@ public struct ConversationEngine: Sendable {
             case (.cancel, .cancelled): (nil, replies.alreadyCancelled)
             case (.cancel, _): (.cancelled, replies.cancelled)
             }
-        if let next {
+        if let next, appointment.state.canMove(to: next) {
             decision.appointmentChange = AppointmentChange(appointmentID: appointment.id, from: appointment.state, to: next)
         }
         if action == .reschedule || (next == nil && appointment.state == .cancelled && action != .cancel) {

@@ -67,6 +67,9 @@ public struct Rules: Sendable {
     public var replies: ReplyTemplates
     /// The `unrecognized` acknowledgement goes out at most once per contact per window.
     public var unrecognizedReplyWindow: TimeInterval
+    /// The line of each setting in the file (`replies.help`, `keywords.cancel`, `custom.HOURS`),
+    /// so the linter can point at it.
+    public var lines: [String: Int] = [:]
 
     /// Words carriers treat as opt-out whatever a business means by them.
     public static let carrierOptOutWords: Set<String> = [

@@ -12,6 +12,7 @@ public struct RulesLoadError: Error, Sendable, CustomStringConvertible {
 public struct RulesLoader {
     let file: String
     var errors: [RulesError] = []
+    var lines: [String: Int] = [:]
 
     public static func load(contentsOf url: URL) throws -> Rules {
         let text: String
@@ -20,11 +21,11 @@ public struct RulesLoader {
         } catch {
             throw RulesLoadError(errors: [
                 RulesError(
-                    file: url.path, line: nil, message: "cannot read the rules file",
+                    file: url.relativePath, line: nil, message: "cannot read the rules file",
                     fix: "check the path; `replyline serve --rules PATH` takes a .yml file or a folder of them")
             ])
         }
-        return try load(yaml: text, file: url.path)
+        return try load(yaml: text, file: url.relativePath)
     }
 
     public static func load(yaml: String, file: String) throws -> Rules {
@@ -84,7 +85,7 @@ public struct RulesLoader {
         guard let business, let replies else { return nil }
         return Rules(
             source: file, business: business, keywords: keywords, optInWhileOptedOut: optInWhileOptedOut,
-            custom: custom, replies: replies, unrecognizedReplyWindow: window)
+            custom: custom, replies: replies, unrecognizedReplyWindow: window, lines: lines)
     }
 
     mutating func string(_ node: Node?, _ key: String, in section: String, parent: Node?) -> String? {
@@ -199,6 +200,7 @@ public struct RulesLoader {
         let known = KeywordIntent.allCases.map(\.rawValue) + ["opt_in_while_opted_out"]
         for (key, value) in map {
             let name = key.string ?? ""
+            lines["keywords.\(name)"] = key.mark?.line
             if name == "opt_in_while_opted_out" {
                 optIn = words(value, label: "keywords.\(name)").map(\.0)
                 continue
@@ -238,6 +240,7 @@ public struct RulesLoader {
         var result: [String: Template] = [:]
         for (key, value) in map {
             let word = KeywordMatcher.normalize(key.string ?? "")
+            lines["custom.\(word)"] = key.mark?.line
             if let other = owner[word] {
                 fail(
                     key, "custom keyword `\(word)` is already a `\(other.rawValue)` keyword",
@@ -278,6 +281,7 @@ public struct RulesLoader {
         }
         var parsed: [String: Template] = [:]
         for (key, required) in ReplyTemplates.keys {
+            lines["replies.\(key)"] = map[key]?.mark?.line
             guard let value = map[key] else {
                 if required { fail(node, "reply `\(key)` is missing", fix: "add `\(key): \"...\"` under `replies:`") }
                 continue

@@ -22,6 +22,9 @@ public enum SegmentCounter {
             .unicodeScalars)
     static let extended: Set<Unicode.Scalar> = Set("^{}\\[]~|€\u{0C}".unicodeScalars)
 
+    /// True when `scalar` is in the GSM 03.38 basic or extension table.
+    public static func isGSM7(_ scalar: Unicode.Scalar) -> Bool { basic.contains(scalar) || extended.contains(scalar) }
+
     public static func count(_ text: String) -> SegmentCount {
         var septets: [Int] = []
         septets.reserveCapacity(text.unicodeScalars.count)
