@@ -77,6 +77,24 @@ struct AppointmentFlowTests {
         }
     }
 
+    @Test("Consent is checked again at send time: a STOP between queueing and sending blocks the message")
+    func blockedAtSendTime() async throws {
+        let sender = RecordingSender()
+        let server = try TestServer(sender: sender)
+        try await server.app.test(.router) { client in
+            let body = #"{"phone": "+14155550100", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00"}"#
+            try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: body))
+            let (headers, form) = TestServer.inbound(TestServer.sms("SM0003", body: "STOP"))
+            try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: form)
+            #expect(try await server.replyline.outbox.runOnce() == 1)
+            #expect(sender.sent.withLock { $0 }.isEmpty)
+            let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
+            let request = try #require(thread.messages.first { $0.kind == "confirmation_request" })
+            #expect(request.status == "blocked")
+            #expect(request.errorMessage == "contact opted out")
+        }
+    }
+
     @Test(
         "Invalid appointments are refused with the field at fault and change nothing",
         arguments: [
