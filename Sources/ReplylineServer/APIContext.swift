@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import ReplylineCore
 
 /// The request context of every route: Hummingbird's core storage plus the business the
 /// request's API key belongs to, once `APIKeyMiddleware` has checked it.
@@ -15,6 +16,18 @@ public struct APIContext: RequestContext {
     func requireBusiness() throws -> Business {
         guard let business else { throw APIError(.unauthorized, code: "unauthorized", message: "Missing API key.") }
         return business
+    }
+
+    /// The `{phone}` path parameter in E.164, read with the business's default country.
+    func phone(_ business: Business) throws -> String {
+        let raw = parameters.get("phone").map { $0.removingPercentEncoding ?? $0 } ?? ""
+        guard let phone = PhoneNumber(raw, defaultCountry: business.rules.business.country) else {
+            throw APIError(
+                .badRequest, code: "invalid_phone",
+                message: "`\(raw.prefix(40))` is not a phone number. Use E.164 (+15551234567) or a \(business.rules.business.country) number.",
+                field: "phone")
+        }
+        return phone.e164
     }
 }
 

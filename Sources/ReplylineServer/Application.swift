@@ -45,6 +45,19 @@ extension Replyline {
     }
 }
 
+extension Replyline {
+    /// Changes an appointment of `business`; a new time queues a new confirmation request.
+    public func updateAppointment(
+        id: String, _ change: AppointmentUpdate, for business: Business
+    ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: Int64?) {
+        let engine = business.engine
+        return try await database.updateAppointment(
+            id: id, businessID: business.id, update: change, provider: outbox.sender.name, fromNumber: business.sendingNumber,
+            now: configuration.now(),
+            confirmationText: { engine.render(engine.rules.replies.confirmationRequest, contact: ContactSnapshot(), appointment: $0) })
+    }
+}
+
 /// Builds the HTTP application from a configuration (the one function tests and `serve` share).
 public func buildApplication(_ configuration: ServerConfiguration, logger: Logger) throws -> some ApplicationProtocol {
     try buildApplication(Replyline(configuration, logger: logger))
@@ -56,6 +69,7 @@ public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol
     WebhooksController(twilio: replyline.twilio).addRoutes(to: router)
     let api = router.group("api/v1").add(middleware: APIKeyMiddleware(directory: replyline.directory))
     AppointmentsController(replyline: replyline).addRoutes(to: api)
+    InboxController(replyline: replyline).addRoutes(to: api)
     return Application(
         router: router,
         configuration: .init(address: .hostname(replyline.configuration.host, port: replyline.configuration.port), serverName: "replyline"),

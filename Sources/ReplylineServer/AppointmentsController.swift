@@ -10,6 +10,8 @@ struct AppointmentsController {
     func addRoutes(to group: RouterGroup<APIContext>) {
         group.post("appointments", use: create)
         group.get("appointments/{id}", use: show)
+        group.patch("appointments/{id}", use: update)
+        group.delete("appointments/{id}", use: cancel)
     }
 
     struct AppointmentJSON: Encodable {
@@ -57,12 +59,84 @@ struct AppointmentsController {
         return try JSON.response(AppointmentJSON(appointment, phone: phone))
     }
 
+    @Sendable func update(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let id = try context.parameters.require("id")
+        let object = try await JSON.object(request)
+        let change = try Self.validateUpdate(object, now: replyline.configuration.now())
+        return try await apply(change, to: id, business: business)
+    }
+
+    /// DELETE cancels: the appointment stays on record as `cancelled` and its pending messages are dropped.
+    @Sendable func cancel(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let id = try context.parameters.require("id")
+        return try await apply(AppointmentUpdate(state: .cancelled), to: id, business: business)
+    }
+
+    func apply(_ change: AppointmentUpdate, to id: String, business: Business) async throws -> Response {
+        do {
+            let updated = try await replyline.updateAppointment(id: id, change, for: business)
+            return try JSON.response(AppointmentJSON(updated.appointment, phone: updated.phone, confirmationMessageID: updated.confirmationMessageID))
+        } catch AppointmentUpdateError.notFound {
+            throw APIError.notFound("Appointment \(id)")
+        } catch AppointmentUpdateError.invalidTransition(let from, let to) {
+            throw APIError(
+                .conflict, code: "invalid_transition",
+                message: "The appointment is \(from.rawValue) and cannot become \(to.rawValue); cancelled, completed and no_show are final.",
+                field: change.state != nil ? "state" : "starts_at")
+        }
+    }
+
+    /// Reads and checks a PATCH body: any of customer_name, service, starts_at, amount, state.
+    static func validateUpdate(_ object: [String: Any], now: Date) throws -> AppointmentUpdate {
+        let known: Set<String> = ["customer_name", "service", "starts_at", "amount", "state"]
+        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+            throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are customer_name, service, starts_at, amount, state.")
+        }
+        guard !object.isEmpty else { throw APIError.invalid("body", "Nothing to change: give at least one of \(known.sorted().joined(separator: ", ")).") }
+        var update = AppointmentUpdate()
+        let fields = try Fields(object)
+        update.customerName = try fields.text("customer_name", required: false)
+        update.service = try fields.text("service", required: false)
+        if object["starts_at"] != nil { update.startsAt = try fields.startsAt(now: now) }
+        update.amountCents = try fields.amountCents()
+        if let value = object["state"] {
+            let allowed = AppointmentState.allCases.filter { $0 != .scheduled && $0 != .awaitingReply }.map(\.rawValue)
+            guard let text = value as? String, let state = AppointmentState(rawValue: text), allowed.contains(text) else {
+                throw APIError.invalid("state", "`state` must be one of \(allowed.joined(separator: ", ")).")
+            }
+            update.state = state
+        }
+        return update
+    }
+
     /// Reads and checks the body of a new appointment; every error names its field.
     static func validate(_ object: [String: Any], business: Business, now: Date, id: String) throws -> NewAppointment {
         let known: Set<String> = ["phone", "customer_name", "service", "starts_at", "amount"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are phone, customer_name, service, starts_at, amount.")
         }
+        let fields = try Fields(object)
+        let phoneText = try fields.text("phone", required: true)!
+        guard let phone = PhoneNumber(phoneText, defaultCountry: business.rules.business.country) else {
+            throw APIError.invalid(
+                "phone", "`\(phoneText)` is not a phone number. Use E.164 (+15551234567) or a \(business.rules.business.country) number.")
+        }
+        let service = try fields.text("service", required: true)!
+        let name = try fields.text("customer_name", required: false)
+        guard object["starts_at"] != nil else { throw APIError.invalid("starts_at", "`starts_at` is required.") }
+        return NewAppointment(
+            id: id, phone: phone.e164, customerName: name, service: service, startsAt: try fields.startsAt(now: now),
+            amountCents: try fields.amountCents())
+    }
+
+    /// Typed reads of a JSON object's fields; each failure names the field.
+    struct Fields {
+        let object: [String: Any]
+
+        init(_ object: [String: Any]) throws { self.object = object }
+
         func text(_ field: String, required: Bool, max: Int = 200) throws -> String? {
             guard let value = object[field], !(value is NSNull) else {
                 if required { throw APIError.invalid(field, "`\(field)` is required.") }
@@ -73,25 +147,21 @@ struct AppointmentsController {
             }
             return string.trimmingCharacters(in: .whitespaces)
         }
-        let phoneText = try text("phone", required: true)!
-        guard let phone = PhoneNumber(phoneText, defaultCountry: business.rules.business.country) else {
-            throw APIError.invalid(
-                "phone", "`\(phoneText)` is not a phone number. Use E.164 (+15551234567) or a \(business.rules.business.country) number.")
-        }
-        let service = try text("service", required: true)!
-        let name = try text("customer_name", required: false)
-        let startsText = try text("starts_at", required: true)!
-        guard let startsAt = RFC3339.date(from: startsText) else {
-            throw APIError.invalid("starts_at", "`starts_at` must be an RFC 3339 time with an offset, e.g. 2026-12-01T15:30:00-05:00.")
-        }
-        guard startsAt > now else { throw APIError.invalid("starts_at", "`starts_at` is in the past.") }
-        var cents: Int?
-        if let value = object["amount"], !(value is NSNull) {
-            guard let number = value as? NSNumber, !(value is Bool), number.doubleValue >= 0, number.doubleValue < 1_000_000 else {
-                throw APIError.invalid("amount", "`amount` must be a non-negative number such as 120 or 89.50.")
+
+        func startsAt(now: Date) throws -> Date {
+            let text = try self.text("starts_at", required: true)!
+            guard let date = RFC3339.date(from: text) else {
+                throw APIError.invalid("starts_at", "`starts_at` must be an RFC 3339 time with an offset, e.g. 2026-12-01T15:30:00-05:00.")
             }
-            cents = Int((number.doubleValue * 100).rounded())
+            guard date > now else { throw APIError.invalid("starts_at", "`starts_at` is in the past.") }
+            return date
         }
-        return NewAppointment(id: id, phone: phone.e164, customerName: name, service: service, startsAt: startsAt, amountCents: cents)
+
+        func amountCents() throws -> Int? {
+            guard let value = object["amount"], !(value is NSNull) else { return nil }
+            guard !(value is Bool), let number = value as? NSNumber, !(value is String), number.doubleValue >= 0, number.doubleValue < 1_000_000
+            else { throw APIError.invalid("amount", "`amount` must be a non-negative number such as 120 or 89.50.") }
+            return Int((number.doubleValue * 100).rounded())
+        }
     }
 }

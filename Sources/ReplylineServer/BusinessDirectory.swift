@@ -6,6 +6,8 @@ public struct Business: Sendable {
     public let rules: Rules
     public let engine: ConversationEngine
     public let numbers: Set<String>
+    public let messagingServiceIDs: Set<String>
+    public let plan: String
     let apiKey: [UInt8]?
 
     /// The number its outbound messages come from.
@@ -16,23 +18,32 @@ public struct Business: Sendable {
 public struct BusinessDirectory: Sendable {
     public let businesses: [Business]
     let byNumber: [String: Business]
+    let byService: [String: Business]
 
     public init(_ configurations: [BusinessConfiguration]) {
         businesses = configurations.map { configuration in
             let numbers = configuration.numbers.isEmpty ? configuration.rules.business.numbers : configuration.numbers
             return Business(
                 id: configuration.id, rules: configuration.rules, engine: ConversationEngine(rules: configuration.rules),
-                numbers: Set(numbers), apiKey: configuration.apiKey.map { Array($0.utf8) })
+                numbers: Set(numbers), messagingServiceIDs: Set(configuration.messagingServiceIDs), plan: configuration.plan,
+                apiKey: configuration.apiKey.map { Array($0.utf8) })
         }
         var byNumber: [String: Business] = [:]
-        for business in businesses { for number in business.numbers { byNumber[number] = business } }
+        var byService: [String: Business] = [:]
+        for business in businesses {
+            for number in business.numbers { byNumber[number] = business }
+            for service in business.messagingServiceIDs { byService[service] = business }
+        }
         self.byNumber = byNumber
+        self.byService = byService
     }
 
-    /// The business that receives texts sent to `number`.
-    public func business(receivingOn number: String) -> Business? {
+    /// The business that receives texts sent to `number`, or through the Messaging Service
+    /// `messagingServiceID` (which wins: a service's numbers may change without notice).
+    public func business(receivingOn number: String, messagingServiceID: String? = nil) -> Business? {
+        if let service = messagingServiceID, let business = byService[service] { return business }
         if let business = byNumber[number] { return business }
-        if businesses.count == 1, businesses[0].numbers.isEmpty { return businesses[0] }
+        if businesses.count == 1, businesses[0].numbers.isEmpty, businesses[0].messagingServiceIDs.isEmpty { return businesses[0] }
         return nil
     }
 

@@ -41,12 +41,20 @@ public struct BusinessConfiguration: Sendable {
     /// Provider numbers it receives on (E.164); empty takes the rules file's list, and a
     /// deployment of one business with no numbers at all receives on any number.
     public var numbers: [String]
+    /// Twilio Messaging Services (MG...) whose inbound texts belong to this business.
+    public var messagingServiceIDs: [String]
     public var apiKey: String?
+    /// starter, professional, business or enterprise; usage limits follow it.
+    public var plan: String
 
-    public init(id: String, rules: Rules, numbers: [String] = [], apiKey: String? = nil) {
+    public init(
+        id: String, rules: Rules, numbers: [String] = [], messagingServiceIDs: [String] = [], apiKey: String? = nil, plan: String = "starter"
+    ) {
         self.id = id
         self.rules = rules
         self.numbers = numbers
+        self.messagingServiceIDs = messagingServiceIDs
         self.apiKey = apiKey
+        self.plan = plan
     }
 }

@@ -10,6 +10,10 @@ public enum Deployment {
             var id: String
             var rules: String
             var numbers: [String]?
+            var messaging_service_sids: [String]?
+            /// Overrides the rules file's time zone.
+            var time_zone: String?
+            var plan: String?
             /// The environment variable holding this business's API key.
             var api_key_env: String?
         }
@@ -53,9 +57,23 @@ public enum Deployment {
                 "\(configPath): \(error)\n  fix: write `businesses:` then entries with id, rules, numbers and api_key_env")
         }
         let base = URL(fileURLWithPath: configPath).deletingLastPathComponent()
+        let ids = config.businesses.map(\.id)
+        if let repeated = ids.first(where: { id in ids.filter { $0 == id }.count > 1 }) {
+            throw ConfigurationError("\(configPath): business id `\(repeated)` is used twice; ids must be unique")
+        }
         return try config.businesses.map { entry in
             let rulesURL = entry.rules.hasPrefix("/") ? URL(fileURLWithPath: entry.rules) : base.appendingPathComponent(entry.rules)
-            let rules = try RulesLoader.load(contentsOf: rulesURL)
+            var rules = try RulesLoader.load(contentsOf: rulesURL)
+            if let zone = entry.time_zone {
+                guard let timeZone = TimeZone(identifier: zone) else {
+                    throw ConfigurationError("\(configPath): business \(entry.id): unknown time zone `\(zone)`; use an IANA name such as America/New_York")
+                }
+                rules.business.timeZone = timeZone
+            }
+            let plans = ["starter", "professional", "business", "enterprise"]
+            if let plan = entry.plan, !plans.contains(plan) {
+                throw ConfigurationError("\(configPath): business \(entry.id): unknown plan `\(plan)`; use one of \(plans.joined(separator: ", "))")
+            }
             let numbers = try (entry.numbers ?? []).map { text in
                 guard let number = PhoneNumber(text, defaultCountry: rules.business.country) else {
                     throw ConfigurationError(
@@ -71,7 +89,9 @@ public enum Deployment {
                 }
                 key = value
             }
-            return BusinessConfiguration(id: entry.id, rules: rules, numbers: numbers, apiKey: key)
+            return BusinessConfiguration(
+                id: entry.id, rules: rules, numbers: numbers, messagingServiceIDs: entry.messaging_service_sids ?? [], apiKey: key,
+                plan: entry.plan ?? "starter")
         }
     }
 }

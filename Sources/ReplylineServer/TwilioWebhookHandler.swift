@@ -22,7 +22,7 @@ public struct TwilioWebhookHandler: Sendable {
         do {
             let form = try verifiedForm(request)
             let message = try TwilioInbound.parse(form)
-            guard let business = directory.business(receivingOn: message.to) else {
+            guard let business = directory.business(receivingOn: message.to, messagingServiceID: message.messagingServiceID) else {
                 throw WebhookError.unknownNumber(message.to)
             }
             let now = self.now()

@@ -41,7 +41,7 @@ extension AppDatabase {
                 contact.name = name
                 try contact.update(db, columns: ["name"])
             }
-            var conversation = try Self.conversation(db, contact: contact, now: now)
+            _ = try Self.conversation(db, contact: contact, now: now)
             var appointment = StoredAppointment(
                 id: new.id, businessId: businessID, contactId: contact.id!, customerName: new.customerName,
                 service: new.service, startsAt: new.startsAt, amountCents: new.amountCents,
@@ -49,21 +49,10 @@ extension AppDatabase {
             try appointment.insert(db)
             guard contact.consent == .optedIn else { return CreatedAppointment(appointment: appointment, confirmationMessageID: nil) }
 
-            let text = confirmationText(appointment.engineValue)
-            let count = SegmentCounter.count(text)
-            var message = StoredMessage(
-                id: nil, conversationId: conversation.id!, direction: .outbound, kind: "confirmation_request",
-                provider: provider, providerMessageId: nil, fromNumber: fromNumber, toNumber: contact.phone, body: text,
-                media: "[]", segments: count.segments, encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil,
-                intent: nil,
-                parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
-            try message.insert(db)
-            var entry = OutboxEntry(id: nil, messageId: message.id!, businessId: businessID, dueAt: now, attempts: 0, state: "pending")
-            try entry.insert(db)
-            conversation.lastMessageAt = now
-            conversation.lastMessagePreview = String(text.prefix(160))
-            try conversation.update(db)
-            return CreatedAppointment(appointment: appointment, confirmationMessageID: message.id)
+            let messageID = try Self.queueConfirmation(
+                db, appointment: appointment, contact: contact, provider: provider, fromNumber: fromNumber, now: now,
+                text: confirmationText(appointment.engineValue))
+            return CreatedAppointment(appointment: appointment, confirmationMessageID: messageID)
         }
     }
 
@@ -76,5 +65,102 @@ extension AppDatabase {
             else { return nil }
             return (appointment, contact.phone)
         }
+    }
+}
+
+/// Changes to an appointment; nil leaves a field as it is.
+public struct AppointmentUpdate: Sendable {
+    public var customerName: String?
+    public var service: String?
+    public var startsAt: Date?
+    public var amountCents: Int?
+    public var state: AppointmentState?
+
+    public init(customerName: String? = nil, service: String? = nil, startsAt: Date? = nil, amountCents: Int? = nil, state: AppointmentState? = nil) {
+        self.customerName = customerName
+        self.service = service
+        self.startsAt = startsAt
+        self.amountCents = amountCents
+        self.state = state
+    }
+}
+
+/// Why an appointment change was refused.
+public enum AppointmentUpdateError: Error, Sendable, Equatable {
+    case notFound
+    case invalidTransition(from: AppointmentState, to: AppointmentState)
+}
+
+extension AppDatabase {
+    /// Applies `update` in one transaction. A new `startsAt` on an open appointment is a
+    /// reschedule: pending messages about the old time are cancelled and a new
+    /// confirmation request is queued (unless the contact opted out). Moving to a final
+    /// state cancels the appointment's pending messages.
+    public func updateAppointment(
+        id: String, businessID: String, update: AppointmentUpdate, provider: String, fromNumber: String, now: Date,
+        confirmationText: @escaping @Sendable (Appointment) -> String
+    ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: Int64?) {
+        try await write { db in
+            guard var appointment = try StoredAppointment.filter(sql: "id = ? AND business_id = ?", arguments: [id, businessID]).fetchOne(db),
+                let contact = try StoredContact.fetchOne(db, key: appointment.contactId)
+            else { throw AppointmentUpdateError.notFound }
+            if let state = update.state, state != appointment.state {
+                guard appointment.state.canMove(to: state) else {
+                    throw AppointmentUpdateError.invalidTransition(from: appointment.state, to: state)
+                }
+                appointment.state = state
+            }
+            if let name = update.customerName { appointment.customerName = name }
+            if let service = update.service { appointment.service = service }
+            if let cents = update.amountCents { appointment.amountCents = cents }
+            var confirmationID: Int64?
+            let rescheduled = update.startsAt.map { $0 != appointment.startsAt } ?? false
+            if rescheduled {
+                guard appointment.state.isOpen else {
+                    throw AppointmentUpdateError.invalidTransition(from: appointment.state, to: .awaitingReply)
+                }
+                appointment.startsAt = update.startsAt!
+                try Self.cancelPendingMessages(db, appointmentID: id)
+                if contact.consent == .optedIn {
+                    appointment.state = .awaitingReply
+                    confirmationID = try Self.queueConfirmation(
+                        db, appointment: appointment, contact: contact, provider: provider, fromNumber: fromNumber, now: now,
+                        text: confirmationText(appointment.engineValue))
+                }
+            }
+            if !appointment.state.isOpen { try Self.cancelPendingMessages(db, appointmentID: id) }
+            appointment.updatedAt = now
+            try appointment.update(db)
+            return (appointment, contact.phone, confirmationID)
+        }
+    }
+
+    static func cancelPendingMessages(_ db: Database, appointmentID: String) throws {
+        try db.execute(
+            sql: """
+                UPDATE messages SET status = 'cancelled'
+                WHERE id IN (SELECT message_id FROM outbox WHERE state = 'pending') AND appointment_id = ?;
+                UPDATE outbox SET state = 'cancelled'
+                WHERE state = 'pending' AND message_id IN (SELECT id FROM messages WHERE appointment_id = ? AND status = 'cancelled');
+                """, arguments: [appointmentID, appointmentID])
+    }
+
+    static func queueConfirmation(
+        _ db: Database, appointment: StoredAppointment, contact: StoredContact, provider: String, fromNumber: String, now: Date, text: String
+    ) throws -> Int64 {
+        var conversation = try conversation(db, contact: contact, now: now)
+        let count = SegmentCounter.count(text)
+        var message = StoredMessage(
+            id: nil, conversationId: conversation.id!, direction: .outbound, kind: "confirmation_request",
+            provider: provider, providerMessageId: nil, fromNumber: fromNumber, toNumber: contact.phone, body: text,
+            media: "[]", segments: count.segments, encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil, intent: nil,
+            parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
+        try message.insert(db)
+        var entry = OutboxEntry(id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: now, attempts: 0, state: "pending")
+        try entry.insert(db)
+        conversation.lastMessageAt = now
+        conversation.lastMessagePreview = String(text.prefix(160))
+        try conversation.update(db)
+        return message.id!
     }
 }

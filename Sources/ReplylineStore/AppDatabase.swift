@@ -130,9 +130,19 @@ public final class AppDatabase: Sendable {
                         business_id TEXT NOT NULL,
                         due_at DATETIME NOT NULL,
                         attempts INTEGER NOT NULL DEFAULT 0,
-                        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'blocked', 'failed'))
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'blocked', 'failed', 'cancelled'))
                     );
                     CREATE INDEX outbox_due ON outbox (state, due_at);
+                    CREATE TABLE message_status_events (
+                        id INTEGER PRIMARY KEY,
+                        message_id INTEGER NOT NULL REFERENCES messages(id),
+                        status TEXT NOT NULL,
+                        error_code TEXT,
+                        error_message TEXT,
+                        created_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX message_status_events_by_message ON message_status_events (message_id, id);
+                    CREATE INDEX messages_by_appointment ON messages (appointment_id) WHERE appointment_id IS NOT NULL;
                     """)
         }
         return migrator

@@ -54,6 +54,18 @@ final class TestServer: Sendable {
         replyline = try Replyline(configuration, sender: sender, logger: Self.quietLogger)
     }
 
+    /// Two businesses on one deployment: the clinic (its key `key-clinic`, its number
+    /// `+15017122661`) and a salon (`key-salon`, `+13125550148`, Messaging Service MGsalon).
+    static func twoBusinesses() throws -> TestServer {
+        try TestServer { configuration in
+            let salon = try RulesLoader.load(contentsOf: Repository.rules.appendingPathComponent("salon.yml"))
+            configuration.businesses.append(
+                BusinessConfiguration(id: "salon", rules: salon, numbers: [salonNumber], messagingServiceIDs: ["MGsalon"], apiKey: "key-salon"))
+        }
+    }
+
+    static let salonNumber = "+13125550148"
+
     static var quietLogger: Logger {
         var logger = Logger(label: "replyline.test")
         logger.logLevel = .critical
@@ -73,14 +85,36 @@ final class TestServer: Sendable {
         return (headers, ByteBuffer(string: body))
     }
 
-    static func sms(_ sid: String, from: String = "+14155550100", body: String) -> [(name: String, value: String)] {
-        [("MessageSid", sid), ("AccountSid", "AC0000"), ("From", from), ("To", business), ("Body", body), ("NumMedia", "0")]
+    static func sms(_ sid: String, from: String = "+14155550100", to: String = business, body: String) -> [(name: String, value: String)] {
+        [("MessageSid", sid), ("AccountSid", "AC0000"), ("From", from), ("To", to), ("Body", body), ("NumMedia", "0")]
     }
 
     static func formEscape(_ text: String) -> String {
         var allowed = CharacterSet.alphanumerics
         allowed.insert(charactersIn: "-._*")
         return text.addingPercentEncoding(withAllowedCharacters: allowed)!.replacingOccurrences(of: "%20", with: "+")
+    }
+}
+
+/// JSON helpers for API tests.
+extension TestClientProtocol {
+    /// Sends a request with `key` and returns the status and the decoded JSON object.
+    func json(
+        _ method: HTTPRequest.Method, _ uri: String, key: String = "key-clinic", body: String? = nil
+    ) async throws -> (status: HTTPResponse.Status, json: [String: Any]) {
+        var headers: HTTPFields = [.authorization: "Bearer \(key)"]
+        if body != nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+            let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any] ?? [:]
+            return (response.status, object)
+        }
+    }
+
+    /// Texts the app as `from`, signed, and returns the TwiML.
+    @discardableResult
+    func text(_ body: String, sid: String, from: String = "+14155550100", to: String = TestServer.business) async throws -> String {
+        let (headers, form) = TestServer.inbound(TestServer.sms(sid, from: from, to: to, body: body))
+        return try await execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: form) { String(buffer: $0.body) }
     }
 }
 

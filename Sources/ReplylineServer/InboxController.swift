@@ -1,0 +1,277 @@
+import Foundation
+import Hummingbird
+import ReplylineCore
+import ReplylineProviders
+import ReplylineStore
+
+/// The inbox: conversations, threads, manual sends, read marks, and the consent ledger.
+struct InboxController {
+    let replyline: Replyline
+
+    func addRoutes(to group: RouterGroup<APIContext>) {
+        group.get("conversations", use: list)
+        group.get("conversations/{phone}", use: show)
+        group.get("conversations/{phone}/messages", use: messages)
+        group.post("conversations/{phone}/messages", use: send)
+        group.post("conversations/{phone}/read", use: read)
+        group.get("contacts/{phone}/consent", use: consent)
+    }
+
+    struct ConversationJSON: Encodable {
+        var phone: String
+        var name: String?
+        var consent: String
+        var unread_count: Int
+        var needs_reply: Bool
+        var staff_flag: String?
+        var last_message_at: Date
+        var last_message_preview: String
+
+        init(_ summary: ConversationSummary) {
+            phone = summary.phone
+            name = summary.name
+            consent = summary.consent.rawValue
+            unread_count = summary.unreadCount
+            needs_reply = summary.needsReply
+            staff_flag = summary.staffFlag
+            last_message_at = summary.lastMessageAt
+            last_message_preview = summary.lastMessagePreview
+        }
+    }
+
+    struct ConversationPage: Encodable {
+        var conversations: [ConversationJSON]
+        var next_cursor: String?
+    }
+
+    struct ConversationDetail: Encodable {
+        var conversation: ConversationJSON
+        var appointments: [AppointmentsController.AppointmentJSON]
+    }
+
+    struct StatusJSON: Encodable {
+        var status: String
+        var error_code: String?
+        var error_message: String?
+        var at: Date
+    }
+
+    struct MediaJSON: Encodable {
+        var url: String
+        var content_type: String?
+    }
+
+    struct MessageJSON: Encodable {
+        var id: Int64
+        var direction: String
+        var kind: String
+        var body: String
+        var media: [MediaJSON]
+        var status: String
+        var status_history: [StatusJSON]
+        var error_code: String?
+        var error_message: String?
+        var segments: Int
+        var encoding: String
+        var provider_message_id: String?
+        var appointment_id: String?
+        var in_reply_to: Int64?
+        var created_at: Date
+
+        init(_ message: StoredMessage, history: [StatusEvent]) {
+            id = message.id!
+            direction = message.direction.rawValue
+            kind = message.kind
+            body = message.body
+            media = message.mediaItems.map { MediaJSON(url: $0.url, content_type: $0.contentType) }
+            status = message.status
+            status_history = history.map { StatusJSON(status: $0.status, error_code: $0.errorCode, error_message: $0.errorMessage, at: $0.createdAt) }
+            error_code = message.errorCode
+            error_message = message.errorMessage
+            segments = message.segments
+            encoding = message.encoding.rawValue
+            provider_message_id = message.providerMessageId
+            appointment_id = message.appointmentId
+            in_reply_to = message.inReplyTo
+            created_at = message.createdAt
+        }
+    }
+
+    struct MessagePage: Encodable {
+        var messages: [MessageJSON]
+        var next_cursor: String?
+    }
+
+    @Sendable func list(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let query = request.uri.queryParameters
+        let limit = try Query.limit(query)
+        let unread = try Query.flag(query, "unread")
+        let needsReply = try Query.flag(query, "needs_reply")
+        let cursor = try query.get("cursor").map { text -> ConversationCursor in
+            guard let cursor = Cursor.decodeConversation(String(text)) else { throw Query.invalidCursor }
+            return cursor
+        }
+        let rows = try await replyline.database.conversations(
+            businessID: business.id, unreadOnly: unread, needsReplyOnly: needsReply, limit: limit + 1, after: cursor)
+        let page = rows.prefix(limit)
+        let next = rows.count > limit ? page.last.map { Cursor.encode(ConversationCursor(lastMessageAt: $0.lastMessageAt, id: $0.id)) } : nil
+        return try JSON.response(ConversationPage(conversations: page.map(ConversationJSON.init), next_cursor: next))
+    }
+
+    @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let phone = try context.phone(business)
+        guard let summary = try await replyline.database.conversation(businessID: business.id, phone: phone) else {
+            throw APIError.notFound("Conversation with \(phone)")
+        }
+        let appointments = try await replyline.database.appointments(businessID: business.id, phone: phone)
+        return try JSON.response(
+            ConversationDetail(
+                conversation: ConversationJSON(summary), appointments: appointments.map { .init($0, phone: phone) }))
+    }
+
+    @Sendable func messages(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let phone = try context.phone(business)
+        let query = request.uri.queryParameters
+        let limit = try Query.limit(query)
+        let before = try query.get("cursor").map { text -> Int64 in
+            guard let id = Cursor.decodeMessage(String(text)) else { throw Query.invalidCursor }
+            return id
+        }
+        guard let rows = try await replyline.database.messages(businessID: business.id, phone: phone, limit: limit + 1, before: before) else {
+            throw APIError.notFound("Conversation with \(phone)")
+        }
+        // One extra row tells whether older messages remain; it is the oldest, so drop it.
+        let page = rows.count > limit ? Array(rows.dropFirst()) : rows
+        let next = rows.count > limit ? page.first.map { Cursor.encode(messageID: $0.message.id!) } : nil
+        return try JSON.response(MessagePage(messages: page.map { MessageJSON($0.message, history: $0.history) }, next_cursor: next))
+    }
+
+    @Sendable func send(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let phone = try context.phone(business)
+        let object = try await JSON.object(request)
+        if let unknown = object.keys.sorted().first(where: { $0 != "body" && $0 != "media" }) {
+            throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are body and media.")
+        }
+        guard let body = (object["body"] ?? "") as? String else { throw APIError.invalid("body", "`body` must be a string.") }
+        guard let mediaValues = (object["media"] ?? [String]()) as? [String] else {
+            throw APIError.invalid("media", "`media` must be a list of https URLs.")
+        }
+        guard mediaValues.count <= TwiML.maxMediaPerMessage else {
+            throw APIError.invalid("media", "At most \(TwiML.maxMediaPerMessage) media URLs per message.")
+        }
+        for url in mediaValues {
+            guard let parsed = URL(string: url), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil else {
+                throw APIError.invalid("media", "`\(url.prefix(80))` is not an http(s) URL.")
+            }
+        }
+        let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty || !mediaValues.isEmpty else { throw APIError.invalid("body", "`body` is empty; write a message or attach media.") }
+        guard body.count <= TwiML.maxBodyCharacters else {
+            throw APIError.invalid("body", "`body` is \(body.count) characters; the limit is \(TwiML.maxBodyCharacters).")
+        }
+        do {
+            let message = try await replyline.database.queueManualMessage(
+                businessID: business.id, phone: phone, body: body, media: mediaValues.map { .init(url: $0, contentType: nil) },
+                provider: replyline.outbox.sender.name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
+            return try JSON.response(MessageJSON(message, history: []), status: .created)
+        } catch SendRefusal.optedOut(let since) {
+            let when = since.map { " on \(RFC3339.string(from: $0))" } ?? ""
+            throw APIError(
+                .conflict, code: "opted_out",
+                message: "\(phone) opted out\(when); nothing can be sent until they text START (or UNSTOP, or YES).", field: "phone")
+        }
+    }
+
+    @Sendable func read(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let phone = try context.phone(business)
+        guard try await replyline.database.markRead(businessID: business.id, phone: phone),
+            let summary = try await replyline.database.conversation(businessID: business.id, phone: phone)
+        else { throw APIError.notFound("Conversation with \(phone)") }
+        return try JSON.response(ConversationJSON(summary))
+    }
+
+    struct ConsentJSON: Encodable {
+        struct Event: Encodable {
+            var from: String
+            var to: String
+            var source: String
+            var message_id: String?
+            var at: Date
+        }
+        var phone: String
+        var consent: String
+        var events: [Event]
+    }
+
+    @Sendable func consent(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let phone = try context.phone(business)
+        guard let summary = try await replyline.database.conversation(businessID: business.id, phone: phone) else {
+            throw APIError.notFound("Contact \(phone)")
+        }
+        let events = try await replyline.database.consentEvents(businessID: business.id, phone: phone)
+        return try JSON.response(
+            ConsentJSON(
+                phone: phone, consent: summary.consent.rawValue,
+                events: events.map {
+                    .init(from: $0.fromState.rawValue, to: $0.toState.rawValue, source: $0.source.rawValue, message_id: $0.messageId, at: $0.createdAt)
+                }))
+    }
+}
+
+/// Query parameters shared by the list endpoints; bad values are 400 with the parameter named.
+enum Query {
+    static let invalidCursor = APIError(.badRequest, code: "invalid_parameter", message: "`cursor` is not one this API returned; start without it.", field: "cursor")
+
+    static func limit(_ query: Parameters) throws -> Int {
+        guard let text = query.get("limit") else { return 50 }
+        guard let limit = Int(text), (1...200).contains(limit) else {
+            throw APIError(.badRequest, code: "invalid_parameter", message: "`limit` must be a whole number from 1 to 200.", field: "limit")
+        }
+        return limit
+    }
+
+    static func flag(_ query: Parameters, _ name: String) throws -> Bool {
+        switch query.get(name) {
+        case nil, "false", "0": return false
+        case "true", "1": return true
+        default: throw APIError(.badRequest, code: "invalid_parameter", message: "`\(name)` must be true or false.", field: name)
+        }
+    }
+}
+
+/// Opaque page cursors: base64url of what the next query continues from.
+enum Cursor {
+    static func encode(_ cursor: ConversationCursor) -> String {
+        encode("c:\(Int64((cursor.lastMessageAt.timeIntervalSince1970 * 1000).rounded())):\(cursor.id)")
+    }
+
+    static func encode(messageID: Int64) -> String { encode("m:\(messageID)") }
+
+    static func encode(_ text: String) -> String {
+        Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ cursor: String) -> [Substring]? {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard cursor.count <= 64, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8) else { return nil }
+        return text.split(separator: ":")
+    }
+
+    static func decodeConversation(_ cursor: String) -> ConversationCursor? {
+        guard let parts = decode(cursor), parts.count == 3, parts[0] == "c", let millis = Int64(parts[1]), let id = Int64(parts[2]) else { return nil }
+        return ConversationCursor(lastMessageAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: id)
+    }
+
+    static func decodeMessage(_ cursor: String) -> Int64? {
+        guard let parts = decode(cursor), parts.count == 2, parts[0] == "m", let id = Int64(parts[1]) else { return nil }
+        return id
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import GRDB
+import ReplylineCore
+
+/// One row of a business's inbox: the conversation with its contact.
+public struct ConversationSummary: Sendable, Hashable, FetchableRecord {
+    public var id: Int64
+    public var phone: String
+    public var name: String?
+    public var consent: ConsentState
+    public var unreadCount: Int
+    public var needsReply: Bool
+    public var staffFlag: String?
+    public var lastMessageAt: Date
+    public var lastMessagePreview: String
+
+    public init(row: Row) throws {
+        id = row["id"]
+        phone = row["phone"]
+        name = row["name"]
+        consent = row["consent"]
+        unreadCount = row["unread_count"]
+        needsReply = row["needs_reply"]
+        staffFlag = row["staff_flag"]
+        lastMessageAt = row["last_message_at"]
+        lastMessagePreview = row["last_message_preview"]
+    }
+
+    static let select = """
+        SELECT conversations.id, contacts.phone, contacts.name, contacts.consent, conversations.unread_count,
+               conversations.needs_reply, conversations.staff_flag, conversations.last_message_at, conversations.last_message_preview
+        FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
+        """
+}
+
+/// Where a page of conversations continues: the activity time and id of the last row seen.
+public struct ConversationCursor: Sendable, Hashable {
+    public var lastMessageAt: Date
+    public var id: Int64
+
+    public init(lastMessageAt: Date, id: Int64) {
+        self.lastMessageAt = lastMessageAt
+        self.id = id
+    }
+}
+
+/// A delivery-status change of one message, oldest first.
+public struct StatusEvent: Sendable, Hashable, Codable, FetchableRecord {
+    public var messageId: Int64
+    public var status: String
+    public var errorCode: String?
+    public var errorMessage: String?
+    public var createdAt: Date
+
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
+}
+
+/// Why a manual message was not queued.
+public enum SendRefusal: Error, Sendable, Equatable {
+    case optedOut(since: Date?)
+}
+
+extension AppDatabase {
+    /// A page of `businessID`'s inbox, newest activity first. Keyset pagination on
+    /// (activity, id): a page never repeats or skips a conversation whose activity did not
+    /// change while the client paged.
+    public func conversations(
+        businessID: String, unreadOnly: Bool, needsReplyOnly: Bool, limit: Int, after cursor: ConversationCursor?
+    ) async throws -> [ConversationSummary] {
+        try await read { db in
+            var sql = ConversationSummary.select + " WHERE conversations.business_id = ?"
+            var arguments: StatementArguments = [businessID]
+            if unreadOnly { sql += " AND conversations.unread_count > 0" }
+            if needsReplyOnly { sql += " AND conversations.needs_reply" }
+            if let cursor {
+                sql += " AND (conversations.last_message_at < ? OR (conversations.last_message_at = ? AND conversations.id < ?))"
+                arguments += [cursor.lastMessageAt, cursor.lastMessageAt, cursor.id]
+            }
+            sql += " ORDER BY conversations.last_message_at DESC, conversations.id DESC LIMIT ?"
+            arguments += [limit]
+            return try ConversationSummary.fetchAll(db, sql: sql, arguments: arguments)
+        }
+    }
+
+    public func conversation(businessID: String, phone: String) async throws -> ConversationSummary? {
+        try await read { db in
+            try ConversationSummary.fetchOne(
+                db, sql: ConversationSummary.select + " WHERE contacts.business_id = ? AND contacts.phone = ?", arguments: [businessID, phone])
+        }
+    }
+
+    /// The upcoming and recent appointments of `phone` with `businessID`, soonest first.
+    public func appointments(businessID: String, phone: String) async throws -> [StoredAppointment] {
+        try await read { db in
+            try StoredAppointment.fetchAll(
+                db,
+                sql: """
+                    SELECT appointments.* FROM appointments JOIN contacts ON contacts.id = appointments.contact_id
+                    WHERE contacts.business_id = ? AND contacts.phone = ? ORDER BY appointments.starts_at
+                    """, arguments: [businessID, phone])
+        }
+    }
+
+    /// A page of one thread: the newest `limit` messages older than `before` (a message id),
+    /// returned oldest first, each with its status history. Nil when there is no thread.
+    public func messages(
+        businessID: String, phone: String, limit: Int, before: Int64?
+    ) async throws -> [(message: StoredMessage, history: [StatusEvent])]? {
+        try await read { db in
+            guard
+                let conversationID = try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT conversations.id FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
+                        WHERE contacts.business_id = ? AND contacts.phone = ?
+                        """, arguments: [businessID, phone])
+            else { return nil }
+            let page = try StoredMessage.fetchAll(
+                db,
+                sql: "SELECT * FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                arguments: [conversationID, before ?? Int64.max, limit]
+            ).reversed()
+            guard let first = page.first?.id, let last = page.last?.id else { return [] }
+            let events = try StatusEvent.fetchAll(
+                db,
+                sql: """
+                    SELECT message_status_events.* FROM message_status_events JOIN messages ON messages.id = message_status_events.message_id
+                    WHERE messages.conversation_id = ? AND message_id BETWEEN ? AND ? ORDER BY message_status_events.id
+                    """, arguments: [conversationID, first, last])
+            let history = Dictionary(grouping: events, by: \.messageId)
+            return page.map { ($0, history[$0.id!] ?? []) }
+        }
+    }
+
+    /// Marks the thread read (unread count 0). False when there is no such thread.
+    public func markRead(businessID: String, phone: String) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE conversations SET unread_count = 0
+                    WHERE contact_id = (SELECT id FROM contacts WHERE business_id = ? AND phone = ?)
+                    """, arguments: [businessID, phone])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Queues a message written by staff: checked against consent, committed to the
+    /// outbox, and the conversation no longer waits for a reply.
+    public func queueManualMessage(
+        businessID: String, phone: String, body: String, media: [InboundMessage.Media], provider: String, fromNumber: String, now: Date
+    ) async throws -> StoredMessage {
+        try await write { db in
+            let contact = try Self.contact(db, businessID: businessID, phone: phone, now: now)
+            guard contact.consent == .optedIn else {
+                let since = try Date.fetchOne(
+                    db, sql: "SELECT MAX(created_at) FROM consent_events WHERE contact_id = ? AND to_state = 'opted_out'", arguments: [contact.id!])
+                throw SendRefusal.optedOut(since: since)
+            }
+            var conversation = try Self.conversation(db, contact: contact, now: now)
+            let count = SegmentCounter.count(body)
+            var message = StoredMessage(
+                id: nil, conversationId: conversation.id!, direction: .outbound, kind: "manual", provider: provider, providerMessageId: nil,
+                fromNumber: fromNumber, toNumber: phone, body: body, media: StoredMessage.encodeMedia(media), segments: count.segments,
+                encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
+                webhookReply: nil, inReplyTo: nil, appointmentId: nil, createdAt: now)
+            try message.insert(db)
+            var entry = OutboxEntry(id: nil, messageId: message.id!, businessId: businessID, dueAt: now, attempts: 0, state: "pending")
+            try entry.insert(db)
+            conversation.needsReply = false
+            conversation.staffFlag = nil
+            conversation.lastMessageAt = now
+            conversation.lastMessagePreview = String((body.isEmpty ? "[media]" : body).prefix(160))
+            try conversation.update(db)
+            return message
+        }
+    }
+
+    /// Every consent change of `businessID` (all businesses when nil), oldest first.
+    public func consentLedger(businessID: String?) async throws -> [StoredConsentEvent] {
+        try await read { db in
+            if let businessID {
+                return try StoredConsentEvent.filter(sql: "business_id = ?", arguments: [businessID]).order(sql: "id").fetchAll(db)
+            }
+            return try StoredConsentEvent.order(sql: "id").fetchAll(db)
+        }
+    }
+}
