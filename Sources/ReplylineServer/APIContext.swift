@@ -24,7 +24,8 @@ public struct APIContext: RequestContext {
         guard let phone = PhoneNumber(raw, defaultCountry: business.rules.business.country) else {
             throw APIError(
                 .badRequest, code: "invalid_phone",
-                message: "`\(raw.prefix(40))` is not a phone number. Use E.164 (+15551234567) or a \(business.rules.business.country) number.",
+                message:
+                    "`\(raw.prefix(40))` is not a phone number. Use E.164 (+15551234567) or a \(business.rules.business.country) number.",
                 field: "phone")
         }
         return phone.e164

@@ -60,6 +60,14 @@ enum JSON {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
+    /// True for JSON `true`/`false` as JSONSerialization returns them, and not for the
+    /// numbers 0 and 1 (which bridge to Bool too).
+    static func isBoolean(_ value: Any) -> Bool {
+        // JSONSerialization boxes booleans as NSNumbers of ObjC type "c"; numbers never are.
+        if let number = value as? NSNumber { return String(cString: number.objCType) == "c" }
+        return value is Bool
+    }
+
     /// Parses a JSON object body, or says what is wrong with it.
     static func object(_ request: Request, limit: Int = 64 * 1024) async throws -> [String: Any] {
         let buffer: ByteBuffer

@@ -66,6 +66,11 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
 public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol {
     let router = Router(context: APIContext.self)
     router.get("healthz") { _, _ in "ok\n" }
+    router.get("api/v1/openapi.json") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
+    }
     WebhooksController(twilio: replyline.twilio).addRoutes(to: router)
     let api = router.group("api/v1").add(middleware: APIKeyMiddleware(directory: replyline.directory))
     AppointmentsController(replyline: replyline).addRoutes(to: api)

@@ -64,27 +64,29 @@ struct AppointmentsController {
         let id = try context.parameters.require("id")
         let object = try await JSON.object(request)
         let change = try Self.validateUpdate(object, now: replyline.configuration.now())
-        return try await apply(change, to: id, business: business)
+        return try await apply(change, to: id, business: business, field: change.state != nil ? "state" : "starts_at")
     }
 
     /// DELETE cancels: the appointment stays on record as `cancelled` and its pending messages are dropped.
     @Sendable func cancel(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let id = try context.parameters.require("id")
-        return try await apply(AppointmentUpdate(state: .cancelled), to: id, business: business)
+        return try await apply(AppointmentUpdate(state: .cancelled), to: id, business: business, field: nil)
     }
 
-    func apply(_ change: AppointmentUpdate, to id: String, business: Business) async throws -> Response {
+    func apply(_ change: AppointmentUpdate, to id: String, business: Business, field: String?) async throws -> Response {
         do {
             let updated = try await replyline.updateAppointment(id: id, change, for: business)
-            return try JSON.response(AppointmentJSON(updated.appointment, phone: updated.phone, confirmationMessageID: updated.confirmationMessageID))
+            return try JSON.response(
+                AppointmentJSON(updated.appointment, phone: updated.phone, confirmationMessageID: updated.confirmationMessageID))
         } catch AppointmentUpdateError.notFound {
             throw APIError.notFound("Appointment \(id)")
         } catch AppointmentUpdateError.invalidTransition(let from, let to) {
             throw APIError(
                 .conflict, code: "invalid_transition",
-                message: "The appointment is \(from.rawValue) and cannot become \(to.rawValue); cancelled, completed and no_show are final.",
-                field: change.state != nil ? "state" : "starts_at")
+                message:
+                    "The appointment is \(from.rawValue) and cannot become \(to.rawValue); cancelled, completed and no_show are final.",
+                field: field)
         }
     }
 
@@ -94,7 +96,15 @@ struct AppointmentsController {
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are customer_name, service, starts_at, amount, state.")
         }
-        guard !object.isEmpty else { throw APIError.invalid("body", "Nothing to change: give at least one of \(known.sorted().joined(separator: ", ")).") }
+        guard !object.isEmpty else {
+            throw APIError.invalid("body", "Nothing to change: give at least one of \(known.sorted().joined(separator: ", ")).")
+        }
+        if let null = object.keys.sorted().first(where: { object[$0] is NSNull }) {
+            throw APIError.invalid(null, "`\(null)` cannot be null; leave it out to keep its value.")
+        }
+        if object["state"] != nil, object["starts_at"] != nil {
+            throw APIError.invalid("state", "Change `starts_at` or `state`, not both: a new time asks the customer to confirm again.")
+        }
         var update = AppointmentUpdate()
         let fields = try Fields(object)
         update.customerName = try fields.text("customer_name", required: false)
@@ -159,7 +169,8 @@ struct AppointmentsController {
 
         func amountCents() throws -> Int? {
             guard let value = object["amount"], !(value is NSNull) else { return nil }
-            guard !(value is Bool), let number = value as? NSNumber, !(value is String), number.doubleValue >= 0, number.doubleValue < 1_000_000
+            guard !JSON.isBoolean(value), let number = value as? NSNumber, !(value is String), number.doubleValue >= 0,
+                number.doubleValue < 1_000_000
             else { throw APIError.invalid("amount", "`amount` must be a non-negative number such as 120 or 89.50.") }
             return Int((number.doubleValue * 100).rounded())
         }

@@ -48,7 +48,8 @@ public struct BusinessConfiguration: Sendable {
     public var plan: String
 
     public init(
-        id: String, rules: Rules, numbers: [String] = [], messagingServiceIDs: [String] = [], apiKey: String? = nil, plan: String = "starter"
+        id: String, rules: Rules, numbers: [String] = [], messagingServiceIDs: [String] = [], apiKey: String? = nil,
+        plan: String = "starter"
     ) {
         self.id = id
         self.rules = rules

@@ -10,7 +10,8 @@ public enum ConsentCSV {
         var out = header.joined(separator: ",") + "\r\n"
         for event in events {
             let fields = [
-                event.businessId, event.phone, event.fromState.rawValue, event.toState.rawValue, event.source.rawValue, event.messageId ?? "",
+                event.businessId, event.phone, event.fromState.rawValue, event.toState.rawValue, event.source.rawValue,
+                event.messageId ?? "",
                 event.createdAt.formatted(Date.ISO8601FormatStyle()),
             ]
             out += fields.map(escape).joined(separator: ",") + "\r\n"

@@ -66,13 +66,15 @@ public enum Deployment {
             var rules = try RulesLoader.load(contentsOf: rulesURL)
             if let zone = entry.time_zone {
                 guard let timeZone = TimeZone(identifier: zone) else {
-                    throw ConfigurationError("\(configPath): business \(entry.id): unknown time zone `\(zone)`; use an IANA name such as America/New_York")
+                    throw ConfigurationError(
+                        "\(configPath): business \(entry.id): unknown time zone `\(zone)`; use an IANA name such as America/New_York")
                 }
                 rules.business.timeZone = timeZone
             }
             let plans = ["starter", "professional", "business", "enterprise"]
             if let plan = entry.plan, !plans.contains(plan) {
-                throw ConfigurationError("\(configPath): business \(entry.id): unknown plan `\(plan)`; use one of \(plans.joined(separator: ", "))")
+                throw ConfigurationError(
+                    "\(configPath): business \(entry.id): unknown plan `\(plan)`; use one of \(plans.joined(separator: ", "))")
             }
             let numbers = try (entry.numbers ?? []).map { text in
                 guard let number = PhoneNumber(text, defaultCountry: rules.business.country) else {

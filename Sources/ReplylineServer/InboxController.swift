@@ -85,7 +85,9 @@ struct InboxController {
             body = message.body
             media = message.mediaItems.map { MediaJSON(url: $0.url, content_type: $0.contentType) }
             status = message.status
-            status_history = history.map { StatusJSON(status: $0.status, error_code: $0.errorCode, error_message: $0.errorMessage, at: $0.createdAt) }
+            status_history = history.map {
+                StatusJSON(status: $0.status, error_code: $0.errorCode, error_message: $0.errorMessage, at: $0.createdAt)
+            }
             error_code = message.errorCode
             error_message = message.errorMessage
             segments = message.segments
@@ -115,7 +117,8 @@ struct InboxController {
         let rows = try await replyline.database.conversations(
             businessID: business.id, unreadOnly: unread, needsReplyOnly: needsReply, limit: limit + 1, after: cursor)
         let page = rows.prefix(limit)
-        let next = rows.count > limit ? page.last.map { Cursor.encode(ConversationCursor(lastMessageAt: $0.lastMessageAt, id: $0.id)) } : nil
+        let next =
+            rows.count > limit ? page.last.map { Cursor.encode(ConversationCursor(lastMessageAt: $0.lastMessageAt, id: $0.id)) } : nil
         return try JSON.response(ConversationPage(conversations: page.map(ConversationJSON.init), next_cursor: next))
     }
 
@@ -140,7 +143,8 @@ struct InboxController {
             guard let id = Cursor.decodeMessage(String(text)) else { throw Query.invalidCursor }
             return id
         }
-        guard let rows = try await replyline.database.messages(businessID: business.id, phone: phone, limit: limit + 1, before: before) else {
+        guard let rows = try await replyline.database.messages(businessID: business.id, phone: phone, limit: limit + 1, before: before)
+        else {
             throw APIError.notFound("Conversation with \(phone)")
         }
         // One extra row tells whether older messages remain; it is the oldest, so drop it.
@@ -156,9 +160,10 @@ struct InboxController {
         if let unknown = object.keys.sorted().first(where: { $0 != "body" && $0 != "media" }) {
             throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are body and media.")
         }
-        guard let body = (object["body"] ?? "") as? String else { throw APIError.invalid("body", "`body` must be a string.") }
-        guard let mediaValues = (object["media"] ?? [String]()) as? [String] else {
-            throw APIError.invalid("media", "`media` must be a list of https URLs.")
+        let present = object.filter { !($0.value is NSNull) }
+        guard let body = (present["body"] ?? "") as? String else { throw APIError.invalid("body", "`body` must be a string.") }
+        guard let mediaValues = (present["media"] ?? [String]()) as? [String] else {
+            throw APIError.invalid("media", "`media` must be a list of http(s) URLs.")
         }
         guard mediaValues.count <= TwiML.maxMediaPerMessage else {
             throw APIError.invalid("media", "At most \(TwiML.maxMediaPerMessage) media URLs per message.")
@@ -169,7 +174,9 @@ struct InboxController {
             }
         }
         let trimmed = body.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty || !mediaValues.isEmpty else { throw APIError.invalid("body", "`body` is empty; write a message or attach media.") }
+        guard !trimmed.isEmpty || !mediaValues.isEmpty else {
+            throw APIError.invalid("body", "`body` is empty; write a message or attach media.")
+        }
         guard body.count <= TwiML.maxBodyCharacters else {
             throw APIError.invalid("body", "`body` is \(body.count) characters; the limit is \(TwiML.maxBodyCharacters).")
         }
@@ -219,14 +226,17 @@ struct InboxController {
             ConsentJSON(
                 phone: phone, consent: summary.consent.rawValue,
                 events: events.map {
-                    .init(from: $0.fromState.rawValue, to: $0.toState.rawValue, source: $0.source.rawValue, message_id: $0.messageId, at: $0.createdAt)
+                    .init(
+                        from: $0.fromState.rawValue, to: $0.toState.rawValue, source: $0.source.rawValue, message_id: $0.messageId,
+                        at: $0.createdAt)
                 }))
     }
 }
 
 /// Query parameters shared by the list endpoints; bad values are 400 with the parameter named.
 enum Query {
-    static let invalidCursor = APIError(.badRequest, code: "invalid_parameter", message: "`cursor` is not one this API returned; start without it.", field: "cursor")
+    static let invalidCursor = APIError(
+        .badRequest, code: "invalid_parameter", message: "`cursor` is not one this API returned; start without it.", field: "cursor")
 
     static func limit(_ query: Parameters) throws -> Int {
         guard let text = query.get("limit") else { return 50 }
@@ -266,7 +276,9 @@ enum Cursor {
     }
 
     static func decodeConversation(_ cursor: String) -> ConversationCursor? {
-        guard let parts = decode(cursor), parts.count == 3, parts[0] == "c", let millis = Int64(parts[1]), let id = Int64(parts[2]) else { return nil }
+        guard let parts = decode(cursor), parts.count == 3, parts[0] == "c", let millis = Int64(parts[1]), let id = Int64(parts[2]) else {
+            return nil
+        }
         return ConversationCursor(lastMessageAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: id)
     }
 

@@ -76,7 +76,9 @@ public struct AppointmentUpdate: Sendable {
     public var amountCents: Int?
     public var state: AppointmentState?
 
-    public init(customerName: String? = nil, service: String? = nil, startsAt: Date? = nil, amountCents: Int? = nil, state: AppointmentState? = nil) {
+    public init(
+        customerName: String? = nil, service: String? = nil, startsAt: Date? = nil, amountCents: Int? = nil, state: AppointmentState? = nil
+    ) {
         self.customerName = customerName
         self.service = service
         self.startsAt = startsAt
@@ -101,16 +103,23 @@ extension AppDatabase {
         confirmationText: @escaping @Sendable (Appointment) -> String
     ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: Int64?) {
         try await write { db in
-            guard var appointment = try StoredAppointment.filter(sql: "id = ? AND business_id = ?", arguments: [id, businessID]).fetchOne(db),
+            guard
+                var appointment = try StoredAppointment.filter(sql: "id = ? AND business_id = ?", arguments: [id, businessID]).fetchOne(db),
                 let contact = try StoredContact.fetchOne(db, key: appointment.contactId)
             else { throw AppointmentUpdateError.notFound }
+            let original = appointment
             if let state = update.state, state != appointment.state {
                 guard appointment.state.canMove(to: state) else {
                     throw AppointmentUpdateError.invalidTransition(from: appointment.state, to: state)
                 }
                 appointment.state = state
             }
-            if let name = update.customerName { appointment.customerName = name }
+            if let name = update.customerName, name != appointment.customerName {
+                appointment.customerName = name
+                var contact = contact
+                contact.name = name
+                try contact.update(db, columns: ["name"])
+            }
             if let service = update.service { appointment.service = service }
             if let cents = update.amountCents { appointment.amountCents = cents }
             var confirmationID: Int64?
@@ -129,8 +138,10 @@ extension AppDatabase {
                 }
             }
             if !appointment.state.isOpen { try Self.cancelPendingMessages(db, appointmentID: id) }
-            appointment.updatedAt = now
-            try appointment.update(db)
+            if appointment != original {
+                appointment.updatedAt = now
+                try appointment.update(db)
+            }
             return (appointment, contact.phone, confirmationID)
         }
     }
@@ -146,17 +157,20 @@ extension AppDatabase {
     }
 
     static func queueConfirmation(
-        _ db: Database, appointment: StoredAppointment, contact: StoredContact, provider: String, fromNumber: String, now: Date, text: String
+        _ db: Database, appointment: StoredAppointment, contact: StoredContact, provider: String, fromNumber: String, now: Date,
+        text: String
     ) throws -> Int64 {
         var conversation = try conversation(db, contact: contact, now: now)
         let count = SegmentCounter.count(text)
         var message = StoredMessage(
             id: nil, conversationId: conversation.id!, direction: .outbound, kind: "confirmation_request",
             provider: provider, providerMessageId: nil, fromNumber: fromNumber, toNumber: contact.phone, body: text,
-            media: "[]", segments: count.segments, encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil, intent: nil,
+            media: "[]", segments: count.segments, encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil,
+            intent: nil,
             parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
         try message.insert(db)
-        var entry = OutboxEntry(id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: now, attempts: 0, state: "pending")
+        var entry = OutboxEntry(
+            id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: now, attempts: 0, state: "pending")
         try entry.insert(db)
         conversation.lastMessageAt = now
         conversation.lastMessagePreview = String(text.prefix(160))

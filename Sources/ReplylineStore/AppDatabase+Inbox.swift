@@ -85,7 +85,8 @@ extension AppDatabase {
     public func conversation(businessID: String, phone: String) async throws -> ConversationSummary? {
         try await read { db in
             try ConversationSummary.fetchOne(
-                db, sql: ConversationSummary.select + " WHERE contacts.business_id = ? AND contacts.phone = ?", arguments: [businessID, phone])
+                db, sql: ConversationSummary.select + " WHERE contacts.business_id = ? AND contacts.phone = ?",
+                arguments: [businessID, phone])
         }
     }
 
@@ -153,7 +154,8 @@ extension AppDatabase {
             let contact = try Self.contact(db, businessID: businessID, phone: phone, now: now)
             guard contact.consent == .optedIn else {
                 let since = try Date.fetchOne(
-                    db, sql: "SELECT MAX(created_at) FROM consent_events WHERE contact_id = ? AND to_state = 'opted_out'", arguments: [contact.id!])
+                    db, sql: "SELECT MAX(created_at) FROM consent_events WHERE contact_id = ? AND to_state = 'opted_out'",
+                    arguments: [contact.id!])
                 throw SendRefusal.optedOut(since: since)
             }
             var conversation = try Self.conversation(db, contact: contact, now: now)

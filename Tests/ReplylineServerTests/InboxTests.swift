@@ -52,8 +52,10 @@ struct InboxTests {
     func routing() async throws {
         let server = try TestServer.twoBusinesses()
         try await server.app.test(.router) { client in
-            let viaService = TestServer.inbound(TestServer.sms("SMsvc", from: "+14155550300", body: "hours") + [("MessagingServiceSid", "MGsalon")])
-            let reply = try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: viaService.0, body: viaService.1) {
+            let viaService = TestServer.inbound(
+                TestServer.sms("SMsvc", from: "+14155550300", body: "hours") + [("MessagingServiceSid", "MGsalon")])
+            let reply = try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: viaService.0, body: viaService.1)
+            {
                 String(buffer: $0.body)
             }
             #expect(reply.contains("A stylist will text you back"))
@@ -76,7 +78,9 @@ struct InboxTests {
             let rows = try #require(json["conversations"] as? [[String: Any]])
             #expect(rows.map { $0["phone"] as? String } == ["+14155550103", "+14155550102", "+14155550101"])
             #expect(rows[1]["consent"] as? String == "opted_out")
-            #expect(rows[0]["last_message_preview"] as? String == "Bright Smile Dental is open Mon-Fri 8am-6pm and Sat 9am-1pm. Call (555) 010-4477 to book.")
+            #expect(
+                rows[0]["last_message_preview"] as? String
+                    == "Bright Smile Dental is open Mon-Fri 8am-6pm and Sat 9am-1pm. Call (555) 010-4477 to book.")
             #expect(rows.map { $0["unread_count"] as? Int } == [1, 1, 1])
             #expect(rows.map { $0["needs_reply"] as? Bool } == [false, false, true])
             #expect(json["next_cursor"] == nil)
@@ -145,7 +149,8 @@ struct InboxTests {
             #expect(allIDs == allIDs.sorted())
             #expect(Set(allIDs).count == allIDs.count)
             #expect(all.filter { $0["direction"] as? String == "inbound" }.map { $0["body"] as? String } == (0..<6).map { "message \($0)" })
-            #expect(all.map { $0["direction"] as? String } == ["inbound", "outbound", "inbound", "inbound", "inbound", "inbound", "inbound"])
+            #expect(
+                all.map { $0["direction"] as? String } == ["inbound", "outbound", "inbound", "inbound", "inbound", "inbound", "inbound"])
             #expect(all.allSatisfy { $0["status_history"] is [Any] })
         }
     }
@@ -157,7 +162,8 @@ struct InboxTests {
         try await server.app.test(.router) { client in
             try await client.text("Can I bring my son?", sid: "SM1")
             let (status, json) = try await client.json(
-                .post, "/api/v1/conversations/+14155550100/messages", body: #"{"body": "Yes, of course!", "media": ["https://example.com/map.png"]}"#)
+                .post, "/api/v1/conversations/+14155550100/messages",
+                body: #"{"body": "Yes, of course!", "media": ["https://example.com/map.png"]}"#)
             #expect(status == .created)
             #expect(json["status"] as? String == "queued")
             #expect(json["kind"] as? String == "manual")
@@ -194,7 +200,8 @@ struct InboxTests {
         try await server.app.test(.router) { client in
             try await client.text("STOP", sid: "SM1")
             let before = try await server.database.tableCounts()
-            let (status, json) = try await client.json(.post, "/api/v1/conversations/+14155550100/messages", body: #"{"body": "Are you sure?"}"#)
+            let (status, json) = try await client.json(
+                .post, "/api/v1/conversations/+14155550100/messages", body: #"{"body": "Are you sure?"}"#)
             #expect(status == .conflict)
             #expect(Self.errorCode(json) == "opted_out")
             #expect(((json["error"] as? [String: Any])?["message"] as? String)?.contains("opted out on 2026-11-25T15:00:00Z") == true)
@@ -205,7 +212,8 @@ struct InboxTests {
     @Test(
         "Bad query parameters and phone numbers are 400 naming them",
         arguments: [
-            ("/api/v1/conversations?limit=0", "limit"), ("/api/v1/conversations?limit=500", "limit"), ("/api/v1/conversations?limit=ten", "limit"),
+            ("/api/v1/conversations?limit=0", "limit"), ("/api/v1/conversations?limit=500", "limit"),
+            ("/api/v1/conversations?limit=ten", "limit"),
             ("/api/v1/conversations?cursor=bogus", "cursor"), ("/api/v1/conversations?unread=maybe", "unread"),
             ("/api/v1/conversations/+14155550100/messages?cursor=YzoxOjE", "cursor"), ("/api/v1/conversations/not-a-phone", "phone"),
             ("/api/v1/contacts/12/consent", "phone"),
@@ -248,16 +256,19 @@ struct InboxTests {
         let server = try TestServer(sender: sender)
         try await server.app.test(.router) { client in
             let (_, created) = try await client.json(
-                .post, "/api/v1/appointments", body: #"{"phone": "+14155550100", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00"}"#)
+                .post, "/api/v1/appointments",
+                body: #"{"phone": "+14155550100", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00"}"#)
             let id = try #require(created["id"] as? String)
-            let (status, moved) = try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"starts_at": "2026-12-02T11:30:00-05:00"}"#)
+            let (status, moved) = try await client.json(
+                .patch, "/api/v1/appointments/\(id)", body: #"{"starts_at": "2026-12-02T11:30:00-05:00"}"#)
             #expect(status == .ok)
             #expect(moved["state"] as? String == "awaiting_reply")
             #expect(moved["starts_at"] as? String == "2026-12-02T16:30:00Z")
             #expect(try await server.replyline.outbox.runOnce() == 1)
-            #expect(sender.sent.withLock { $0 }.map(\.body) == [
-                "Bright Smile Dental: your Checkup is on Wed, Dec 2 at 11:30 AM. Reply C to confirm or R to reschedule. Reply STOP to opt out."
-            ])
+            #expect(
+                sender.sent.withLock { $0 }.map(\.body) == [
+                    "Bright Smile Dental: your Checkup is on Wed, Dec 2 at 11:30 AM. Reply C to confirm or R to reschedule. Reply STOP to opt out."
+                ])
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
             #expect(thread.messages.map(\.status) == ["cancelled", "sent"])
         }
@@ -268,17 +279,27 @@ struct InboxTests {
         let server = try TestServer()
         try await server.app.test(.router) { client in
             let (_, created) = try await client.json(
-                .post, "/api/v1/appointments", body: #"{"phone": "+14155550100", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00"}"#)
+                .post, "/api/v1/appointments",
+                body: #"{"phone": "+14155550100", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00"}"#)
             let id = try #require(created["id"] as? String)
-            #expect(try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"state": "confirmed", "amount": 80}"#).json["amount"] as? Double == 80)
+            #expect(
+                try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"state": "confirmed", "amount": 80}"#).json["amount"]
+                    as? Double == 80)
+            #expect(try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"amount": 0}"#).json["amount"] as? Double == 0)
+            #expect(try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"amount": true}"#).status == .unprocessableContent)
             let (deleted, cancelled) = try await client.json(.delete, "/api/v1/appointments/\(id)")
             #expect(deleted == .ok)
             #expect(cancelled["state"] as? String == "cancelled")
             let (refused, error) = try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"state": "completed"}"#)
             #expect(refused == .conflict)
             #expect(Self.errorCode(error) == "invalid_transition")
-            #expect(try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"starts_at": "2026-12-05T09:00:00-05:00"}"#).status == .conflict)
-            for (body, field) in [(#"{"state": "scheduled"}"#, "state"), (#"{"colour": "red"}"#, "colour"), ("{}", "body"), (#"{"service": ""}"#, "service")] {
+            #expect(
+                try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"starts_at": "2026-12-05T09:00:00-05:00"}"#).status
+                    == .conflict)
+            for (body, field) in [
+                (#"{"state": "scheduled"}"#, "state"), (#"{"colour": "red"}"#, "colour"), ("{}", "body"), (#"{"service": ""}"#, "service"),
+                (#"{"service": null}"#, "service"), (#"{"state": "confirmed", "starts_at": "2026-12-05T09:00:00-05:00"}"#, "state"),
+            ] {
                 let (status, json) = try await client.json(.patch, "/api/v1/appointments/\(id)", body: body)
                 #expect(status == .unprocessableContent, "\(body)")
                 #expect(Self.errorField(json) == field)

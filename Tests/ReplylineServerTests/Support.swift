@@ -60,7 +60,8 @@ final class TestServer: Sendable {
         try TestServer { configuration in
             let salon = try RulesLoader.load(contentsOf: Repository.rules.appendingPathComponent("salon.yml"))
             configuration.businesses.append(
-                BusinessConfiguration(id: "salon", rules: salon, numbers: [salonNumber], messagingServiceIDs: ["MGsalon"], apiKey: "key-salon"))
+                BusinessConfiguration(
+                    id: "salon", rules: salon, numbers: [salonNumber], messagingServiceIDs: ["MGsalon"], apiKey: "key-salon"))
         }
     }
 

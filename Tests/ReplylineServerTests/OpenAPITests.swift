@@ -1,0 +1,233 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import ReplylineServer
+import Testing
+
+/// Checks real API responses against the OpenAPI document the server serves.
+///
+/// The validator covers the JSON Schema keywords the document uses (type, required,
+/// properties, additionalProperties, items, enum, format date-time, lengths, bounds, $ref);
+/// written here because no package on offer validates instances against a schema.
+/// Read-only after init, so sharing it across tasks is safe.
+struct SchemaValidator: @unchecked Sendable {
+    let document: [String: Any]
+
+    var schemas: [String: Any] { ((document["components"] as? [String: Any])?["schemas"] as? [String: Any]) ?? [:] }
+
+    func resolve(_ schema: [String: Any]) -> [String: Any] {
+        guard let ref = schema["$ref"] as? String, ref.hasPrefix("#/components/schemas/") else { return schema }
+        return resolve(schemas[String(ref.dropFirst("#/components/schemas/".count))] as? [String: Any] ?? [:])
+    }
+
+    static func isBool(_ value: Any) -> Bool { type(of: value) == Bool.self || String(describing: type(of: value)).contains("Bool") }
+
+    func problems(_ value: Any, _ raw: [String: Any], at path: String = "$") -> [String] {
+        let schema = resolve(raw)
+        var found: [String] = []
+        if let allowed = schema["enum"] as? [String], !allowed.contains(value as? String ?? "\u{0}") {
+            found.append("\(path): \(value) not in \(allowed)")
+        }
+        switch schema["type"] as? String {
+        case "object":
+            guard let object = value as? [String: Any] else { return ["\(path): expected an object, got \(value)"] }
+            let properties = schema["properties"] as? [String: Any] ?? [:]
+            for name in schema["required"] as? [String] ?? [] where object[name] == nil {
+                found.append("\(path).\(name): required but missing")
+            }
+            for (name, item) in object {
+                if let property = properties[name] as? [String: Any] {
+                    found += problems(item, property, at: "\(path).\(name)")
+                } else if schema["additionalProperties"] as? Bool == false {
+                    found.append("\(path).\(name): not in the schema")
+                }
+            }
+        case "array":
+            guard let array = value as? [Any] else { return ["\(path): expected an array"] }
+            if let max = schema["maxItems"] as? Int, array.count > max { found.append("\(path): more than \(max) items") }
+            if let items = schema["items"] as? [String: Any] {
+                for (index, item) in array.enumerated() { found += problems(item, items, at: "\(path)[\(index)]") }
+            }
+        case "string":
+            guard let string = value as? String else { return ["\(path): expected a string, got \(value)"] }
+            if schema["format"] as? String == "date-time", (try? Date(string, strategy: .iso8601)) == nil {
+                found.append("\(path): not RFC 3339")
+            }
+            if let min = schema["minLength"] as? Int, string.count < min { found.append("\(path): shorter than \(min)") }
+            if let max = schema["maxLength"] as? Int, string.count > max { found.append("\(path): longer than \(max)") }
+        case "integer":
+            guard !Self.isBool(value), let number = value as? NSNumber, number.doubleValue.rounded() == number.doubleValue else {
+                return ["\(path): expected an integer, got \(value)"]
+            }
+        case "number":
+            guard !Self.isBool(value), value is NSNumber || value is Double || value is Int else {
+                return ["\(path): expected a number, got \(value)"]
+            }
+        case "boolean":
+            guard Self.isBool(value) else { return ["\(path): expected a boolean, got \(value)"] }
+        default:
+            break
+        }
+        return found
+    }
+
+    /// The documented schema of the response to `method path` with `status`, and the
+    /// operation's template, or a reason it is not documented.
+    func responseSchema(method: String, path: String, status: Int) -> Result<(String, [String: Any]), DocumentError> {
+        let bare = path.split(separator: "?").first.map(String.init) ?? path
+        let relative = bare.hasPrefix("/api/v1") ? String(bare.dropFirst("/api/v1".count)) : bare
+        let paths = document["paths"] as? [String: Any] ?? [:]
+        for (template, item) in paths {
+            let pattern = template.split(separator: "/", omittingEmptySubsequences: false)
+            let actual = relative.split(separator: "/", omittingEmptySubsequences: false)
+            guard pattern.count == actual.count, zip(pattern, actual).allSatisfy({ $0.hasPrefix("{") || $0 == $1 }) else { continue }
+            guard let operation = (item as? [String: Any])?[method.lowercased()] as? [String: Any] else {
+                return .failure(DocumentError("\(method) \(template) is not documented"))
+            }
+            guard let response = (operation["responses"] as? [String: Any])?[String(status)] as? [String: Any] else {
+                return .failure(DocumentError("\(method) \(template) does not document status \(status)"))
+            }
+            let resolved =
+                (response["$ref"] as? String).flatMap { ref -> [String: Any]? in
+                    let name = ref.split(separator: "/").last.map(String.init) ?? ""
+                    return ((document["components"] as? [String: Any])?["responses"] as? [String: Any])?[name] as? [String: Any]
+                } ?? response
+            let schema =
+                ((resolved["content"] as? [String: Any])?["application/json"] as? [String: Any])?["schema"] as? [String: Any] ?? [:]
+            return .success(("\(method.uppercased()) \(template)", schema))
+        }
+        return .failure(DocumentError("no documented path matches \(relative)"))
+    }
+
+    struct DocumentError: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+@Suite("OpenAPI document")
+struct OpenAPITests {
+    static let repositoryDocument = Repository.root.appendingPathComponent("Sources/ReplylineServer/Resources/openapi.json")
+
+    @Test("The document served at /api/v1/openapi.json is the one kept in the repository")
+    func served() async throws {
+        let server = try TestServer()
+        let kept = try Data(contentsOf: Self.repositoryDocument)
+        try await server.app.test(.router) { client in
+            try await client.execute(uri: "/api/v1/openapi.json", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+                #expect(Data(buffer: response.body) == kept)
+            }
+        }
+    }
+
+    @Test("Every documented operation answers as documented, for real requests")
+    func responsesMatch() async throws {
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repositoryDocument)) as! [String: Any]
+        let validator = SchemaValidator(document: document)
+        let server = try TestServer.twoBusinesses()
+        let exercised = try await server.app.test(.router) { client in
+            var exercised: Set<String> = []
+            try await client.text("Hi, can I bring my son?", sid: "SM1")
+            try await client.text("STOP", sid: "SM2", from: "+14155550199")
+            let calls: [(HTTPRequest.Method, String, String?, String)] = [
+                (
+                    .post, "/api/v1/appointments",
+                    #"{"phone": "+14155550100", "customer_name": "Ana", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00", "amount": 95.5}"#,
+                    "key-clinic"
+                ),
+                (
+                    .post, "/api/v1/appointments", #"{"phone": "nope", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00"}"#,
+                    "key-clinic"
+                ),
+                (.post, "/api/v1/appointments", "{not json", "key-clinic"),
+                (.get, "/api/v1/appointments/apt_missing", nil, "key-clinic"),
+                (.get, "/api/v1/conversations", nil, "key-clinic"),
+                (.get, "/api/v1/conversations?limit=1", nil, "key-clinic"),
+                (.get, "/api/v1/conversations?limit=0", nil, "key-clinic"),
+                (.get, "/api/v1/conversations", nil, "wrong-key"),
+                (.get, "/api/v1/conversations/+14155550100", nil, "key-clinic"),
+                (.get, "/api/v1/conversations/+14155550100", nil, "key-salon"),
+                (.get, "/api/v1/conversations/+14155550100/messages", nil, "key-clinic"),
+                (.get, "/api/v1/conversations/+14155550100/messages?limit=1", nil, "key-clinic"),
+                (
+                    .post, "/api/v1/conversations/+14155550100/messages",
+                    #"{"body": "Of course!", "media": ["https://example.com/a.png"]}"#, "key-clinic"
+                ),
+                (.post, "/api/v1/conversations/+14155550100/messages", #"{"body": ""}"#, "key-clinic"),
+                (.post, "/api/v1/conversations/+14155550199/messages", #"{"body": "Hello?"}"#, "key-clinic"),
+                (.post, "/api/v1/conversations/+14155550100/read", nil, "key-clinic"),
+                (.post, "/api/v1/conversations/garbage/read", nil, "key-clinic"),
+                (.get, "/api/v1/contacts/+14155550199/consent", nil, "key-clinic"),
+            ]
+            var appointmentID = ""
+            for (method, uri, body, key) in calls {
+                try await check(client, validator, method, uri, body, key, &exercised, capture: &appointmentID)
+            }
+            for (method, body) in [
+                (HTTPRequest.Method.get, nil), (.patch, #"{"starts_at": "2026-12-02T09:00:00-05:00"}"#), (.patch, #"{"state": "bogus"}"#),
+                (.delete, nil), (.patch, #"{"state": "completed"}"#),
+            ] as [(HTTPRequest.Method, String?)] {
+                try await check(
+                    client, validator, method, "/api/v1/appointments/\(appointmentID)", body, "key-clinic", &exercised,
+                    capture: &appointmentID)
+            }
+            return exercised
+        }
+        let documented = Set(
+            (document["paths"] as? [String: Any] ?? [:]).flatMap { path, item in
+                ((item as? [String: Any]) ?? [:]).keys.filter { ["get", "post", "patch", "delete", "put"].contains($0) }.map {
+                    "\($0.uppercased()) \(path)"
+                }
+            })
+        #expect(documented.subtracting(exercised).isEmpty, "documented but never exercised: \(documented.subtracting(exercised).sorted())")
+    }
+
+    func check(
+        _ client: some TestClientProtocol, _ validator: SchemaValidator, _ method: HTTPRequest.Method, _ uri: String, _ body: String?,
+        _ key: String,
+        _ exercised: inout Set<String>, capture appointmentID: inout String
+    ) async throws {
+        let (status, json) = try await client.json(method, uri, key: key, body: body)
+        if uri == "/api/v1/appointments", status == .created { appointmentID = json["id"] as? String ?? "" }
+        switch validator.responseSchema(method: method.rawValue, path: uri, status: Int(status.code)) {
+        case .failure(let error):
+            Issue.record("\(method) \(uri) → \(status.code): \(error)")
+        case .success(let (operation, schema)):
+            exercised.insert(operation)
+            let problems = validator.problems(json, schema)
+            #expect(problems.isEmpty, "\(method) \(uri) → \(status.code): \(problems)")
+        }
+    }
+}
+
+@Suite("Schema validator")
+struct SchemaValidatorTests {
+    @Test("It reports missing, extra, mistyped and out-of-enum values")
+    func rejects() throws {
+        let document: [String: Any] = [
+            "components": [
+                "schemas": [
+                    "Thing": [
+                        "type": "object", "required": ["id", "state"], "additionalProperties": false,
+                        "properties": [
+                            "id": ["type": "integer"], "state": ["type": "string", "enum": ["a", "b"]],
+                            "at": ["type": "string", "format": "date-time"], "tags": ["type": "array", "items": ["type": "string"]],
+                        ],
+                    ]
+                ]
+            ]
+        ]
+        let validator = SchemaValidator(document: document)
+        let schema: [String: Any] = ["$ref": "#/components/schemas/Thing"]
+        #expect(validator.problems(["id": 1, "state": "a", "at": "2026-11-25T15:00:00Z", "tags": ["x"]], schema).isEmpty)
+        let json = try JSONSerialization.jsonObject(
+            with: Data(#"{"id": true, "state": "c", "at": "yesterday", "tags": [1], "extra": 0}"#.utf8))
+        let problems = validator.problems(json, schema)
+        #expect(problems.count == 5, "\(problems)")
+        #expect(validator.problems(["state": "a"], schema) == ["$.id: required but missing"])
+    }
+}
