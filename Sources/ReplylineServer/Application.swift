@@ -30,18 +30,17 @@ public struct Replyline: Sendable {
             verifier: TwilioSignatureVerifier(authToken: configuration.twilioAuthToken, sharedKey: configuration.twilioSharedKey),
             publicURL: configuration.effectivePublicURL, now: configuration.now, logger: logger)
         self.outbox = OutboxWorker(
-            database: database, sender: sender, now: configuration.now, interval: configuration.outboxInterval, logger: logger)
+            database: database, sender: sender, directory: directory, now: configuration.now, interval: configuration.outboxInterval,
+            logger: logger)
     }
 }
 
 extension Replyline {
     /// Creates an appointment for `business` and queues its confirmation request.
     public func createAppointment(_ new: NewAppointment, for business: Business) async throws -> CreatedAppointment {
-        let engine = business.engine
-        return try await database.createAppointment(
+        try await database.createAppointment(
             new, businessID: business.id, provider: outbox.sender.name, fromNumber: business.sendingNumber,
-            now: configuration.now(),
-            confirmationText: { engine.render(engine.rules.replies.confirmationRequest, contact: ContactSnapshot(), appointment: $0) })
+            now: configuration.now(), compose: compose(for: business))
     }
 }
 
@@ -50,11 +49,25 @@ extension Replyline {
     public func updateAppointment(
         id: String, _ change: AppointmentUpdate, for business: Business
     ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: Int64?) {
-        let engine = business.engine
-        return try await database.updateAppointment(
+        try await database.updateAppointment(
             id: id, businessID: business.id, update: change, provider: outbox.sender.name, fromNumber: business.sendingNumber,
-            now: configuration.now(),
-            confirmationText: { engine.render(engine.rules.replies.confirmationRequest, contact: ContactSnapshot(), appointment: $0) })
+            now: configuration.now(), compose: compose(for: business))
+    }
+}
+
+extension Replyline {
+    /// The engine's texts for an appointment of `business`: its confirmation request, its
+    /// reminder, and when the reminders are due.
+    func compose(for business: Business) -> @Sendable (Appointment) -> AppointmentMessages {
+        let engine = business.engine
+        let now = configuration.now()
+        return { appointment in
+            AppointmentMessages(
+                confirmationRequest: engine.render(
+                    engine.rules.replies.confirmationRequest, contact: ContactSnapshot(), appointment: appointment),
+                reminder: engine.render(engine.rules.replies.reminder, contact: ContactSnapshot(), appointment: appointment),
+                reminderTimes: ReminderSchedule.times(for: appointment.startsAt, now: now, rules: engine.rules))
+        }
     }
 }
 

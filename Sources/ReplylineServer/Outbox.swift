@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ReplylineCore
 import ReplylineStore
 import ServiceLifecycle
 
@@ -19,20 +20,40 @@ public struct ConsoleSender: MessageSender {
     public func send(_ message: StoredMessage) async -> SendResult {
         let line = "[console sms] \(message.fromNumber) -> \(message.toNumber): \(message.body)\n"
         FileHandle.standardError.write(Data(line.utf8))
-        return .sent(providerMessageID: "console-\(message.id ?? 0)")
+        return .sent(providerMessageID: "console-\(message.id ?? 0)", status: "sent")
     }
 }
 
-/// Sends what the outbox holds. Consent is checked again at send time, not only when the
-/// message was queued: an opt-out in between blocks it.
+/// Monthly message allowances per plan: included messages, then overage at $0.01 a
+/// message up to $20 a month, after which sending stops until the next month.
+public enum Plan {
+    public static let included: [String: Int] = ["starter": 500, "professional": 2_000, "business": 10_000]
+    public static let overageCentsPerMessage = 1
+    public static let overageCapCents = 2_000
+
+    /// Messages a business may send in a month; nil is unlimited (enterprise).
+    public static func hardLimit(_ plan: String) -> Int? {
+        included[plan].map { $0 + overageCapCents / overageCentsPerMessage }
+    }
+}
+
+/// Sends what the outbox holds, in order. Every check is made again at send time, not
+/// only when the message was queued: consent, an invalid number, the plan's monthly
+/// limit, and for automated messages quiet hours and cadence. A deferred message holds
+/// back later messages to the same contact, so they keep their order.
 public struct OutboxWorker: Service {
     let database: AppDatabase
     let sender: any MessageSender
+    let directory: BusinessDirectory
     let now: @Sendable () -> Date
     let interval: Duration
     let logger: Logger
 
     public func run() async throws {
+        let interrupted = try await database.recoverInterruptedSends()
+        if interrupted > 0 {
+            logger.warning("\(interrupted) message(s) were being sent when the server stopped; marked unknown, not sent again")
+        }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
@@ -45,14 +66,46 @@ public struct OutboxWorker: Service {
         }
     }
 
-    /// One pass over the due messages; returns how many it finished.
+    /// One pass over the due messages; returns how many it settled or deferred.
     @discardableResult
     public func runOnce() async throws -> Int {
-        let due = try await database.dueOutbox(now: now(), limit: 100)
+        let now = self.now()
+        let due = try await database.dueOutbox(now: now, limit: 200)
+        var heldBack: [Int64: Date] = [:]
+        var sentInPass: [Int64: [Date]] = [:]
+        var monthCounts: [String: Int] = [:]
         for item in due {
-            let result: SendResult =
-                item.consent == .optedOut ? .blocked(reason: "contact opted out") : await sender.send(item.message)
-            try await database.finishSend(item.entry, result: result, now: now())
+            let businessID = item.entry.businessId
+            guard let business = directory.businesses.first(where: { $0.id == businessID }) else { continue }
+            if let until = heldBack[item.contactID] {
+                try await database.deferSend(item.entry, until: until, reason: "waiting for an earlier message to this contact")
+                continue
+            }
+            if monthCounts[businessID] == nil {
+                monthCounts[businessID] = try await database.sentThisMonth(businessID: businessID, now: now)
+            }
+            let facts = SendFacts(
+                consent: item.consent, numberInvalid: item.numberInvalid, isAutomated: item.message.isAutomated,
+                recentAutomatedSends: item.recentAutomatedSends + sentInPass[item.contactID, default: []],
+                sentThisMonth: monthCounts[businessID]!, monthlyLimit: Plan.hardLimit(business.plan),
+                appointmentStartsAt: item.appointmentStartsAt)
+            switch SendPolicy.verdict(facts, business: business.rules.business, now: now) {
+            case .block(let reason):
+                try await database.finishSend(item.entry, result: .blocked(reason: reason), now: now)
+            case .deferUntil(let until):
+                heldBack[item.contactID] = until
+                try await database.deferSend(item.entry, until: until, reason: "deferred by quiet hours or cadence")
+            case .send:
+                guard try await database.claimSend(item.entry) else { continue }
+                let result = await sender.send(item.message)
+                try await database.finishSend(item.entry, result: result, now: self.now())
+                if case .sent = result {
+                    monthCounts[businessID, default: 0] += 1
+                    if item.message.isAutomated { sentInPass[item.contactID, default: []].append(now) }
+                } else if case .retry = result {
+                    heldBack[item.contactID] = now
+                }
+            }
         }
         return due.count
     }

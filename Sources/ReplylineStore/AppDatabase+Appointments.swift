@@ -21,6 +21,19 @@ public struct NewAppointment: Sendable {
     }
 }
 
+/// The texts an appointment sends, composed by the engine for its current details.
+public struct AppointmentMessages: Sendable {
+    public var confirmationRequest: String
+    public var reminder: String
+    public var reminderTimes: [Date]
+
+    public init(confirmationRequest: String, reminder: String, reminderTimes: [Date]) {
+        self.confirmationRequest = confirmationRequest
+        self.reminder = reminder
+        self.reminderTimes = reminderTimes
+    }
+}
+
 /// An appointment and what happened to its confirmation request.
 public struct CreatedAppointment: Sendable {
     public var appointment: StoredAppointment
@@ -30,10 +43,11 @@ public struct CreatedAppointment: Sendable {
 
 extension AppDatabase {
     /// Creates an appointment and, unless the contact opted out, queues its confirmation
-    /// request in the outbox and moves it to `awaiting_reply`, all in one transaction.
+    /// request in the outbox and moves it to `awaiting_reply`; its reminders are scheduled
+    /// either way (the worker checks consent when each is due). One transaction.
     public func createAppointment(
         _ new: NewAppointment, businessID: String, provider: String, fromNumber: String, now: Date,
-        confirmationText: @escaping @Sendable (Appointment) -> String
+        compose: @escaping @Sendable (Appointment) -> AppointmentMessages
     ) async throws -> CreatedAppointment {
         try await write { db in
             var contact = try Self.contact(db, businessID: businessID, phone: new.phone, now: now)
@@ -47,11 +61,14 @@ extension AppDatabase {
                 service: new.service, startsAt: new.startsAt, amountCents: new.amountCents,
                 state: contact.consent == .optedOut ? .scheduled : .awaitingReply, createdAt: now, updatedAt: now)
             try appointment.insert(db)
+            let texts = compose(appointment.engineValue)
+            try Self.scheduleReminders(
+                db, appointment: appointment, contact: contact, provider: provider, fromNumber: fromNumber, now: now, texts: texts)
             guard contact.consent == .optedIn else { return CreatedAppointment(appointment: appointment, confirmationMessageID: nil) }
 
             let messageID = try Self.queueConfirmation(
                 db, appointment: appointment, contact: contact, provider: provider, fromNumber: fromNumber, now: now,
-                text: confirmationText(appointment.engineValue))
+                text: texts.confirmationRequest)
             return CreatedAppointment(appointment: appointment, confirmationMessageID: messageID)
         }
     }
@@ -100,7 +117,7 @@ extension AppDatabase {
     /// state cancels the appointment's pending messages.
     public func updateAppointment(
         id: String, businessID: String, update: AppointmentUpdate, provider: String, fromNumber: String, now: Date,
-        confirmationText: @escaping @Sendable (Appointment) -> String
+        compose: @escaping @Sendable (Appointment) -> AppointmentMessages
     ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: Int64?) {
         try await write { db in
             guard
@@ -130,11 +147,14 @@ extension AppDatabase {
                 }
                 appointment.startsAt = update.startsAt!
                 try Self.cancelPendingMessages(db, appointmentID: id)
+                let texts = compose(appointment.engineValue)
+                try Self.scheduleReminders(
+                    db, appointment: appointment, contact: contact, provider: provider, fromNumber: fromNumber, now: now, texts: texts)
                 if contact.consent == .optedIn {
                     appointment.state = .awaitingReply
                     confirmationID = try Self.queueConfirmation(
                         db, appointment: appointment, contact: contact, provider: provider, fromNumber: fromNumber, now: now,
-                        text: confirmationText(appointment.engineValue))
+                        text: texts.confirmationRequest)
                 }
             }
             if !appointment.state.isOpen { try Self.cancelPendingMessages(db, appointmentID: id) }
@@ -156,6 +176,28 @@ extension AppDatabase {
                 """, arguments: [appointmentID, appointmentID])
     }
 
+    static func scheduleReminders(
+        _ db: Database, appointment: StoredAppointment, contact: StoredContact, provider: String, fromNumber: String, now: Date,
+        texts: AppointmentMessages
+    ) throws {
+        let conversation = try conversation(db, contact: contact, now: now)
+        let count = SegmentCounter.count(texts.reminder)
+        for time in texts.reminderTimes {
+            var message = StoredMessage(
+                id: nil, conversationId: conversation.id!, direction: .outbound, kind: "reminder", provider: provider,
+                providerMessageId: nil,
+                fromNumber: fromNumber, toNumber: contact.phone, body: texts.reminder, media: "[]", segments: count.segments,
+                encoding: count.encoding, status: "scheduled", errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
+                webhookReply: nil,
+                inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
+            try message.insert(db)
+            var entry = OutboxEntry(
+                id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: time, attempts: 0, lastError: nil,
+                state: "pending")
+            try entry.insert(db)
+        }
+    }
+
     static func queueConfirmation(
         _ db: Database, appointment: StoredAppointment, contact: StoredContact, provider: String, fromNumber: String, now: Date,
         text: String
@@ -170,7 +212,7 @@ extension AppDatabase {
             parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
         try message.insert(db)
         var entry = OutboxEntry(
-            id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: now, attempts: 0, state: "pending")
+            id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: now, attempts: 0, lastError: nil, state: "pending")
         try entry.insert(db)
         conversation.lastMessageAt = now
         conversation.lastMessagePreview = String(text.prefix(160))

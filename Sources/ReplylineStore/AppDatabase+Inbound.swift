@@ -82,7 +82,7 @@ extension AppDatabase {
                     provider: message.provider, providerMessageId: nil, fromNumber: message.to, toNumber: message.from,
                     body: text, media: "[]", segments: count.segments, encoding: count.encoding, status: "accepted",
                     errorCode: nil, errorMessage: nil, intent: nil, parameters: nil, webhookReply: nil, inReplyTo: inbound.id,
-                    appointmentId: decision.appointmentChange?.appointmentID, createdAt: now)
+                    appointmentId: decision.appointmentChange?.appointmentID, createdAt: now, sentAt: now)
                 try outbound.insert(db)
                 preview = text
             }
@@ -101,7 +101,8 @@ extension AppDatabase {
         if let contact = try StoredContact.filter(sql: "business_id = ? AND phone = ?", arguments: [businessID, phone]).fetchOne(db) {
             return contact
         }
-        var contact = StoredContact(id: nil, businessId: businessID, phone: phone, name: nil, consent: .optedIn, createdAt: now)
+        var contact = StoredContact(
+            id: nil, businessId: businessID, phone: phone, name: nil, consent: .optedIn, numberInvalid: false, createdAt: now)
         try contact.insert(db)
         return contact
     }

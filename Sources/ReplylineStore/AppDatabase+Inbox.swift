@@ -166,7 +166,8 @@ extension AppDatabase {
                 encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
                 webhookReply: nil, inReplyTo: nil, appointmentId: nil, createdAt: now)
             try message.insert(db)
-            var entry = OutboxEntry(id: nil, messageId: message.id!, businessId: businessID, dueAt: now, attempts: 0, state: "pending")
+            var entry = OutboxEntry(
+                id: nil, messageId: message.id!, businessId: businessID, dueAt: now, attempts: 0, lastError: nil, state: "pending")
             try entry.insert(db)
             conversation.needsReply = false
             conversation.staffFlag = nil

@@ -6,57 +6,190 @@ import ReplylineCore
 public struct OutboxItem: Sendable {
     public var entry: OutboxEntry
     public var message: StoredMessage
+    public var contactID: Int64
     public var consent: ConsentState
+    public var numberInvalid: Bool
+    /// Automated messages sent to this contact in the cadence window before now.
+    public var recentAutomatedSends: [Date]
+    public var appointmentStartsAt: Date?
 }
 
 /// How one send attempt ended.
-public enum SendResult: Sendable {
-    case sent(providerMessageID: String?)
-    /// Not sent and never will be (opted out).
+public enum SendResult: Sendable, Equatable {
+    /// The provider took it; its id and first status.
+    case sent(providerMessageID: String?, status: String?)
+    /// Not sent and never will be (opted out, plan exhausted, past the appointment).
     case blocked(reason: String)
-    case failed(reason: String)
+    /// The provider refused it for good.
+    case failed(code: String?, message: String)
+    /// The provider says the contact unsubscribed (Twilio 21610): failed, and an opt-out recorded.
+    case optedOut(code: String, message: String)
+    /// The number cannot receive texts (Twilio 21211, 21614): failed, and the number marked.
+    case invalidNumber(code: String, message: String)
+    /// Worth trying again (429, 5xx, network): after this delay, unless attempts ran out.
+    case retry(after: TimeInterval, reason: String)
 }
 
 extension AppDatabase {
-    /// Pending entries due at `now`, oldest first, with the contact's current consent.
+    public static let maxSendAttempts = 8
+
+    /// Pending entries due at `now`, oldest first, with the facts the send policy needs.
     public func dueOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
         try await read { db in
             let entries = try OutboxEntry.filter(sql: "state = 'pending' AND due_at <= ?", arguments: [now])
                 .order(sql: "due_at, id").limit(limit).fetchAll(db)
             return try entries.compactMap { entry in
                 guard let message = try StoredMessage.fetchOne(db, key: entry.messageId),
-                    let consent = try ConsentState.fetchOne(
+                    let contact = try StoredContact.fetchOne(
                         db,
-                        sql: """
-                            SELECT contacts.consent FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
-                            WHERE conversations.id = ?
-                            """, arguments: [message.conversationId])
+                        sql:
+                            "SELECT contacts.* FROM conversations JOIN contacts ON contacts.id = conversations.contact_id WHERE conversations.id = ?",
+                        arguments: [message.conversationId])
                 else { return nil }
-                return OutboxItem(entry: entry, message: message, consent: consent)
+                let recent = try Date.fetchAll(
+                    db,
+                    sql: """
+                        SELECT sent_at FROM messages WHERE conversation_id = ? AND sent_at > ?
+                        AND kind IN ('confirmation_request', 'reminder', 'post_call')
+                        """, arguments: [message.conversationId, now.addingTimeInterval(-SendPolicy.cadenceWindow)])
+                let startsAt = try message.appointmentId.flatMap {
+                    try Date.fetchOne(db, sql: "SELECT starts_at FROM appointments WHERE id = ?", arguments: [$0])
+                }
+                return OutboxItem(
+                    entry: entry, message: message, contactID: contact.id!, consent: contact.consent, numberInvalid: contact.numberInvalid,
+                    recentAutomatedSends: recent, appointmentStartsAt: message.kind == "post_call" ? nil : startsAt)
             }
         }
     }
 
-    /// Records the outcome of sending `entry`; only a still-pending entry changes, so an
-    /// outcome is never applied twice.
+    /// Outbound messages of `businessID` sent (or handed to the provider) in the calendar
+    /// month of `now`, UTC.
+    public func sentThisMonth(businessID: String, now: Date) async throws -> Int {
+        let (start, end) = Self.month(containing: now)
+        return try await read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM messages JOIN conversations ON conversations.id = messages.conversation_id
+                    WHERE conversations.business_id = ? AND messages.direction = 'outbound' AND messages.sent_at >= ? AND messages.sent_at < ?
+                    """, arguments: [businessID, start, end]) ?? 0
+        }
+    }
+
+    static func month(containing date: Date) -> (Date, Date) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date))!
+        return (start, calendar.date(byAdding: .month, value: 1, to: start)!)
+    }
+
+    /// Marks `entry` as being sent, before the provider is called. Returns false when
+    /// another worker took it. An entry left `sending` by a crash is never sent again.
+    public func claimSend(_ entry: OutboxEntry) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
+                arguments: [entry.id])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Sends interrupted by a crash (claimed, no outcome recorded) become `unknown`: they
+    /// are not retried, since the provider may have sent them; a status callback that
+    /// names them later settles them.
+    @discardableResult
+    public func recoverInterruptedSends() async throws -> Int {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE messages SET status = 'unknown' WHERE id IN (SELECT message_id FROM outbox WHERE state = 'sending')")
+            try db.execute(sql: "UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending' WHERE state = 'sending'")
+            return db.changesCount
+        }
+    }
+
+    /// Moves a pending entry to `until`, keeping it pending.
+    public func deferSend(_ entry: OutboxEntry, until: Date, reason: String) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET due_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
+                arguments: [until, reason, entry.id])
+        }
+    }
+
+    /// Records the outcome of sending `entry` (claimed, or still pending for a block).
     public func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws {
         try await write { db in
-            let (state, providerID, reason): (String, String?, String?) =
-                switch result {
-                case .sent(let id): ("sent", id, nil)
-                case .blocked(let reason): ("blocked", nil, reason)
-                case .failed(let reason): ("failed", nil, reason)
+            guard let current = try OutboxEntry.fetchOne(db, key: entry.id), current.state == "sending" || current.state == "pending" else {
+                return
+            }
+            func settle(_ state: String, status: String, code: String? = nil, message: String? = nil) throws {
+                try db.execute(sql: "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", arguments: [state, message, entry.id])
+                try db.execute(
+                    sql: "UPDATE messages SET status = ?, error_code = ?, error_message = ? WHERE id = ?",
+                    arguments: [status, code, message, entry.messageId])
+            }
+            switch result {
+            case .sent(let providerID, let status):
+                try db.execute(sql: "UPDATE outbox SET state = 'sent', last_error = NULL WHERE id = ?", arguments: [entry.id])
+                // A callback may have got here first (it names our id): never move its status back.
+                let current = try String.fetchOne(db, sql: "SELECT status FROM messages WHERE id = ?", arguments: [entry.messageId])
+                let reported = DeliveryStatus(rawValue: status ?? "sent") ?? .sent
+                let next = current.flatMap(DeliveryStatus.init(rawValue:)).map { DeliveryStatus.advance($0, to: reported) } ?? reported
+                try db.execute(
+                    sql: """
+                        UPDATE messages SET status = ?, sent_at = COALESCE(sent_at, ?), provider_message_id = COALESCE(provider_message_id, ?)
+                        WHERE id = ?
+                        """, arguments: [next.rawValue, now, providerID, entry.messageId])
+                if let message = try StoredMessage.fetchOne(db, key: entry.messageId) {
+                    if message.kind == "reminder", let appointment = message.appointmentId {
+                        // A reminder asks for an answer: an unanswered appointment awaits one again.
+                        try db.execute(
+                            sql: "UPDATE appointments SET state = 'awaiting_reply', updated_at = ? WHERE id = ? AND state = 'scheduled'",
+                            arguments: [now, appointment])
+                    }
+                    if let sid = message.providerMessageId { try Self.applyHeldCallbacks(db, provider: message.provider, sid: sid) }
                 }
-            try db.execute(
-                sql: "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
-                arguments: [state, entry.id])
-            guard db.changesCount == 1 else { return }
-            try db.execute(
-                sql: """
-                    UPDATE messages SET status = ?, error_message = ?, provider_message_id = COALESCE(?, provider_message_id)
-                    WHERE id = ?
-                    """,
-                arguments: [state, reason, providerID, entry.messageId])
+            case .blocked(let reason):
+                try settle("blocked", status: "blocked", message: reason)
+            case .failed(let code, let message):
+                try settle("failed", status: "failed", code: code, message: message)
+            case .optedOut(let code, let message):
+                try settle("failed", status: "failed", code: code, message: message)
+                try Self.recordProviderOptOut(db, messageID: entry.messageId, now: now)
+            case .invalidNumber(let code, let message):
+                try settle("failed", status: "failed", code: code, message: message)
+                try db.execute(
+                    sql: """
+                        UPDATE contacts SET number_invalid = 1
+                        WHERE id = (SELECT contact_id FROM conversations JOIN messages ON messages.conversation_id = conversations.id WHERE messages.id = ?)
+                        """, arguments: [entry.messageId])
+            case .retry(let delay, let reason):
+                if current.attempts >= Self.maxSendAttempts {
+                    try settle("failed", status: "failed", message: "gave up after \(current.attempts) attempts: \(reason)")
+                } else {
+                    try db.execute(
+                        sql: "UPDATE outbox SET state = 'pending', due_at = ?, last_error = ? WHERE id = ?",
+                        arguments: [now.addingTimeInterval(delay), reason, entry.id])
+                    try db.execute(sql: "UPDATE messages SET status = 'queued' WHERE id = ?", arguments: [entry.messageId])
+                }
+            }
         }
+    }
+
+    static func recordProviderOptOut(_ db: Database, messageID: Int64, now: Date) throws {
+        guard
+            var contact = try StoredContact.fetchOne(
+                db,
+                sql: """
+                    SELECT contacts.* FROM contacts JOIN conversations ON conversations.contact_id = contacts.id
+                    JOIN messages ON messages.conversation_id = conversations.id WHERE messages.id = ?
+                    """, arguments: [messageID]), contact.consent == .optedIn
+        else { return }
+        var event = StoredConsentEvent(
+            id: nil, businessId: contact.businessId, contactId: contact.id!, phone: contact.phone, fromState: .optedIn, toState: .optedOut,
+            source: .provider, messageId: nil, createdAt: now)
+        try event.insert(db)
+        contact.consent = .optedOut
+        try contact.update(db, columns: ["consent"])
     }
 }

@@ -54,6 +54,7 @@ public final class AppDatabase: Sendable {
                         phone TEXT NOT NULL,
                         name TEXT,
                         consent TEXT NOT NULL DEFAULT 'opted_in' CHECK (consent IN ('opted_in', 'opted_out')),
+                        number_invalid BOOLEAN NOT NULL DEFAULT 0,
                         created_at DATETIME NOT NULL,
                         UNIQUE (business_id, phone)
                     );
@@ -105,6 +106,7 @@ public final class AppDatabase: Sendable {
                         in_reply_to INTEGER REFERENCES messages(id),
                         appointment_id TEXT REFERENCES appointments(id),
                         created_at DATETIME NOT NULL,
+                        sent_at DATETIME,
                         UNIQUE (provider, provider_message_id)
                     );
                     CREATE INDEX messages_by_thread ON messages (conversation_id, id);
@@ -130,7 +132,8 @@ public final class AppDatabase: Sendable {
                         business_id TEXT NOT NULL,
                         due_at DATETIME NOT NULL,
                         attempts INTEGER NOT NULL DEFAULT 0,
-                        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'blocked', 'failed', 'cancelled'))
+                        last_error TEXT,
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent', 'blocked', 'failed', 'cancelled', 'unknown'))
                     );
                     CREATE INDEX outbox_due ON outbox (state, due_at);
                     CREATE TABLE message_status_events (
@@ -142,6 +145,17 @@ public final class AppDatabase: Sendable {
                         created_at DATETIME NOT NULL
                     );
                     CREATE INDEX message_status_events_by_message ON message_status_events (message_id, id);
+                    CREATE INDEX messages_sent ON messages (conversation_id, sent_at) WHERE sent_at IS NOT NULL;
+                    CREATE TABLE held_status_callbacks (
+                        id INTEGER PRIMARY KEY,
+                        provider TEXT NOT NULL,
+                        provider_message_id TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        error_code TEXT,
+                        error_message TEXT,
+                        received_at DATETIME NOT NULL
+                    );
+                    CREATE INDEX held_status_callbacks_by_id ON held_status_callbacks (provider, provider_message_id);
                     CREATE INDEX messages_by_appointment ON messages (appointment_id) WHERE appointment_id IS NOT NULL;
                     """)
         }

@@ -18,6 +18,7 @@ public struct StoredContact: SnakeCaseRecord, Sendable, Hashable {
     public var phone: String
     public var name: String?
     public var consent: ConsentState
+    public var numberInvalid: Bool = false
     public var createdAt: Date
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
@@ -72,8 +73,12 @@ public struct StoredMessage: SnakeCaseRecord, Sendable, Hashable {
     public var inReplyTo: Int64?
     public var appointmentId: String?
     public var createdAt: Date
+    public var sentAt: Date?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// Confirmation requests, reminders and follow-ups: sent by the system, not by a person.
+    public var isAutomated: Bool { ["confirmation_request", "reminder", "post_call"].contains(kind) }
 
     public var mediaItems: [InboundMessage.Media] {
         (try? JSONDecoder().decode([MediaJSON].self, from: Data(media.utf8)))?.map {
@@ -140,6 +145,7 @@ public struct OutboxEntry: SnakeCaseRecord, Sendable, Hashable {
     public var businessId: String
     public var dueAt: Date
     public var attempts: Int
+    public var lastError: String?
     public var state: String
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }

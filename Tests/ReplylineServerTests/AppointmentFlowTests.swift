@@ -52,9 +52,14 @@ struct AppointmentFlowTests {
                 #expect(json["state"] as? String == "confirmed")
             }
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
-            #expect(thread.messages.map(\.kind) == ["confirmation_request", "inbound", "reply"])
-            #expect(thread.messages[0].status == "sent")
-            #expect(thread.messages[1].appointmentId == id)
+            let conversation = thread.messages.filter { $0.kind != "reminder" }
+            #expect(conversation.map(\.kind) == ["confirmation_request", "inbound", "reply"])
+            #expect(conversation[0].status == "queued")
+            #expect(conversation[0].providerMessageId?.hasPrefix("SMout") == true)
+            #expect(conversation[1].appointmentId == id)
+            // Reminders wait in the outbox: 24 hours before, and 7:00 on the day (New York).
+            let reminders = thread.messages.filter { $0.kind == "reminder" }
+            #expect(reminders.map(\.status) == ["scheduled", "scheduled"])
         }
     }
 

@@ -135,6 +135,6 @@ final class RecordingSender: MessageSender {
 
     func send(_ message: StoredMessage) async -> SendResult {
         sent.withLock { $0.append(message) }
-        return .sent(providerMessageID: "SMout\(message.id ?? 0)")
+        return .sent(providerMessageID: "SMout\(message.id ?? 0)", status: "queued")
     }
 }

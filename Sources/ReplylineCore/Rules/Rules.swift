@@ -42,13 +42,15 @@ public struct ReplyTemplates: Sendable, Hashable {
     /// The message sent when an appointment is created, asking for C or R.
     public var confirmationRequest: Template
     public var reminder: Template
+    /// The follow-up after a phone call (`POST /api/v1/events/call-completed`); may use [Summary].
+    public var postCall: Template?
 
     /// The YAML key of each reply, with whether a rules file must give it.
     public static let keys: [(key: String, required: Bool)] = [
         ("confirmed", true), ("already_confirmed", true), ("reschedule_requested", true),
         ("cancelled", true), ("already_cancelled", true), ("appointment_closed", true),
         ("no_appointment", true), ("opted_out", true), ("opted_in", true), ("help", true),
-        ("unrecognized", false), ("confirmation_request", true), ("reminder", true),
+        ("unrecognized", false), ("confirmation_request", true), ("reminder", true), ("post_call", false),
     ]
 }
 
@@ -70,6 +72,10 @@ public struct Rules: Sendable {
     /// The line of each setting in the file (`replies.help`, `keywords.cancel`, `custom.HOURS`),
     /// so the linter can point at it.
     public var lines: [String: Int] = [:]
+    /// Hours before an appointment for its first reminder; nil sends none.
+    public var reminderHoursBefore: Double? = 24
+    /// Minutes after local midnight, on the appointment's day, for the second; nil sends none.
+    public var reminderMorningOf: Int? = 7 * 60
 
     /// Words carriers treat as opt-out whatever a business means by them.
     public static let carrierOptOutWords: Set<String> = [

@@ -63,10 +63,10 @@ public struct RulesLoader {
             return nil
         }
         for (key, _) in top
-        where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours"].contains(key.string ?? "") {
+        where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours", "reminders"].contains(key.string ?? "") {
             fail(
                 key, "unknown section `\(key.string ?? "?")`",
-                fix: "use business, keywords, custom, replies or unrecognized_reply_window_hours")
+                fix: "use business, keywords, custom, replies, reminders or unrecognized_reply_window_hours")
         }
         let business = parseBusiness(top["business"], parent: root)
         let (keywords, optInWhileOptedOut) = parseKeywords(top["keywords"], parent: root)
@@ -82,10 +82,49 @@ public struct RulesLoader {
                     fix: "write e.g. `unrecognized_reply_window_hours: 24`")
             }
         }
+        var hoursBefore: Double? = 24
+        var morningOf: Int? = 7 * 60
+        if let node = top["reminders"] {
+            if let map = node.mapping {
+                for (key, value) in map {
+                    switch key.string {
+                    case "hours_before":
+                        if value.scalar?.string == "null" || value.scalar?.string == "~" {
+                            hoursBefore = nil
+                        } else if let hours = value.scalar.flatMap({ Double($0.string) }), hours >= 0, hours <= 24 * 14 {
+                            hoursBefore = hours == 0 ? nil : hours
+                        } else {
+                            fail(
+                                value, "reminders.hours_before must be a number of hours",
+                                fix: "write e.g. `hours_before: 24` (0 or null for none)")
+                        }
+                    case "morning_of":
+                        if value.scalar?.string == "null" || value.scalar?.string == "~" {
+                            morningOf = nil
+                        } else if let text = value.scalar?.string, let (open, _) = Self.parseHours(text + "-24:00") {
+                            morningOf = open
+                        } else {
+                            fail(
+                                value, "reminders.morning_of must be a time like \"07:00\"",
+                                fix: "write e.g. `morning_of: \"07:00\"` (null for none)")
+                        }
+                    default:
+                        fail(key, "unknown reminders setting `\(key.string ?? "")`", fix: "use hours_before and morning_of")
+                    }
+                }
+            } else {
+                fail(
+                    node, "`reminders` must be a mapping", fix: "write `reminders:` then `  hours_before: 24` and `  morning_of: \"07:00\"`"
+                )
+            }
+        }
         guard let business, let replies else { return nil }
-        return Rules(
+        var rules = Rules(
             source: file, business: business, keywords: keywords, optInWhileOptedOut: optInWhileOptedOut,
             custom: custom, replies: replies, unrecognizedReplyWindow: window, lines: lines)
+        rules.reminderHoursBefore = hoursBefore
+        rules.reminderMorningOf = morningOf
+        return rules
     }
 
     mutating func string(_ node: Node?, _ key: String, in section: String, parent: Node?) -> String? {
@@ -288,15 +327,17 @@ public struct RulesLoader {
             }
             if let template = template(value, label: "replies.\(key)") { parsed[key] = template }
         }
-        guard parsed.count == ReplyTemplates.keys.count || (parsed.count == ReplyTemplates.keys.count - 1 && parsed["unrecognized"] == nil),
-            errors.isEmpty
-        else { return nil }
+        let required = ReplyTemplates.keys.filter(\.required).map(\.key)
+        guard required.allSatisfy({ parsed[$0] != nil }), errors.isEmpty else { return nil }
+        for (key, template) in parsed where template.variables.contains(.summary) && key != "post_call" {
+            fail(map[key], "[Summary] is only known in `post_call`, not in `\(key)`", fix: "remove [Summary] from `replies.\(key)`")
+        }
         return ReplyTemplates(
             confirmed: parsed["confirmed"]!, alreadyConfirmed: parsed["already_confirmed"]!,
             rescheduleRequested: parsed["reschedule_requested"]!, cancelled: parsed["cancelled"]!,
             alreadyCancelled: parsed["already_cancelled"]!, appointmentClosed: parsed["appointment_closed"]!,
             noAppointment: parsed["no_appointment"]!, optedOut: parsed["opted_out"]!, optedIn: parsed["opted_in"]!,
             help: parsed["help"]!, unrecognized: parsed["unrecognized"],
-            confirmationRequest: parsed["confirmation_request"]!, reminder: parsed["reminder"]!)
+            confirmationRequest: parsed["confirmation_request"]!, reminder: parsed["reminder"]!, postCall: parsed["post_call"])
     }
 }

@@ -12,6 +12,8 @@ public struct Template: Sendable, Hashable {
         case amount = "Amount"
         case business = "Business"
         case phone = "Phone"
+        /// A call summary; only the post-call reply has one.
+        case summary = "Summary"
 
         /// The `<snake_case>` spelling.
         public var snakeName: String {
