@@ -15,6 +15,7 @@ public struct Replyline: Sendable {
     public let twilio: TwilioWebhookHandler
     public let outbox: OutboxWorker
     public let logger: Logger
+    public let metrics = Metrics()
 
     public init(
         _ configuration: ServerConfiguration, database: AppDatabase? = nil, sender: any MessageSender = ConsoleSender(), logger: Logger
@@ -28,10 +29,19 @@ public struct Replyline: Sendable {
         self.twilio = TwilioWebhookHandler(
             database: database, directory: directory,
             verifier: TwilioSignatureVerifier(authToken: configuration.twilioAuthToken, sharedKey: configuration.twilioSharedKey),
-            publicURL: configuration.effectivePublicURL, now: configuration.now, logger: logger)
+            publicURL: configuration.effectivePublicURL, now: configuration.now, logger: logger, metrics: metrics)
+        let sender =
+            sender
+            ?? configuration.twilioAccountSID.flatMap { account in
+                configuration.twilioAuthToken.map { token in
+                    TwilioSender(
+                        client: TwilioRESTClient(baseURL: configuration.twilioAPIBaseURL, accountSID: account, authToken: token),
+                        publicURL: configuration.effectivePublicURL)
+                }
+            } ?? ConsoleSender()
         self.outbox = OutboxWorker(
             database: database, sender: sender, directory: directory, now: configuration.now, interval: configuration.outboxInterval,
-            logger: logger)
+            logger: logger, metrics: metrics)
     }
 }
 
@@ -79,6 +89,11 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
 public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol {
     let router = Router(context: APIContext.self)
     router.get("healthz") { _, _ in "ok\n" }
+    router.get("metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: replyline.metrics.exposition())))
+    }
     router.get("api/v1/openapi.json") { _, _ in
         Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
@@ -88,6 +103,8 @@ public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol
     let api = router.group("api/v1").add(middleware: APIKeyMiddleware(directory: replyline.directory))
     AppointmentsController(replyline: replyline).addRoutes(to: api)
     InboxController(replyline: replyline).addRoutes(to: api)
+    ReportsController(replyline: replyline).addRoutes(to: api)
+    EventsController(replyline: replyline).addRoutes(to: api)
     return Application(
         router: router,
         configuration: .init(address: .hostname(replyline.configuration.host, port: replyline.configuration.port), serverName: "replyline"),
@@ -104,6 +121,11 @@ struct WebhooksController {
             var request = request
             let webhook = await Self.webhookRequest(&request)
             return Self.response(await twilio.inbound(webhook))
+        }
+        router.post("webhooks/twilio/status") { request, _ in
+            var request = request
+            let webhook = await Self.webhookRequest(&request)
+            return Self.response(await twilio.status(webhook))
         }
     }
 

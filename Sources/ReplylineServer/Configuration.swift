@@ -14,6 +14,9 @@ public struct ServerConfiguration: Sendable {
     public var publicURL: String?
     public var twilioAuthToken: String?
     public var twilioSharedKey: String?
+    /// With the auth token, sends through Twilio's REST API; without, the console provider prints.
+    public var twilioAccountSID: String?
+    public var twilioAPIBaseURL = "https://api.twilio.com"
     /// The clock; tests fix it.
     public var now: @Sendable () -> Date = { Date() }
     /// Makes ids for new appointments; tests make them predictable.

@@ -38,7 +38,7 @@ public struct FixtureRunner {
             throw FixtureError("config.now must be an RFC 3339 time with an offset")
         }
         configuration.now = { now }
-        let counter = Counter()
+        let counter = IDCounter()
         configuration.makeID = { prefix in "\(prefix)_\(counter.next())" }
         configuration.runsOutboxWorker = false
         return configuration
@@ -89,7 +89,7 @@ public struct FixtureError: Error, CustomStringConvertible {
 }
 
 /// A thread-safe counter for predictable ids.
-final class Counter: Sendable {
+final class IDCounter: Sendable {
     let value = Mutex(0)
 
     func next() -> Int {

@@ -48,6 +48,9 @@ public struct OutboxWorker: Service {
     let now: @Sendable () -> Date
     let interval: Duration
     let logger: Logger
+    let metrics: Metrics
+    /// Scales retry delays; random in 0.8...1.2 in production, fixed in tests.
+    var jitter: @Sendable () -> Double = { Double.random(in: 0.8...1.2) }
 
     public func run() async throws {
         let interrupted = try await database.recoverInterruptedSends()
@@ -86,19 +89,26 @@ public struct OutboxWorker: Service {
             }
             let facts = SendFacts(
                 consent: item.consent, numberInvalid: item.numberInvalid, isAutomated: item.message.isAutomated,
+                quietHoursApply: item.message.isAutomated && item.message.kind != "post_call",
                 recentAutomatedSends: item.recentAutomatedSends + sentInPass[item.contactID, default: []],
                 sentThisMonth: monthCounts[businessID]!, monthlyLimit: Plan.hardLimit(business.plan),
                 appointmentStartsAt: item.appointmentStartsAt)
             switch SendPolicy.verdict(facts, business: business.rules.business, now: now) {
             case .block(let reason):
+                metrics.outbound(result: "blocked")
                 try await database.finishSend(item.entry, result: .blocked(reason: reason), now: now)
             case .deferUntil(let until):
+                metrics.outbound(result: "deferred")
                 heldBack[item.contactID] = until
                 try await database.deferSend(item.entry, until: until, reason: "deferred by quiet hours or cadence")
             case .send:
                 guard try await database.claimSend(item.entry) else { continue }
-                let result = await sender.send(item.message)
+                var result = await sender.send(item.message)
+                if case .retry(let after, let reason) = result {
+                    result = .retry(after: max(after, SendPolicy.backoff(attempt: item.entry.attempts + 1, jitter: jitter())), reason: reason)
+                }
                 try await database.finishSend(item.entry, result: result, now: self.now())
+                metrics.outbound(result: result.label)
                 if case .sent = result {
                     monthCounts[businessID, default: 0] += 1
                     if item.message.isAutomated { sentInPass[item.contactID, default: []].append(now) }
@@ -108,5 +118,16 @@ public struct OutboxWorker: Service {
             }
         }
         return due.count
+    }
+}
+
+extension SendResult {
+    var label: String {
+        switch self {
+        case .sent: "sent"
+        case .blocked: "blocked"
+        case .failed, .optedOut, .invalidNumber: "failed"
+        case .retry: "retry"
+        }
     }
 }

@@ -17,8 +17,11 @@ public struct TwilioWebhookHandler: Sendable {
     let publicURL: String
     let now: @Sendable () -> Date
     let logger: Logger
+    let metrics: Metrics
 
     public func inbound(_ request: WebhookRequest) async -> WebhookResponse {
+        let started = ContinuousClock.now
+        defer { metrics.webhookDuration(ContinuousClock.now - started) }
         do {
             let form = try verifiedForm(request)
             let message = try TwilioInbound.parse(form)
@@ -31,8 +34,10 @@ public struct TwilioWebhookHandler: Sendable {
                 message, businessID: business.id, now: now,
                 decide: { engine.decide(message.text, contact: $0, now: now) },
                 render: { decision in TwiML.render(decision.replies.map { TwiMLMessage(body: $0) }) })
+            metrics.inbound(intent: outcome.decision?.intent.description ?? "", duplicate: outcome.isDuplicate)
             return WebhookResponse(status: 200, contentType: TwiML.contentType, body: outcome.reply)
         } catch let error as WebhookError {
+            metrics.webhookRefused(status: error.httpStatus)
             logger.notice("twilio webhook refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
             return WebhookResponse(status: error.httpStatus, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
         } catch {
@@ -40,6 +45,39 @@ public struct TwilioWebhookHandler: Sendable {
             return WebhookResponse(
                 status: 500, contentType: "text/plain; charset=utf-8",
                 body: "The message could not be stored and was not acknowledged; the provider may retry.\n")
+        }
+    }
+
+    /// Twilio's status callback: signed like inbound messages; the status only moves
+    /// forward, every callback is kept in the message's history, and one for an id not yet
+    /// known is held until the id appears. Answered 204 once committed.
+    public func status(_ request: WebhookRequest) async -> WebhookResponse {
+        do {
+            let form = try verifiedForm(request)
+            guard let sid = form["MessageSid"] ?? form["SmsSid"], !sid.isEmpty else { throw WebhookError.missingParameter("MessageSid") }
+            guard let statusText = form["MessageStatus"] ?? form["SmsStatus"] else { throw WebhookError.missingParameter("MessageStatus") }
+            guard let status = DeliveryStatus(rawValue: statusText.lowercased()) else {
+                throw WebhookError.invalidParameter(
+                    "MessageStatus", "`\(statusText.prefix(30))` is not one of \(DeliveryStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let hint = request.target.split(separator: "?", maxSplits: 1).dropFirst().first.flatMap { query in
+                query.split(separator: "&").first { $0.hasPrefix("m=") }.flatMap { Int64($0.dropFirst(2)) }
+            }
+            let errorCode = form["ErrorCode"].flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
+            let callback = StatusCallback(
+                provider: TwilioInbound.provider, providerMessageID: sid, status: status, errorCode: errorCode,
+                errorMessage: form["ErrorMessage"] ?? errorCode.map(ProviderErrorCode.meaning), messageID: hint)
+            _ = try await database.recordStatusCallback(callback, now: now())
+            metrics.statusCallback(status: status.rawValue)
+            return WebhookResponse(status: 204, contentType: "text/plain; charset=utf-8", body: "")
+        } catch let error as WebhookError {
+            metrics.webhookRefused(status: error.httpStatus)
+            logger.notice("twilio status callback refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
+            return WebhookResponse(status: error.httpStatus, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
+        } catch {
+            logger.error("twilio status callback failed to commit", metadata: ["error": "\(error)"])
+            return WebhookResponse(
+                status: 500, contentType: "text/plain; charset=utf-8", body: "The status could not be stored; the provider may retry.\n")
         }
     }
 

@@ -150,6 +150,17 @@ extension AppDatabase {
     public func queueManualMessage(
         businessID: String, phone: String, body: String, media: [InboundMessage.Media], provider: String, fromNumber: String, now: Date
     ) async throws -> StoredMessage {
+        try await queueOutbound(
+            businessID: businessID, phone: phone, kind: "manual", body: body, media: media, appointmentID: nil, provider: provider,
+            fromNumber: fromNumber, now: now)
+    }
+
+    /// Queues an outbound message of `kind` (`manual`, `post_call`) after checking consent.
+    /// A manual message answers the conversation, so it no longer needs a reply.
+    public func queueOutbound(
+        businessID: String, phone: String, kind: String, body: String, media: [InboundMessage.Media], appointmentID: String?,
+        provider: String, fromNumber: String, now: Date
+    ) async throws -> StoredMessage {
         try await write { db in
             let contact = try Self.contact(db, businessID: businessID, phone: phone, now: now)
             guard contact.consent == .optedIn else {
@@ -161,7 +172,7 @@ extension AppDatabase {
             var conversation = try Self.conversation(db, contact: contact, now: now)
             let count = SegmentCounter.count(body)
             var message = StoredMessage(
-                id: nil, conversationId: conversation.id!, direction: .outbound, kind: "manual", provider: provider, providerMessageId: nil,
+                id: nil, conversationId: conversation.id!, direction: .outbound, kind: kind, provider: provider, providerMessageId: nil,
                 fromNumber: fromNumber, toNumber: phone, body: body, media: StoredMessage.encodeMedia(media), segments: count.segments,
                 encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
                 webhookReply: nil, inReplyTo: nil, appointmentId: nil, createdAt: now)

@@ -21,6 +21,8 @@ struct Serve: AsyncParsableCommand {
     var publicURL: String?
     @Option(help: "A YAML file describing several businesses, their numbers and API key variables.")
     var config: String?
+    @Option(name: .customLong("twilio-api-url"), help: "Twilio's REST API base URL (a test double's, say).")
+    var twilioAPIURL = "https://api.twilio.com"
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -36,6 +38,8 @@ struct Serve: AsyncParsableCommand {
         configuration.publicURL = publicURL
         configuration.twilioAuthToken = environment["TWILIO_AUTH_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.twilioSharedKey = environment["TWILIO_WEBHOOK_SHARED_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.twilioAccountSID = environment["TWILIO_ACCOUNT_SID"].flatMap { $0.isEmpty ? nil : $0 }
+        configuration.twilioAPIBaseURL = twilioAPIURL
         var apiKey = environment["REPLYLINE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         if config == nil, apiKey == nil {
             apiKey = "rl_dev_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
@@ -56,7 +60,10 @@ struct Serve: AsyncParsableCommand {
                 "business \(business.id): \(business.rules.business.name), rules \(business.rules.source), numbers \(numbers.isEmpty ? "any" : numbers.joined(separator: ", "))"
             )
         }
-        logger.info("database \(database); outbound via console (prints messages instead of sending)")
+        let outbound =
+            configuration.twilioAccountSID != nil && configuration.twilioAuthToken != nil
+            ? "Twilio REST API at \(twilioAPIURL)" : "console (prints messages instead of sending; set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send)"
+        logger.info("database \(database); outbound via \(outbound)")
         logger.info("listening on http://\(host):\(port); webhooks signed for \(configuration.effectivePublicURL)/webhooks/twilio/messages")
         try await app.runService()
     }

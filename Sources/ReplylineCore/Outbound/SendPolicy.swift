@@ -17,6 +17,8 @@ public struct SendFacts: Sendable {
     /// Automated messages (confirmation requests, reminders, follow-ups) obey quiet hours and
     /// cadence; messages written by staff do not.
     public var isAutomated: Bool
+    /// Quiet hours hold automated messages, except follow-ups the customer's own call prompted.
+    public var quietHoursApply: Bool
     /// When automated messages to this contact were sent in the last `cadenceWindow`.
     public var recentAutomatedSends: [Date]
     public var sentThisMonth: Int
@@ -25,13 +27,14 @@ public struct SendFacts: Sendable {
     public var appointmentStartsAt: Date?
 
     public init(
-        consent: ConsentState, numberInvalid: Bool = false, isAutomated: Bool, recentAutomatedSends: [Date] = [], sentThisMonth: Int = 0,
+        consent: ConsentState, numberInvalid: Bool = false, isAutomated: Bool, quietHoursApply: Bool? = nil, recentAutomatedSends: [Date] = [], sentThisMonth: Int = 0,
         monthlyLimit: Int? = nil,
         appointmentStartsAt: Date? = nil
     ) {
         self.consent = consent
         self.numberInvalid = numberInvalid
         self.isAutomated = isAutomated
+        self.quietHoursApply = quietHoursApply ?? isAutomated
         self.recentAutomatedSends = recentAutomatedSends
         self.sentThisMonth = sentThisMonth
         self.monthlyLimit = monthlyLimit
@@ -51,7 +54,7 @@ public enum SendPolicy {
         }
         guard facts.isAutomated else { return .send }
         if let starts = facts.appointmentStartsAt, starts <= now { return .block("the appointment has already started") }
-        let opens = openingTime(after: now, business: business)
+        let opens = facts.quietHoursApply ? openingTime(after: now, business: business) : now
         if opens > now {
             if let starts = facts.appointmentStartsAt, opens >= starts { return .block("quiet hours last until after the appointment") }
             return .deferUntil(opens)
@@ -61,6 +64,12 @@ public enum SendPolicy {
             return .deferUntil(recent[recent.count - cadenceLimit].addingTimeInterval(cadenceWindow))
         }
         return .send
+    }
+
+    /// The wait before retry number `attempt` (1-based): 2 s doubling to at most 15 min,
+    /// scaled by `jitter` (0.8 to 1.2, random in production) so retries do not stampede.
+    public static func backoff(attempt: Int, jitter: Double) -> TimeInterval {
+        min(15 * 60, 2 * pow(2, Double(max(0, attempt - 1)))) * jitter
     }
 
     /// `now` when the business is open, else the next opening time, in its time zone.

@@ -20,6 +20,7 @@ public enum RulesLinter {
         [
             .customerName: "Alexandria Montgomery-Fitzgerald", .service: "Comprehensive exam and cleaning",
             .date: "Wed, Sep 30", .time: "12:45 PM", .amount: "$1250.00", .business: business.name, .phone: business.phone,
+            .summary: "You are booked for a cleaning on Wed, Sep 30 at 12:45 PM.",
         ]
     }
 
@@ -108,6 +109,7 @@ public enum RulesLinter {
             ("replies.opted_out", r.optedOut), ("replies.opted_in", r.optedIn), ("replies.help", r.help),
         ]
         if let unrecognized = r.unrecognized { all.append(("replies.unrecognized", unrecognized)) }
+        if let postCall = r.postCall { all.append(("replies.post_call", postCall)) }
         for word in rules.custom.keys.sorted() { all.append(("custom.\(word)", rules.custom[word]!)) }
         return all
     }

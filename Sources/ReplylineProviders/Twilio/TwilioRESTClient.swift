@@ -1,0 +1,105 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// What Twilio said to a send request.
+public enum TwilioSendOutcome: Sendable, Equatable {
+    /// Accepted: its SID and first status (`queued`, `accepted`, ...).
+    case accepted(sid: String, status: String)
+    /// Refused for good, with Twilio's error code (21610, 21211, ...) and message.
+    case rejected(code: String?, message: String)
+    /// Worth retrying (429, 5xx, timeouts, connection errors); `retryAfter` when Twilio said.
+    case retryable(reason: String, retryAfter: TimeInterval?)
+}
+
+/// Sends messages through Twilio's REST API: `POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json`
+/// with a form body and basic auth, on AsyncHTTPClient (the server ecosystem's HTTP client,
+/// built on the same SwiftNIO event loops as the server; FoundationNetworking would add
+/// libcurl's threads beside them).
+public struct TwilioRESTClient: Sendable {
+    public struct Message: Sendable {
+        public var to: String
+        public var from: String?
+        public var messagingServiceSID: String?
+        public var body: String
+        public var mediaURLs: [String]
+        public var statusCallback: String?
+
+        public init(to: String, from: String?, messagingServiceSID: String?, body: String, mediaURLs: [String], statusCallback: String?) {
+            self.to = to
+            self.from = from
+            self.messagingServiceSID = messagingServiceSID
+            self.body = body
+            self.mediaURLs = mediaURLs
+            self.statusCallback = statusCallback
+        }
+    }
+
+    let http: HTTPClient
+    let baseURL: String
+    let accountSID: String
+    let authToken: String
+    let timeout: TimeAmount
+
+    public init(http: HTTPClient = .shared, baseURL: String = "https://api.twilio.com", accountSID: String, authToken: String, timeout: TimeAmount = .seconds(15)) {
+        self.http = http
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.accountSID = accountSID
+        self.authToken = authToken
+        self.timeout = timeout
+    }
+
+    public var messagesURL: String { "\(baseURL)/2010-04-01/Accounts/\(accountSID)/Messages.json" }
+
+    /// The form body Twilio expects; `MessagingServiceSid` wins over `From` when both are known.
+    public static func form(_ message: Message) -> String {
+        var pairs: [(String, String)] = [("To", message.to)]
+        if let service = message.messagingServiceSID {
+            pairs.append(("MessagingServiceSid", service))
+        } else if let from = message.from {
+            pairs.append(("From", from))
+        }
+        if !message.body.isEmpty { pairs.append(("Body", message.body)) }
+        for url in message.mediaURLs { pairs.append(("MediaUrl", url)) }
+        if let callback = message.statusCallback { pairs.append(("StatusCallback", callback)) }
+        return pairs.map { "\(escape($0.0))=\(escape($0.1))" }.joined(separator: "&")
+    }
+
+    static func escape(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    public func send(_ message: Message) async -> TwilioSendOutcome {
+        var request = HTTPClientRequest(url: messagesURL)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Authorization", value: "Basic " + Data("\(accountSID):\(authToken)".utf8).base64EncodedString())
+        request.headers.add(name: "User-Agent", value: "replyline")
+        request.body = .bytes(ByteBuffer(string: Self.form(message)))
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return Self.outcome(status: Int(response.status.code), body: Array(buffer: body), retryAfter: response.headers.first(name: "Retry-After"))
+        } catch {
+            return .retryable(reason: "network: \(error)", retryAfter: nil)
+        }
+    }
+
+    /// Reads Twilio's answer: 2xx JSON with `sid` and `status`; errors as
+    /// `{"code": 21610, "message": "...", "status": 400}`.
+    public static func outcome(status: Int, body: [UInt8], retryAfter: String?) -> TwilioSendOutcome {
+        let json = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
+        if (200..<300).contains(status), let sid = json["sid"] as? String {
+            return .accepted(sid: sid, status: json["status"] as? String ?? "queued")
+        }
+        let code = (json["code"] as? NSNumber).map { "\($0.intValue)" } ?? json["code"] as? String
+        let message = json["message"] as? String ?? "HTTP \(status)"
+        if status == 429 || status >= 500 {
+            return .retryable(reason: "HTTP \(status)\(code.map { " (\($0))" } ?? ""): \(message)", retryAfter: retryAfter.flatMap(TimeInterval.init))
+        }
+        if (200..<300).contains(status) { return .retryable(reason: "Twilio answered \(status) without a message sid", retryAfter: nil) }
+        return .rejected(code: code, message: message)
+    }
+}

@@ -1,0 +1,43 @@
+import Prometheus
+
+/// Replyline's Prometheus metrics, served at `/metrics` in the text exposition format.
+public final class Metrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    public init() {}
+
+    func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(namespace: "replyline", metricName: name, unitName: "total", helpText: help), labels: labels)
+    }
+
+    /// An inbound message recorded (or a retry answered from the store).
+    func inbound(intent: String, duplicate: Bool) {
+        counter("inbound_messages", "Inbound messages by intent; duplicates are provider retries.", [("intent", duplicate ? "duplicate" : intent)])
+            .increment()
+    }
+
+    func webhookRefused(status: Int) {
+        counter("webhook_refusals", "Webhook requests refused, by HTTP status.", [("status", String(status))]).increment()
+    }
+
+    func outbound(result: String) {
+        counter("outbound_messages", "Outbox send outcomes: sent, blocked, failed, retry, deferred.", [("result", result)]).increment()
+    }
+
+    func statusCallback(status: String) {
+        counter("status_callbacks", "Delivery-status callbacks by reported status.", [("status", status)]).increment()
+    }
+
+    func webhookDuration(_ duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "replyline", metricName: "webhook_duration", unitName: "seconds",
+                helpText: "Time from a webhook's arrival to its committed answer."),
+            labels: [],
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500)]
+        ).record(duration)
+    }
+
+    public func exposition() -> [UInt8] { registry.emitToBuffer() }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Hummingbird
+import ReplylineCore
+import ReplylineStore
+
+/// `GET /reports/usage?month=YYYY-MM` and `GET /reports/deliverability?month=YYYY-MM`.
+struct ReportsController {
+    let replyline: Replyline
+
+    func addRoutes(to group: RouterGroup<APIContext>) {
+        group.get("reports/usage", use: usage)
+        group.get("reports/deliverability", use: deliverability)
+    }
+
+    struct UsageJSON: Encodable {
+        var month: String
+        var plan: String
+        var included_messages: Int?
+        var messages_sent: Int
+        var segments_sent: Int
+        var messages_received: Int
+        var segments_received: Int
+        var overage_messages: Int
+        var overage_cost_cents: Int
+        var limit_reached: Bool
+    }
+
+    struct ErrorCodeJSON: Encodable {
+        var code: String
+        var count: Int
+        var meaning: String
+    }
+
+    struct DeliverabilityJSON: Encodable {
+        var month: String
+        var sent: Int
+        var delivered: Int
+        var failed: Int
+        var contacts_messaged: Int
+        var delivery_rate: Double
+        var response_rate: Double
+        var opt_out_rate: Double
+        var error_codes: [ErrorCodeJSON]
+    }
+
+    /// The month asked for (UTC), or the current one.
+    func month(_ request: Request) throws -> (label: String, start: Date, end: Date) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var components = calendar.dateComponents([.year, .month], from: replyline.configuration.now())
+        if let text = request.uri.queryParameters.get("month") {
+            let parts = text.split(separator: "-")
+            guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let year = Int(parts[0]), let month = Int(parts[1]),
+                (1...12).contains(month), (2000...2100).contains(year)
+            else {
+                throw APIError(.badRequest, code: "invalid_parameter", message: "`month` must look like 2026-11.", field: "month")
+            }
+            components = DateComponents(year: year, month: month)
+        }
+        let start = calendar.date(from: components)!
+        let end = calendar.date(byAdding: .month, value: 1, to: start)!
+        return (String(format: "%04d-%02d", components.year!, components.month!), start, end)
+    }
+
+    @Sendable func usage(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let (label, start, end) = try month(request)
+        let figures = try await replyline.database.usage(businessID: business.id, from: start, to: end)
+        let included = Plan.included[business.plan]
+        let overage = included.map { max(0, figures.outboundMessages - $0) } ?? 0
+        return try JSON.response(
+            UsageJSON(
+                month: label, plan: business.plan, included_messages: included, messages_sent: figures.outboundMessages,
+                segments_sent: figures.outboundSegments, messages_received: figures.inboundMessages, segments_received: figures.inboundSegments,
+                overage_messages: overage, overage_cost_cents: min(Plan.overageCapCents, overage * Plan.overageCentsPerMessage),
+                limit_reached: Plan.hardLimit(business.plan).map { figures.outboundMessages >= $0 } ?? false))
+    }
+
+    @Sendable func deliverability(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let (label, start, end) = try month(request)
+        let figures = try await replyline.database.deliverability(businessID: business.id, from: start, to: end)
+        func rate(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : (Double(part) / Double(whole) * 10_000).rounded() / 10_000 }
+        return try JSON.response(
+            DeliverabilityJSON(
+                month: label, sent: figures.sent, delivered: figures.delivered, failed: figures.failed,
+                contacts_messaged: figures.contactsMessaged, delivery_rate: rate(figures.delivered, figures.sent),
+                response_rate: rate(figures.contactsResponded, figures.contactsMessaged),
+                opt_out_rate: rate(figures.contactsOptedOut, figures.contactsMessaged),
+                error_codes: figures.errorCodes.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map {
+                    ErrorCodeJSON(code: $0.key, count: $0.value, meaning: ProviderErrorCode.meaning($0.key))
+                }))
+    }
+}
+
+/// `POST /events/call-completed {"phone", "summary", "appointment_id"?}`: the follow-up
+/// text after a phone call (a voice agent's or a person's), from the rules' `post_call` reply.
+struct EventsController {
+    let replyline: Replyline
+
+    func addRoutes(to group: RouterGroup<APIContext>) {
+        group.post("events/call-completed", use: callCompleted)
+    }
+
+    @Sendable func callCompleted(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let object = try await JSON.object(request)
+        if let unknown = object.keys.sorted().first(where: { !["phone", "summary", "appointment_id"].contains($0) }) {
+            throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are phone, summary, appointment_id.")
+        }
+        guard let template = business.rules.replies.postCall else {
+            throw APIError(
+                .unprocessableContent, code: "no_post_call_reply",
+                message: "The rules file \(business.rules.source) has no `replies.post_call`; add one to send call follow-ups.")
+        }
+        let fields = try AppointmentsController.Fields(object)
+        let phoneText = try fields.text("phone", required: true)!
+        guard let phone = PhoneNumber(phoneText, defaultCountry: business.rules.business.country) else {
+            throw APIError.invalid("phone", "`\(phoneText)` is not a phone number. Use E.164 (+15551234567).")
+        }
+        let summary = try fields.text("summary", required: true, max: 600)!
+        var appointment: Appointment?
+        if let id = try fields.text("appointment_id", required: false) {
+            guard let (stored, owner) = try await replyline.database.appointment(id: id, businessID: business.id), owner == phone.e164 else {
+                throw APIError(.notFound, code: "not_found", message: "Appointment \(id) of \(phone.e164) not found.", field: "appointment_id")
+            }
+            appointment = Appointment(
+                id: stored.id, customerName: stored.customerName, service: stored.service, startsAt: stored.startsAt,
+                amountCents: stored.amountCents, state: stored.state)
+        }
+        var values = business.engine.values(contact: ContactSnapshot(), appointment: appointment)
+        values[.summary] = summary
+        let body = template.render(values)
+        do {
+            let message = try await replyline.database.queueOutbound(
+                businessID: business.id, phone: phone.e164, kind: "post_call", body: body, media: [], appointmentID: appointment?.id,
+                provider: replyline.outbox.sender.name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
+            return try JSON.response(InboxController.MessageJSON(message, history: []), status: .created)
+        } catch SendRefusal.optedOut {
+            throw APIError(.conflict, code: "opted_out", message: "\(phone.e164) opted out; no follow-up can be sent.", field: "phone")
+        }
+    }
+}

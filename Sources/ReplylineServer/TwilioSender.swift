@@ -1,0 +1,40 @@
+import Foundation
+import ReplylineProviders
+import ReplylineStore
+
+/// Sends outbox messages through Twilio's REST API and reads its answer into a `SendResult`.
+public struct TwilioSender: MessageSender {
+    public let name = "twilio"
+    let client: TwilioRESTClient
+    /// Where Twilio posts delivery status; each message's id rides along in the query so a
+    /// callback that beats the REST response still finds its message.
+    let statusCallbackBase: String?
+
+    /// - Parameter publicURL: the server's public base URL; nil sends no StatusCallback.
+    public init(client: TwilioRESTClient, publicURL: String?) {
+        self.client = client
+        self.statusCallbackBase = publicURL.map { $0 + "/webhooks/twilio/status" }
+    }
+
+    public func send(_ message: StoredMessage) async -> SendResult {
+        let request = TwilioRESTClient.Message(
+            to: message.toNumber, from: message.fromNumber, messagingServiceSID: nil, body: message.body,
+            mediaURLs: message.mediaItems.map(\.url), statusCallback: statusCallbackBase.map { "\($0)?m=\(message.id ?? 0)" })
+        return Self.result(await client.send(request))
+    }
+
+    static func result(_ outcome: TwilioSendOutcome) -> SendResult {
+        switch outcome {
+        case .accepted(let sid, let status):
+            return .sent(providerMessageID: sid, status: status)
+        case .retryable(let reason, let after):
+            return .retry(after: after ?? 0, reason: reason)
+        case .rejected(let code, let message):
+            switch code {
+            case "21610": return .optedOut(code: "21610", message: message)
+            case "21211", "21614": return .invalidNumber(code: code!, message: message)
+            default: return .failed(code: code, message: message)
+            }
+        }
+    }
+}
