@@ -17,8 +17,10 @@ public struct Replyline: Sendable {
     public let logger: Logger
     public let metrics = Metrics()
 
+    /// - Parameter sender: how the outbox sends; by default Twilio's REST API when the
+    ///   account SID and auth token are configured, else the console.
     public init(
-        _ configuration: ServerConfiguration, database: AppDatabase? = nil, sender: any MessageSender = ConsoleSender(), logger: Logger
+        _ configuration: ServerConfiguration, database: AppDatabase? = nil, sender: (any MessageSender)? = nil, logger: Logger
     ) throws {
         precondition(!configuration.businesses.isEmpty, "a deployment needs at least one business")
         self.configuration = configuration

@@ -13,8 +13,11 @@ public final class Metrics: Sendable {
 
     /// An inbound message recorded (or a retry answered from the store).
     func inbound(intent: String, duplicate: Bool) {
-        counter("inbound_messages", "Inbound messages by intent; duplicates are provider retries.", [("intent", duplicate ? "duplicate" : intent)])
-            .increment()
+        counter(
+            "inbound_messages", "Inbound messages by intent; duplicates are provider retries.",
+            [("intent", duplicate ? "duplicate" : intent)]
+        )
+        .increment()
     }
 
     func webhookRefused(status: Int) {
@@ -35,7 +38,10 @@ public final class Metrics: Sendable {
                 namespace: "replyline", metricName: "webhook_duration", unitName: "seconds",
                 helpText: "Time from a webhook's arrival to its committed answer."),
             labels: [],
-            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50), .milliseconds(100), .milliseconds(500)]
+            buckets: [
+                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20), .milliseconds(50),
+                .milliseconds(100), .milliseconds(500),
+            ]
         ).record(duration)
     }
 

@@ -105,7 +105,8 @@ public struct OutboxWorker: Service {
                 guard try await database.claimSend(item.entry) else { continue }
                 var result = await sender.send(item.message)
                 if case .retry(let after, let reason) = result {
-                    result = .retry(after: max(after, SendPolicy.backoff(attempt: item.entry.attempts + 1, jitter: jitter())), reason: reason)
+                    result = .retry(
+                        after: max(after, SendPolicy.backoff(attempt: item.entry.attempts + 1, jitter: jitter())), reason: reason)
                 }
                 try await database.finishSend(item.entry, result: result, now: self.now())
                 metrics.outbound(result: result.label)

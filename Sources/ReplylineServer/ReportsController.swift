@@ -49,11 +49,14 @@ struct ReportsController {
         calendar.timeZone = TimeZone(identifier: "UTC")!
         var components = calendar.dateComponents([.year, .month], from: replyline.configuration.now())
         if let text = request.uri.queryParameters.get("month") {
-            let parts = text.split(separator: "-")
-            guard parts.count == 2, parts[0].count == 4, parts[1].count == 2, let year = Int(parts[0]), let month = Int(parts[1]),
+            let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+            guard text.count == 7, parts.count == 2, parts.joined().allSatisfy(\.isASCII), parts.joined().allSatisfy(\.isNumber),
+                let year = Int(parts[0]), let month = Int(parts[1]),
                 (1...12).contains(month), (2000...2100).contains(year)
             else {
-                throw APIError(.badRequest, code: "invalid_parameter", message: "`month` must look like 2026-11.", field: "month")
+                throw APIError(
+                    .badRequest, code: "invalid_parameter", message: "`month` must be a month like 2026-11 (years 2000 to 2100).",
+                    field: "month")
             }
             components = DateComponents(year: year, month: month)
         }
@@ -71,7 +74,8 @@ struct ReportsController {
         return try JSON.response(
             UsageJSON(
                 month: label, plan: business.plan, included_messages: included, messages_sent: figures.outboundMessages,
-                segments_sent: figures.outboundSegments, messages_received: figures.inboundMessages, segments_received: figures.inboundSegments,
+                segments_sent: figures.outboundSegments, messages_received: figures.inboundMessages,
+                segments_received: figures.inboundSegments,
                 overage_messages: overage, overage_cost_cents: min(Plan.overageCapCents, overage * Plan.overageCentsPerMessage),
                 limit_reached: Plan.hardLimit(business.plan).map { figures.outboundMessages >= $0 } ?? false))
     }
@@ -121,8 +125,10 @@ struct EventsController {
         let summary = try fields.text("summary", required: true, max: 600)!
         var appointment: Appointment?
         if let id = try fields.text("appointment_id", required: false) {
-            guard let (stored, owner) = try await replyline.database.appointment(id: id, businessID: business.id), owner == phone.e164 else {
-                throw APIError(.notFound, code: "not_found", message: "Appointment \(id) of \(phone.e164) not found.", field: "appointment_id")
+            guard let (stored, owner) = try await replyline.database.appointment(id: id, businessID: business.id), owner == phone.e164
+            else {
+                throw APIError(
+                    .notFound, code: "not_found", message: "Appointment \(id) of \(phone.e164) not found.", field: "appointment_id")
             }
             appointment = Appointment(
                 id: stored.id, customerName: stored.customerName, service: stored.service, startsAt: stored.startsAt,

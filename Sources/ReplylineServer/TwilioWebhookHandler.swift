@@ -58,7 +58,8 @@ public struct TwilioWebhookHandler: Sendable {
             guard let statusText = form["MessageStatus"] ?? form["SmsStatus"] else { throw WebhookError.missingParameter("MessageStatus") }
             guard let status = DeliveryStatus(rawValue: statusText.lowercased()) else {
                 throw WebhookError.invalidParameter(
-                    "MessageStatus", "`\(statusText.prefix(30))` is not one of \(DeliveryStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "MessageStatus",
+                    "`\(statusText.prefix(30))` is not one of \(DeliveryStatus.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let hint = request.target.split(separator: "?", maxSplits: 1).dropFirst().first.flatMap { query in
                 query.split(separator: "&").first { $0.hasPrefix("m=") }.flatMap { Int64($0.dropFirst(2)) }

@@ -175,13 +175,15 @@ extension AppDatabase {
                 id: nil, conversationId: conversation.id!, direction: .outbound, kind: kind, provider: provider, providerMessageId: nil,
                 fromNumber: fromNumber, toNumber: phone, body: body, media: StoredMessage.encodeMedia(media), segments: count.segments,
                 encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
-                webhookReply: nil, inReplyTo: nil, appointmentId: nil, createdAt: now)
+                webhookReply: nil, inReplyTo: nil, appointmentId: appointmentID, createdAt: now)
             try message.insert(db)
             var entry = OutboxEntry(
                 id: nil, messageId: message.id!, businessId: businessID, dueAt: now, attempts: 0, lastError: nil, state: "pending")
             try entry.insert(db)
-            conversation.needsReply = false
-            conversation.staffFlag = nil
+            if kind == "manual" {
+                conversation.needsReply = false
+                conversation.staffFlag = nil
+            }
             conversation.lastMessageAt = now
             conversation.lastMessagePreview = String((body.isEmpty ? "[media]" : body).prefix(160))
             try conversation.update(db)

@@ -62,26 +62,29 @@ extension AppDatabase {
                         COUNT(DISTINCT conversation_id) AS contacts
                     \(sentFilter)
                     """, arguments: arguments)!
-            let responded = try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(DISTINCT first.conversation_id) FROM (
-                        SELECT conversation_id, MIN(sent_at) AS first_sent \(sentFilter) GROUP BY conversation_id
-                    ) AS first JOIN messages AS reply ON reply.conversation_id = first.conversation_id
-                    WHERE reply.direction = 'inbound' AND reply.created_at > first.first_sent AND reply.created_at < :end
-                    """, arguments: arguments) ?? 0
-            let optedOut = try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(DISTINCT consent_events.contact_id) FROM consent_events
-                    JOIN conversations ON conversations.contact_id = consent_events.contact_id
-                    WHERE consent_events.business_id = :business AND consent_events.to_state = 'opted_out'
-                    AND consent_events.created_at >= :start AND consent_events.created_at < :end
-                    AND conversations.id IN (SELECT conversation_id \(sentFilter))
-                    """, arguments: arguments) ?? 0
+            let responded =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(DISTINCT first.conversation_id) FROM (
+                            SELECT conversation_id, MIN(sent_at) AS first_sent \(sentFilter) GROUP BY conversation_id
+                        ) AS first JOIN messages AS reply ON reply.conversation_id = first.conversation_id
+                        WHERE reply.direction = 'inbound' AND reply.created_at > first.first_sent AND reply.created_at < :end
+                        """, arguments: arguments) ?? 0
+            let optedOut =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(DISTINCT consent_events.contact_id) FROM consent_events
+                        JOIN conversations ON conversations.contact_id = consent_events.contact_id
+                        WHERE consent_events.business_id = :business AND consent_events.to_state = 'opted_out'
+                        AND consent_events.created_at >= :start AND consent_events.created_at < :end
+                        AND conversations.id IN (SELECT conversation_id \(sentFilter))
+                        """, arguments: arguments) ?? 0
             var codes: [String: Int] = [:]
             for row in try Row.fetchAll(
-                db, sql: "SELECT error_code, COUNT(*) AS n \(sentFilter) AND error_code IS NOT NULL GROUP BY error_code", arguments: arguments)
+                db, sql: "SELECT error_code, COUNT(*) AS n \(sentFilter) AND error_code IS NOT NULL GROUP BY error_code",
+                arguments: arguments)
             {
                 codes[row["error_code"]] = row["n"]
             }

@@ -62,7 +62,8 @@ struct Serve: AsyncParsableCommand {
         }
         let outbound =
             configuration.twilioAccountSID != nil && configuration.twilioAuthToken != nil
-            ? "Twilio REST API at \(twilioAPIURL)" : "console (prints messages instead of sending; set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send)"
+            ? "Twilio REST API at \(twilioAPIURL)"
+            : "console (prints messages instead of sending; set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send)"
         logger.info("database \(database); outbound via \(outbound)")
         logger.info("listening on http://\(host):\(port); webhooks signed for \(configuration.effectivePublicURL)/webhooks/twilio/messages")
         try await app.runService()

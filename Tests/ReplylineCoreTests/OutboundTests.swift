@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ReplylineCore
 
 @Suite("Send policy")
@@ -16,9 +17,12 @@ struct SendPolicyTests {
     @Test("An opted-out contact or a dead number is never sent to, whatever the kind")
     func blocked() {
         for automated in [true, false] {
-            #expect(SendPolicy.verdict(SendFacts(consent: .optedOut, isAutomated: automated), business: business, now: newYork(10)) == .block("contact opted out"))
             #expect(
-                SendPolicy.verdict(SendFacts(consent: .optedIn, numberInvalid: true, isAutomated: automated), business: business, now: newYork(10))
+                SendPolicy.verdict(SendFacts(consent: .optedOut, isAutomated: automated), business: business, now: newYork(10))
+                    == .block("contact opted out"))
+            #expect(
+                SendPolicy.verdict(
+                    SendFacts(consent: .optedIn, numberInvalid: true, isAutomated: automated), business: business, now: newYork(10))
                     == .block("the number cannot receive texts"))
         }
     }
@@ -26,10 +30,16 @@ struct SendPolicyTests {
     @Test("Automated messages wait for opening time; staff messages do not")
     func quietHours() {
         let late = newYork(21, 30)
-        #expect(SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true), business: business, now: late) == .deferUntil(newYork(9, day: 26)))
-        #expect(SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true), business: business, now: newYork(7)) == .deferUntil(newYork(9)))
+        #expect(
+            SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true), business: business, now: late)
+                == .deferUntil(newYork(9, day: 26)))
+        #expect(
+            SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true), business: business, now: newYork(7))
+                == .deferUntil(newYork(9)))
         #expect(SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: false), business: business, now: late) == .send)
-        #expect(SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, quietHoursApply: false), business: business, now: late) == .send)
+        #expect(
+            SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, quietHoursApply: false), business: business, now: late)
+                == .send)
         #expect(SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true), business: business, now: newYork(19, 59)) == .send)
     }
 
@@ -48,16 +58,24 @@ struct SendPolicyTests {
         #expect(
             SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, recentAutomatedSends: two), business: business, now: now)
                 == .deferUntil(now.addingTimeInterval(300)))
-        #expect(SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, recentAutomatedSends: [two[1]]), business: business, now: now) == .send)
+        #expect(
+            SendPolicy.verdict(
+                SendFacts(consent: .optedIn, isAutomated: true, recentAutomatedSends: [two[1]]), business: business, now: now) == .send)
         let old = [now.addingTimeInterval(-900), now.addingTimeInterval(-700)]
-        #expect(SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, recentAutomatedSends: old), business: business, now: now) == .send)
-        #expect(SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: false, recentAutomatedSends: two), business: business, now: now) == .send)
+        #expect(
+            SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, recentAutomatedSends: old), business: business, now: now)
+                == .send)
+        #expect(
+            SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: false, recentAutomatedSends: two), business: business, now: now)
+                == .send)
     }
 
     @Test("The plan's monthly limit stops every kind of message")
     func monthlyLimit() {
         let facts = SendFacts(consent: .optedIn, isAutomated: false, sentThisMonth: 2_500, monthlyLimit: 2_500)
-        #expect(SendPolicy.verdict(facts, business: business, now: newYork(12)) == .block("the plan's monthly limit of 2500 messages is reached"))
+        #expect(
+            SendPolicy.verdict(facts, business: business, now: newYork(12))
+                == .block("the plan's monthly limit of 2500 messages is reached"))
     }
 
     @Test("Retries back off exponentially with jitter, capped at fifteen minutes")
@@ -75,8 +93,10 @@ struct DeliveryStatusTests {
         "A status never moves backwards; the first final outcome stands; read may follow delivered",
         arguments: [
             (DeliveryStatus.queued, DeliveryStatus.sent, DeliveryStatus.sent), (.sent, .queued, .sent), (.delivered, .sent, .delivered),
-            (.delivered, .failed, .delivered), (.undelivered, .delivered, .undelivered), (.delivered, .read, .read), (.sent, .delivered, .delivered),
-            (.sending, .undelivered, .undelivered), (.accepted, .queued, .queued), (.read, .delivered, .read), (.sent, .partiallyDelivered, .partiallyDelivered),
+            (.delivered, .failed, .delivered), (.undelivered, .delivered, .undelivered), (.delivered, .read, .read),
+            (.sent, .delivered, .delivered),
+            (.sending, .undelivered, .undelivered), (.accepted, .queued, .queued), (.read, .delivered, .read),
+            (.sent, .partiallyDelivered, .partiallyDelivered),
         ])
     func precedence(current: DeliveryStatus, next: DeliveryStatus, expected: DeliveryStatus) {
         #expect(DeliveryStatus.advance(current, to: next) == expected)
@@ -102,7 +122,10 @@ struct ReminderScheduleTests {
     @Test("24 hours before and 7:00 local on the day")
     func defaults() {
         let starts = zoned(2026, 12, 3, 15)
-        #expect(ReminderSchedule.times(for: starts, now: zoned(2026, 11, 25, 10), rules: Shipped.rules) == [zoned(2026, 12, 2, 15), zoned(2026, 12, 3, 7)])
+        #expect(
+            ReminderSchedule.times(for: starts, now: zoned(2026, 11, 25, 10), rules: Shipped.rules) == [
+                zoned(2026, 12, 2, 15), zoned(2026, 12, 3, 7),
+            ])
     }
 
     @Test("Across the end of daylight saving time, 7:00 stays 7:00 local and 24 hours stays 24 hours")
@@ -125,7 +148,9 @@ struct ReminderScheduleTests {
         var rules = Shipped.rules
         rules.reminderHoursBefore = 1
         rules.reminderMorningOf = 7 * 60 + 45
-        #expect(ReminderSchedule.times(for: zoned(2026, 12, 1, 8, 30), now: zoned(2026, 11, 25, 9), rules: rules) == [zoned(2026, 12, 1, 7, 30)])
+        #expect(
+            ReminderSchedule.times(for: zoned(2026, 12, 1, 8, 30), now: zoned(2026, 11, 25, 9), rules: rules) == [zoned(2026, 12, 1, 7, 30)]
+        )
     }
 
     @Test("Rules files can change or turn off both reminders")
@@ -134,6 +159,8 @@ struct ReminderScheduleTests {
         let rules = try RulesLoader.load(yaml: yaml, file: "custom.yml")
         #expect(rules.reminderHoursBefore == 2)
         #expect(rules.reminderMorningOf == nil)
-        #expect(throws: RulesLoadError.self) { try RulesLoader.load(yaml: yaml.replacingOccurrences(of: "morning_of: null", with: "morning_of: 7am"), file: "bad.yml") }
+        #expect(throws: RulesLoadError.self) {
+            try RulesLoader.load(yaml: yaml.replacingOccurrences(of: "morning_of: null", with: "morning_of: 7am"), file: "bad.yml")
+        }
     }
 }

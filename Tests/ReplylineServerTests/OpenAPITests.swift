@@ -162,6 +162,16 @@ struct OpenAPITests {
                 (.post, "/api/v1/conversations/+14155550100/read", nil, "key-clinic"),
                 (.post, "/api/v1/conversations/garbage/read", nil, "key-clinic"),
                 (.get, "/api/v1/contacts/+14155550199/consent", nil, "key-clinic"),
+                (.get, "/api/v1/reports/usage", nil, "key-clinic"),
+                (.get, "/api/v1/reports/usage?month=2026-11", nil, "key-salon"),
+                (.get, "/api/v1/reports/usage?month=November", nil, "key-clinic"),
+                (.get, "/api/v1/reports/deliverability?month=2026-11", nil, "key-clinic"),
+                (
+                    .post, "/api/v1/events/call-completed", #"{"phone": "+14155550100", "summary": "You are booked for Friday at 3."}"#,
+                    "key-clinic"
+                ),
+                (.post, "/api/v1/events/call-completed", #"{"phone": "+14155550199", "summary": "Thanks."}"#, "key-clinic"),
+                (.post, "/api/v1/events/call-completed", #"{"phone": "+14155550100"}"#, "key-clinic"),
             ]
             var appointmentID = ""
             for (method, uri, body, key) in calls {

@@ -39,7 +39,7 @@ final class TestServer: Sendable {
 
     let clock = TestClock()
 
-    init(configure: (inout ServerConfiguration) throws -> Void = { _ in }, sender: any MessageSender = ConsoleSender()) throws {
+    init(configure: (inout ServerConfiguration) throws -> Void = { _ in }, sender: (any MessageSender)? = ConsoleSender()) throws {
         directory = try TemporaryDirectory()
         var configuration = ServerConfiguration()
         configuration.databasePath = directory.url.appendingPathComponent("test.sqlite").path

@@ -27,7 +27,8 @@ public struct SendFacts: Sendable {
     public var appointmentStartsAt: Date?
 
     public init(
-        consent: ConsentState, numberInvalid: Bool = false, isAutomated: Bool, quietHoursApply: Bool? = nil, recentAutomatedSends: [Date] = [], sentThisMonth: Int = 0,
+        consent: ConsentState, numberInvalid: Bool = false, isAutomated: Bool, quietHoursApply: Bool? = nil,
+        recentAutomatedSends: [Date] = [], sentThisMonth: Int = 0,
         monthlyLimit: Int? = nil,
         appointmentStartsAt: Date? = nil
     ) {

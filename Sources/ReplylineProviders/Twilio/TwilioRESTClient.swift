@@ -41,7 +41,10 @@ public struct TwilioRESTClient: Sendable {
     let authToken: String
     let timeout: TimeAmount
 
-    public init(http: HTTPClient = .shared, baseURL: String = "https://api.twilio.com", accountSID: String, authToken: String, timeout: TimeAmount = .seconds(15)) {
+    public init(
+        http: HTTPClient = .shared, baseURL: String = "https://api.twilio.com", accountSID: String, authToken: String,
+        timeout: TimeAmount = .seconds(15)
+    ) {
         self.http = http
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.accountSID = accountSID
@@ -81,7 +84,8 @@ public struct TwilioRESTClient: Sendable {
         do {
             let response = try await http.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 1 << 20)
-            return Self.outcome(status: Int(response.status.code), body: Array(buffer: body), retryAfter: response.headers.first(name: "Retry-After"))
+            return Self.outcome(
+                status: Int(response.status.code), body: Array(buffer: body), retryAfter: response.headers.first(name: "Retry-After"))
         } catch {
             return .retryable(reason: "network: \(error)", retryAfter: nil)
         }
@@ -97,7 +101,8 @@ public struct TwilioRESTClient: Sendable {
         let code = (json["code"] as? NSNumber).map { "\($0.intValue)" } ?? json["code"] as? String
         let message = json["message"] as? String ?? "HTTP \(status)"
         if status == 429 || status >= 500 {
-            return .retryable(reason: "HTTP \(status)\(code.map { " (\($0))" } ?? ""): \(message)", retryAfter: retryAfter.flatMap(TimeInterval.init))
+            return .retryable(
+                reason: "HTTP \(status)\(code.map { " (\($0))" } ?? ""): \(message)", retryAfter: retryAfter.flatMap(TimeInterval.init))
         }
         if (200..<300).contains(status) { return .retryable(reason: "Twilio answered \(status) without a message sid", retryAfter: nil) }
         return .rejected(code: code, message: message)
