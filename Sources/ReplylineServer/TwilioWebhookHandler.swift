@@ -36,16 +36,23 @@ public struct TwilioWebhookHandler: Sendable {
                 render: { decision in TwiML.render(decision.replies.map { TwiMLMessage(body: $0) }) })
             metrics.inbound(intent: outcome.decision?.intent.description ?? "", duplicate: outcome.isDuplicate)
             return WebhookResponse(status: 200, contentType: TwiML.contentType, body: outcome.reply)
-        } catch let error as WebhookError {
-            metrics.webhookRefused(status: error.httpStatus)
-            logger.notice("twilio webhook refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
-            return WebhookResponse(status: error.httpStatus, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
         } catch {
-            logger.error("twilio webhook failed to commit", metadata: ["error": "\(error)"])
-            return WebhookResponse(
-                status: 500, contentType: "text/plain; charset=utf-8",
-                body: "The message could not be stored and was not acknowledged; the provider may retry.\n")
+            return refusal(error, webhook: "inbound message")
         }
+    }
+
+    /// The answer to a webhook that failed: its refusal with the reason, or a 500 (nothing
+    /// was committed, so the provider's retry is safe).
+    func refusal(_ error: any Error, webhook: String) -> WebhookResponse {
+        if let error = error as? WebhookError {
+            metrics.webhookRefused(status: error.httpStatus)
+            logger.notice("twilio \(webhook) refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
+            return WebhookResponse(status: error.httpStatus, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
+        }
+        logger.error("twilio \(webhook) failed to commit", metadata: ["error": "\(error)"])
+        return WebhookResponse(
+            status: 500, contentType: "text/plain; charset=utf-8",
+            body: "The \(webhook) could not be stored and was not acknowledged; the provider may retry.\n")
     }
 
     /// Twilio's status callback: signed like inbound messages; the status only moves
@@ -71,14 +78,8 @@ public struct TwilioWebhookHandler: Sendable {
             _ = try await database.recordStatusCallback(callback, now: now())
             metrics.statusCallback(status: status.rawValue)
             return WebhookResponse(status: 204, contentType: "text/plain; charset=utf-8", body: "")
-        } catch let error as WebhookError {
-            metrics.webhookRefused(status: error.httpStatus)
-            logger.notice("twilio status callback refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
-            return WebhookResponse(status: error.httpStatus, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
         } catch {
-            logger.error("twilio status callback failed to commit", metadata: ["error": "\(error)"])
-            return WebhookResponse(
-                status: 500, contentType: "text/plain; charset=utf-8", body: "The status could not be stored; the provider may retry.\n")
+            return refusal(error, webhook: "status callback")
         }
     }
 

@@ -28,6 +28,18 @@ struct OutboundTests {
         return try await client.execute(uri: path, method: .post, headers: headers, body: body) { $0.status }
     }
 
+    /// Runs `body` with a fake Twilio and a server that sends through it.
+    static func withFakeTwilio(
+        _ answers: FakeTwilio.Answer..., body: @Sendable (FakeTwilio, TestServer, any TestClientProtocol) async throws -> Void
+    ) async throws {
+        let fake = FakeTwilio()
+        for answer in answers { fake.answer(answer) }
+        try await fake.run { baseURL in
+            let server = try TestServer.sendingThrough(baseURL)
+            try await server.app.test(.router) { client in try await body(fake, server, client) }
+        }
+    }
+
     static func confirmation(_ server: TestServer) async throws -> StoredMessage {
         let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
         return try #require(thread.messages.first { $0.kind == "confirmation_request" })
@@ -35,14 +47,10 @@ struct OutboundTests {
 
     @Test("A queued message goes to Twilio's Messages API once, with basic auth and a status callback naming it")
     func sends() async throws {
-        let fake = FakeTwilio()
-        try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
-            try await server.app.test(.router) { client in
-                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
-                #expect(try await server.replyline.outbox.runOnce() == 1)
-                #expect(try await server.replyline.outbox.runOnce() == 0)
-            }
+        try await Self.withFakeTwilio { fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            #expect(try await server.replyline.outbox.runOnce() == 1)
+            #expect(try await server.replyline.outbox.runOnce() == 0)
             let requests = fake.received
             #expect(requests.count == 1)
             let request = try #require(requests.first)
@@ -61,20 +69,17 @@ struct OutboundTests {
 
     @Test("429 and 5xx are retried with backoff until Twilio accepts; the message is sent once")
     func retries() async throws {
-        let fake = FakeTwilio()
-        fake.answer(.error(500, code: 20500, message: "Internal Server Error"), .error(429, code: 20429, message: "Too Many Requests"))
-        try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
-            try await server.app.test(.router) { client in
-                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+        try await Self.withFakeTwilio(
+            .error(500, code: 20500, message: "Internal Server Error"), .error(429, code: 20429, message: "Too Many Requests")
+        ) { fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            try await server.replyline.outbox.runOnce()
+            #expect(try await Self.confirmation(server).status == "queued")
+            try await server.replyline.outbox.runOnce()
+            #expect(fake.received.count == 1, "a retry went before its backoff")
+            for _ in 0..<2 {
+                server.clock.advance(hours: 10.0 / 3600)
                 try await server.replyline.outbox.runOnce()
-                #expect(try await Self.confirmation(server).status == "queued")
-                try await server.replyline.outbox.runOnce()
-                #expect(fake.received.count == 1, "a retry went before its backoff")
-                for _ in 0..<2 {
-                    server.clock.advance(hours: 10.0 / 3600)
-                    try await server.replyline.outbox.runOnce()
-                }
             }
             #expect(fake.received.count == 3)
             let message = try await Self.confirmation(server)
@@ -85,41 +90,33 @@ struct OutboundTests {
 
     @Test("Twilio 21610 fails the message and records the opt-out; later sends are refused")
     func unsubscribed() async throws {
-        let fake = FakeTwilio()
-        fake.answer(.error(400, code: 21610, message: "Attempt to send to unsubscribed recipient"))
-        try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
-            try await server.app.test(.router) { client in
-                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
-                try await server.replyline.outbox.runOnce()
-                let message = try await Self.confirmation(server)
-                #expect(message.status == "failed")
-                #expect(message.errorCode == "21610")
-                let ledger = try await server.database.consentEvents(businessID: "clinic", phone: "+14155550100")
-                #expect(ledger.map(\.source) == [.provider])
-                #expect(
-                    try await client.json(.post, "/api/v1/conversations/+14155550100/messages", body: #"{"body": "hi"}"#).status
-                        == .conflict)
-            }
+        try await Self.withFakeTwilio(.error(400, code: 21610, message: "Attempt to send to unsubscribed recipient")) {
+            fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            try await server.replyline.outbox.runOnce()
+            let message = try await Self.confirmation(server)
+            #expect(message.status == "failed")
+            #expect(message.errorCode == "21610")
+            let ledger = try await server.database.consentEvents(businessID: "clinic", phone: "+14155550100")
+            #expect(ledger.map(\.source) == [.provider])
+            #expect(
+                try await client.json(.post, "/api/v1/conversations/+14155550100/messages", body: #"{"body": "hi"}"#).status
+                    == .conflict)
         }
     }
 
     @Test("Twilio 21211 marks the number invalid; its other messages are blocked, not sent")
     func invalidNumber() async throws {
-        let fake = FakeTwilio()
-        fake.answer(.error(400, code: 21211, message: "The 'To' number is not a valid phone number."))
-        try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
-            try await server.app.test(.router) { client in
-                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
-                try await server.replyline.outbox.runOnce()
-                _ = try await client.json(.post, "/api/v1/conversations/+14155550100/messages", body: #"{"body": "hello?"}"#)
-                try await server.replyline.outbox.runOnce()
-                let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
-                let manual = try #require(thread.messages.first { $0.kind == "manual" })
-                #expect(manual.status == "blocked")
-                #expect(manual.errorMessage == "the number cannot receive texts")
-            }
+        try await Self.withFakeTwilio(.error(400, code: 21211, message: "The 'To' number is not a valid phone number.")) {
+            fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            try await server.replyline.outbox.runOnce()
+            _ = try await client.json(.post, "/api/v1/conversations/+14155550100/messages", body: #"{"body": "hello?"}"#)
+            try await server.replyline.outbox.runOnce()
+            let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
+            let manual = try #require(thread.messages.first { $0.kind == "manual" })
+            #expect(manual.status == "blocked")
+            #expect(manual.errorMessage == "the number cannot receive texts")
             #expect(fake.received.count == 1)
         }
     }
@@ -145,98 +142,76 @@ struct OutboundTests {
 
     @Test("Status callbacks never move a status backwards and are all kept in the history")
     func statusPrecedence() async throws {
-        let fake = FakeTwilio()
-        try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
-            try await server.app.test(.router) { client in
-                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
-                try await server.replyline.outbox.runOnce()
-                let sid = try #require(try await Self.confirmation(server).providerMessageId)
-                for status in ["sent", "delivered", "sent", "delivered", "queued"] {
-                    #expect(try await Self.callback(client, sid: sid, status: status) == .noContent)
-                }
-                let message = try await Self.confirmation(server)
-                #expect(message.status == "delivered")
-                let (_, page) = try await client.json(.get, "/api/v1/conversations/+14155550100/messages")
-                let json = try #require((page["messages"] as? [[String: Any]])?.first { $0["kind"] as? String == "confirmation_request" })
-                let history = (json["status_history"] as? [[String: Any]])?.map { $0["status"] as? String }
-                #expect(history == ["sent", "delivered", "sent", "delivered", "queued"])
-                #expect(try await Self.callback(client, sid: sid, status: "exploded") == .badRequest)
+        try await Self.withFakeTwilio { fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            try await server.replyline.outbox.runOnce()
+            let sid = try #require(try await Self.confirmation(server).providerMessageId)
+            for status in ["sent", "delivered", "sent", "delivered", "queued"] {
+                #expect(try await Self.callback(client, sid: sid, status: status) == .noContent)
             }
+            let message = try await Self.confirmation(server)
+            #expect(message.status == "delivered")
+            let (_, page) = try await client.json(.get, "/api/v1/conversations/+14155550100/messages")
+            let json = try #require((page["messages"] as? [[String: Any]])?.first { $0["kind"] as? String == "confirmation_request" })
+            let history = (json["status_history"] as? [[String: Any]])?.map { $0["status"] as? String }
+            #expect(history == ["sent", "delivered", "sent", "delivered", "queued"])
+            #expect(try await Self.callback(client, sid: sid, status: "exploded") == .badRequest)
         }
     }
 
     @Test("An undelivered message keeps its error code, explained")
     func undelivered() async throws {
-        let fake = FakeTwilio()
-        try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
-            try await server.app.test(.router) { client in
-                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
-                try await server.replyline.outbox.runOnce()
-                let sid = try #require(try await Self.confirmation(server).providerMessageId)
-                _ = try await Self.callback(client, sid: sid, status: "undelivered", errorCode: "30003")
-                let message = try await Self.confirmation(server)
-                #expect(message.status == "undelivered")
-                #expect(message.errorCode == "30003")
-                #expect(message.errorMessage == "unreachable destination handset")
-            }
+        try await Self.withFakeTwilio { fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            try await server.replyline.outbox.runOnce()
+            let sid = try #require(try await Self.confirmation(server).providerMessageId)
+            _ = try await Self.callback(client, sid: sid, status: "undelivered", errorCode: "30003")
+            let message = try await Self.confirmation(server)
+            #expect(message.status == "undelivered")
+            #expect(message.errorCode == "30003")
+            #expect(message.errorMessage == "unreachable destination handset")
         }
     }
 
     @Test("A callback for an id not yet known is held, then applied when the send names it")
     func heldCallback() async throws {
-        let fake = FakeTwilio()
-        fake.answer(.accepted("SMearly"))
-        try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
-            try await server.app.test(.router) { client in
-                #expect(try await Self.callback(client, sid: "SMearly", status: "delivered") == .noContent)
-                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
-                try await server.replyline.outbox.runOnce()
-                let message = try await Self.confirmation(server)
-                #expect(message.providerMessageId == "SMearly")
-                #expect(message.status == "delivered")
-            }
+        try await Self.withFakeTwilio(.accepted("SMearly")) { fake, server, client in
+            #expect(try await Self.callback(client, sid: "SMearly", status: "delivered") == .noContent)
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            try await server.replyline.outbox.runOnce()
+            let message = try await Self.confirmation(server)
+            #expect(message.providerMessageId == "SMearly")
+            #expect(message.status == "delivered")
         }
     }
 
     @Test("A callback that beats the REST response finds its message through the callback URL")
     func callbackFirst() async throws {
-        let fake = FakeTwilio()
-        fake.answer(.accepted("SMrace"))
-        try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
-            try await server.app.test(.router) { client in
-                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
-                let id = try await Self.confirmation(server).id!
-                #expect(try await Self.callback(client, sid: "SMrace", status: "sent", messageID: id) == .noContent)
-                try await server.replyline.outbox.runOnce()
-                let message = try await Self.confirmation(server)
-                #expect(message.providerMessageId == "SMrace")
-                #expect(message.status == "sent")
-            }
+        try await Self.withFakeTwilio(.accepted("SMrace")) { fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            let id = try await Self.confirmation(server).id!
+            #expect(try await Self.callback(client, sid: "SMrace", status: "sent", messageID: id) == .noContent)
+            try await server.replyline.outbox.runOnce()
+            let message = try await Self.confirmation(server)
+            #expect(message.providerMessageId == "SMrace")
+            #expect(message.status == "sent")
         }
     }
 
     @Test("A send interrupted by a crash is never sent again; the provider's callback settles it")
     func crashBetweenSendAndCommit() async throws {
-        let fake = FakeTwilio()
-        try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
-            try await server.app.test(.router) { client in
-                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
-                let due = try await server.database.dueOutbox(now: server.clock.now, limit: 10)
-                let entry = try #require(due.first { $0.message.kind == "confirmation_request" }?.entry)
-                #expect(try await server.database.claimSend(entry))
-                // The process dies here: the provider may or may not have the message.
-                #expect(try await server.database.recoverInterruptedSends() == 1)
-                try await server.replyline.outbox.runOnce()
-                #expect(fake.received.isEmpty)
-                #expect(try await Self.confirmation(server).status == "unknown")
-                _ = try await Self.callback(client, sid: "SMlost", status: "delivered", messageID: entry.messageId)
-                #expect(try await Self.confirmation(server).status == "delivered")
-            }
+        try await Self.withFakeTwilio { fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            let due = try await server.database.dueOutbox(now: server.clock.now, limit: 10)
+            let entry = try #require(due.first { $0.message.kind == "confirmation_request" }?.entry)
+            #expect(try await server.database.claimSend(entry))
+            // The process dies here: the provider may or may not have the message.
+            #expect(try await server.database.recoverInterruptedSends() == 1)
+            try await server.replyline.outbox.runOnce()
+            #expect(fake.received.isEmpty)
+            #expect(try await Self.confirmation(server).status == "unknown")
+            _ = try await Self.callback(client, sid: "SMlost", status: "delivered", messageID: entry.messageId)
+            #expect(try await Self.confirmation(server).status == "delivered")
         }
     }
 
