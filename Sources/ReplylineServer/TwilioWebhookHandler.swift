@@ -85,16 +85,16 @@ public struct TwilioWebhookHandler: Sendable {
 
     /// Checks content type and size, decodes the form, and verifies the signature.
     func verifiedForm(_ request: WebhookRequest) throws(WebhookError) -> FormBody {
-        let contentType = request.headerValues("Content-Type").first
+        let contentType = request.headerValues("content-type").first
         let mediaType = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard mediaType == "application/x-www-form-urlencoded" else { throw .unsupportedMediaType(contentType) }
         guard !request.bodyExceededLimit, request.body.count <= Self.maxBodyBytes else { throw .bodyTooLarge(limit: Self.maxBodyBytes) }
         let form = try FormBody.decode(request.body)
-        let signatures = Set(request.headerValues("X-Twilio-Signature"))
+        let signatures = Set(request.headerValues("x-twilio-signature"))
         guard signatures.count <= 1 else { throw .badSignature }
         try verifier.verify(
             url: publicURL + request.target, parameters: form.pairs, rawBody: request.body,
-            signature: signatures.first, signatureSettings: request.headerValues("X-Twilio-Webhooks-Signature-Settings").first)
+            signature: signatures.first, signatureSettings: request.headerValues("x-twilio-webhooks-signature-settings").first)
         return form
     }
 }

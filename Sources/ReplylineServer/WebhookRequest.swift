@@ -3,7 +3,7 @@
 public struct WebhookRequest: Sendable {
     /// The request target: path and query, as the provider called it.
     public var target: String
-    /// Header fields in order; names compare case-insensitively.
+    /// Header fields in order, names in lower case.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     /// The body was longer than the server reads; `body` holds none of it.
@@ -11,13 +11,19 @@ public struct WebhookRequest: Sendable {
 
     public init(target: String, headers: [(name: String, value: String)], body: [UInt8], bodyExceededLimit: Bool = false) {
         self.target = target
-        self.headers = headers
+        // Lower-cased once here, so lookups are plain comparisons.
+        self.headers = headers.map { (Self.lowercased($0.name), $0.value) }
         self.body = body
         self.bodyExceededLimit = bodyExceededLimit
     }
 
+    /// The values of header `name`, which must be given in lower case.
     public func headerValues(_ name: String) -> [String] {
-        headers.filter { $0.name.caseInsensitiveCompare(name) == .orderedSame }.map(\.value)
+        headers.filter { $0.name == name }.map(\.value)
+    }
+
+    static func lowercased(_ name: String) -> String {
+        name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name
     }
 }
 

@@ -27,74 +27,116 @@ extension AppDatabase {
         decide: @escaping @Sendable (ContactSnapshot) -> Decision,
         render: @escaping @Sendable (Decision) -> String
     ) async throws -> InboundOutcome {
-        try await write { db in
+        // Everything that does not need the database is done before joining the writer's queue.
+        let count = SegmentCounter.count(message.body)
+        let media = StoredMessage.encodeMedia(message.media)
+        let parameters = StoredMessage.encodeParameters(message.parameters)
+        // The hot path uses cached prepared statements with explicit columns: the single
+        // writer runs every transaction, so its per-message work bounds throughput.
+        return try await write { db in
             if let existing = try Row.fetchOne(
-                db, sql: "SELECT id, webhook_reply FROM messages WHERE provider = ? AND provider_message_id = ?",
+                db.cachedStatement(sql: "SELECT id, webhook_reply FROM messages WHERE provider = ? AND provider_message_id = ?"),
                 arguments: [message.provider, message.providerMessageID])
             {
                 return InboundOutcome(reply: existing["webhook_reply"] ?? "", isDuplicate: true, decision: nil, messageID: existing["id"])
             }
-            var contact = try Self.contact(db, businessID: businessID, phone: message.from, now: now)
-            var conversation = try Self.conversation(db, contact: contact, now: now)
-            let appointments =
-                try StoredAppointment
-                .filter(sql: "contact_id = ? AND starts_at > ?", arguments: [contact.id!, now])
-                .order(sql: "starts_at")
-                .fetchAll(db)
-            let snapshot = ContactSnapshot(
-                consent: contact.consent, customerName: contact.name,
-                upcomingAppointments: appointments.map(\.engineValue),
-                lastUnrecognizedReplyAt: conversation.lastUnrecognizedReplyAt)
-            let decision = decide(snapshot)
+            let contact = try Self.contactState(db, businessID: businessID, phone: message.from, now: now)
+            let conversation = try Self.conversationState(db, businessID: businessID, contactID: contact.id, now: now)
+            let appointments = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, customer_name, service, starts_at, amount_cents, state FROM appointments
+                        WHERE contact_id = ? AND starts_at > ? ORDER BY starts_at
+                        """), arguments: [contact.id, now]
+            ).map { row in
+                Appointment(
+                    id: row[0], customerName: row[1], service: row[2], startsAt: row[3], amountCents: row[4], state: row[5])
+            }
+            let decision = decide(
+                ContactSnapshot(
+                    consent: contact.consent, customerName: contact.name, upcomingAppointments: appointments,
+                    lastUnrecognizedReplyAt: conversation.lastUnrecognizedReplyAt))
             let reply = render(decision)
+            let appointmentID = decision.appointmentChange?.appointmentID
 
-            let count = SegmentCounter.count(message.body)
-            var inbound = StoredMessage(
-                id: nil, conversationId: conversation.id!, direction: .inbound, kind: "inbound",
-                provider: message.provider, providerMessageId: message.providerMessageID,
-                fromNumber: message.from, toNumber: message.to, body: message.body,
-                media: StoredMessage.encodeMedia(message.media), segments: count.segments, encoding: count.encoding,
-                status: "received", errorCode: nil, errorMessage: nil, intent: decision.intent.description,
-                parameters: StoredMessage.encodeParameters(message.parameters), webhookReply: reply,
-                inReplyTo: nil, appointmentId: decision.appointmentChange?.appointmentID, createdAt: now)
-            try inbound.insert(db)
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO messages (conversation_id, direction, kind, provider, provider_message_id, from_number, to_number, body,
+                        media, segments, encoding, status, intent, parameters, webhook_reply, appointment_id, created_at)
+                    VALUES (?, 'inbound', 'inbound', ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)
+                    """
+            ).execute(arguments: [
+                conversation.id, message.provider, message.providerMessageID, message.from, message.to, message.body, media,
+                count.segments, count.encoding, decision.intent.description, parameters, reply, appointmentID, now,
+            ])
+            let inboundID = db.lastInsertedRowID
 
             if let change = decision.consentChange, change.to != contact.consent {
-                var event = StoredConsentEvent(
-                    id: nil, businessId: businessID, contactId: contact.id!, phone: contact.phone,
-                    fromState: contact.consent, toState: change.to, source: change.source,
-                    messageId: message.providerMessageID, createdAt: now)
-                try event.insert(db)
-                contact.consent = change.to
-                try contact.update(db, columns: ["consent"])
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO consent_events (business_id, contact_id, phone, from_state, to_state, source, message_id, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [businessID, contact.id, message.from, contact.consent, change.to, change.source, message.providerMessageID, now])
+                try db.cachedStatement(sql: "UPDATE contacts SET consent = ? WHERE id = ?").execute(arguments: [change.to, contact.id])
             }
             if let change = decision.appointmentChange {
                 // Guarded on the state the engine saw, so a change is never applied twice.
-                try db.execute(
-                    sql: "UPDATE appointments SET state = ?, updated_at = ? WHERE id = ? AND state = ?",
-                    arguments: [change.to, now, change.appointmentID, change.from])
+                try db.cachedStatement(sql: "UPDATE appointments SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
+                    .execute(arguments: [change.to, now, change.appointmentID, change.from])
             }
             var preview = message.body.isEmpty && !message.media.isEmpty ? "[media]" : message.body
             for text in decision.replies {
                 let count = SegmentCounter.count(text)
-                var outbound = StoredMessage(
-                    id: nil, conversationId: conversation.id!, direction: .outbound, kind: "reply",
-                    provider: message.provider, providerMessageId: nil, fromNumber: message.to, toNumber: message.from,
-                    body: text, media: "[]", segments: count.segments, encoding: count.encoding, status: "accepted",
-                    errorCode: nil, errorMessage: nil, intent: nil, parameters: nil, webhookReply: nil, inReplyTo: inbound.id,
-                    appointmentId: decision.appointmentChange?.appointmentID, createdAt: now, sentAt: now)
-                try outbound.insert(db)
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO messages (conversation_id, direction, kind, provider, from_number, to_number, body, media, segments,
+                            encoding, status, in_reply_to, appointment_id, created_at, sent_at)
+                        VALUES (?, 'outbound', 'reply', ?, ?, ?, ?, '[]', ?, ?, 'accepted', ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [
+                    conversation.id, message.provider, message.to, message.from, text, count.segments, count.encoding, inboundID, appointmentID,
+                    now, now,
+                ])
                 preview = text
             }
-            conversation.unreadCount += 1
-            conversation.needsReply = conversation.needsReply || decision.needsReply
-            if let flag = decision.staffFlag { conversation.staffFlag = flag }
-            conversation.lastMessageAt = now
-            conversation.lastMessagePreview = String(preview.prefix(160))
-            if decision.isUnrecognizedAcknowledgement { conversation.lastUnrecognizedReplyAt = now }
-            try conversation.update(db)
-            return InboundOutcome(reply: reply, isDuplicate: false, decision: decision, messageID: inbound.id!)
+            try db.cachedStatement(
+                sql: """
+                    UPDATE conversations SET unread_count = unread_count + 1, needs_reply = needs_reply OR ?,
+                        staff_flag = COALESCE(?, staff_flag), last_message_at = ?, last_message_preview = ?,
+                        last_unrecognized_reply_at = CASE WHEN ? THEN ? ELSE last_unrecognized_reply_at END
+                    WHERE id = ?
+                    """
+            ).execute(arguments: [
+                decision.needsReply, decision.staffFlag, now, String(preview.prefix(160)), decision.isUnrecognizedAcknowledgement, now,
+                conversation.id,
+            ])
+            return InboundOutcome(reply: reply, isDuplicate: false, decision: decision, messageID: inboundID)
         }
+    }
+
+    /// The contact's id, name and consent, created opted in on first contact.
+    static func contactState(_ db: Database, businessID: String, phone: String, now: Date) throws -> (id: Int64, name: String?, consent: ConsentState) {
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, name, consent FROM contacts WHERE business_id = ? AND phone = ?"), arguments: [businessID, phone])
+        {
+            return (row[0], row[1], row[2])
+        }
+        try db.cachedStatement(sql: "INSERT INTO contacts (business_id, phone, consent, created_at) VALUES (?, ?, 'opted_in', ?)")
+            .execute(arguments: [businessID, phone, now])
+        return (db.lastInsertedRowID, nil, .optedIn)
+    }
+
+    /// The conversation's id and last acknowledgement, created on first contact.
+    static func conversationState(_ db: Database, businessID: String, contactID: Int64, now: Date) throws -> (id: Int64, lastUnrecognizedReplyAt: Date?) {
+        if let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, last_unrecognized_reply_at FROM conversations WHERE contact_id = ?"), arguments: [contactID])
+        {
+            return (row[0], row[1])
+        }
+        try db.cachedStatement(sql: "INSERT INTO conversations (business_id, contact_id, last_message_at) VALUES (?, ?, ?)")
+            .execute(arguments: [businessID, contactID, now])
+        return (db.lastInsertedRowID, nil)
     }
 
     static func contact(_ db: Database, businessID: String, phone: String, now: Date) throws -> StoredContact {
