@@ -77,7 +77,9 @@ extension AppDatabase {
                         INSERT INTO consent_events (business_id, contact_id, phone, from_state, to_state, source, message_id, created_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """
-                ).execute(arguments: [businessID, contact.id, message.from, contact.consent, change.to, change.source, message.providerMessageID, now])
+                ).execute(arguments: [
+                    businessID, contact.id, message.from, contact.consent, change.to, change.source, message.providerMessageID, now,
+                ])
                 try db.cachedStatement(sql: "UPDATE contacts SET consent = ? WHERE id = ?").execute(arguments: [change.to, contact.id])
             }
             if let change = decision.appointmentChange {
@@ -95,7 +97,8 @@ extension AppDatabase {
                         VALUES (?, 'outbound', 'reply', ?, ?, ?, ?, '[]', ?, ?, 'accepted', ?, ?, ?, ?)
                         """
                 ).execute(arguments: [
-                    conversation.id, message.provider, message.to, message.from, text, count.segments, count.encoding, inboundID, appointmentID,
+                    conversation.id, message.provider, message.to, message.from, text, count.segments, count.encoding, inboundID,
+                    appointmentID,
                     now, now,
                 ])
                 preview = text
@@ -116,9 +119,12 @@ extension AppDatabase {
     }
 
     /// The contact's id, name and consent, created opted in on first contact.
-    static func contactState(_ db: Database, businessID: String, phone: String, now: Date) throws -> (id: Int64, name: String?, consent: ConsentState) {
+    static func contactState(_ db: Database, businessID: String, phone: String, now: Date) throws -> (
+        id: Int64, name: String?, consent: ConsentState
+    ) {
         if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT id, name, consent FROM contacts WHERE business_id = ? AND phone = ?"), arguments: [businessID, phone])
+            db.cachedStatement(sql: "SELECT id, name, consent FROM contacts WHERE business_id = ? AND phone = ?"),
+            arguments: [businessID, phone])
         {
             return (row[0], row[1], row[2])
         }
@@ -128,10 +134,12 @@ extension AppDatabase {
     }
 
     /// The conversation's id and last acknowledgement, created on first contact.
-    static func conversationState(_ db: Database, businessID: String, contactID: Int64, now: Date) throws -> (id: Int64, lastUnrecognizedReplyAt: Date?) {
+    static func conversationState(_ db: Database, businessID: String, contactID: Int64, now: Date) throws -> (
+        id: Int64, lastUnrecognizedReplyAt: Date?
+    ) {
         if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT id, last_unrecognized_reply_at FROM conversations WHERE contact_id = ?"), arguments: [contactID])
-        {
+            db.cachedStatement(sql: "SELECT id, last_unrecognized_reply_at FROM conversations WHERE contact_id = ?"), arguments: [contactID]
+        ) {
             return (row[0], row[1])
         }
         try db.cachedStatement(sql: "INSERT INTO conversations (business_id, contact_id, last_message_at) VALUES (?, ?, ?)")

@@ -162,3 +162,24 @@ struct InboundStoreTests {
         }
     }
 }
+
+@Suite("Stored JSON")
+struct StoredJSONTests {
+    @Test("Parameters and media survive a JSON round trip, whatever they contain")
+    func roundTrip() throws {
+        let tricky = ["plain", "quote \" and \\ backslash", "line\nbreak\ttab\r", "nul \u{0} bell \u{7} esc \u{1B}", "émoji 😊 中文", ""]
+        let parameters = tricky.enumerated().map { (name: "P\($0.offset)\($0.element.prefix(1))", value: $0.element) }
+        let json = StoredMessage.encodeParameters(parameters)
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String]])
+        #expect(decoded.map { $0[0] } == parameters.map(\.name))
+        #expect(decoded.map { $0[1] } == parameters.map(\.value))
+        let media = [InboundMessage.Media(url: "https://x/\"a\"", contentType: "image/jpeg"), .init(url: "https://x/b", contentType: nil)]
+        let message = StoredMessage(
+            id: nil, conversationId: 1, direction: .inbound, kind: "inbound", provider: "twilio", providerMessageId: nil, fromNumber: "",
+            toNumber: "", body: "", media: StoredMessage.encodeMedia(media), segments: 1, encoding: .gsm7, status: "received",
+            errorCode: nil,
+            errorMessage: nil, intent: nil, parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: nil, createdAt: Date())
+        #expect(message.mediaItems == media)
+        #expect(StoredMessage.encodeParameters([]) == "[]")
+    }
+}
