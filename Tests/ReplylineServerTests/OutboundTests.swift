@@ -140,6 +140,25 @@ struct OutboundTests {
         }
     }
 
+    @Test("A Twilio that does not answer in time is retried later, like a 5xx")
+    func timeout() async throws {
+        let fake = FakeTwilio()
+        fake.answer(FakeTwilio.Answer(status: 201, body: #"{"sid": "SMslow", "status": "queued"}"#, delay: .milliseconds(400)))
+        try await fake.run { baseURL in
+            let client = TwilioRESTClient(baseURL: baseURL, accountSID: FakeTwilio.account, authToken: "x", timeout: .milliseconds(100))
+            let server = try TestServer(sender: TwilioSender(client: client, publicURL: TestServer.publicURL))
+            try await server.app.test(.router) { client in
+                _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+                try await server.replyline.outbox.runOnce()
+                let message = try await Self.confirmation(server)
+                #expect(message.status == "queued")
+                #expect(message.providerMessageId == nil)
+                let due = try await server.database.dueOutbox(now: server.clock.now.addingTimeInterval(60), limit: 10)
+                #expect(due.first { $0.message.kind == "confirmation_request" }?.entry.lastError?.hasPrefix("network") == true)
+            }
+        }
+    }
+
     @Test("Status callbacks never move a status backwards and are all kept in the history")
     func statusPrecedence() async throws {
         try await Self.withFakeTwilio { fake, server, client in
