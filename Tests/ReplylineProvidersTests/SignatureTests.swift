@@ -132,3 +132,15 @@ struct SignatureTests {
 
 /// SHA-256 of bytes, through the same library the verifier uses.
 func SHA256Digest(_ bytes: [UInt8]) -> [UInt8] { Array(SHA256.hash(data: bytes)) }
+
+@Suite("Signature payload")
+struct SignaturePayloadTests {
+    @Test("Canonically equivalent spellings stay distinct, as in the reference helper (code points, not Unicode equivalence)")
+    func byteExact() {
+        let composed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
+        let payload = TwilioSignature.payload(url: "u", parameters: [("B", composed), ("B", decomposed), ("A", "x"), ("B", composed)])
+        // Sorted by code point: "cafe\u{301}" < "caf\u{E9}"; the repeated composed value counts once.
+        #expect(String(decoding: payload, as: UTF8.self) == "uAxB" + decomposed + "B" + composed)
+    }
+}

@@ -14,16 +14,24 @@ public enum TwilioSignature {
     public static func payload(url: String, parameters: [(name: String, value: String)]) -> [UInt8] {
         var bytes = Array(url.utf8)
         guard !parameters.isEmpty else { return bytes }
-        // Python's sort (the reference helper) orders by code point, which is UTF-8 byte order.
-        var byName: [String: [String]] = [:]
-        for (name, value) in parameters { byName[name, default: []].append(value) }
-        let names = byName.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for name in names {
-            let values = Set(byName[name]!).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for value in values {
-                bytes.append(contentsOf: name.utf8)
-                bytes.append(contentsOf: value.utf8)
+        // Sorting the pairs by (name, value) in UTF-8 byte order (Python's code-point order,
+        // as the reference helper sorts) and skipping repeated pairs gives the helper's
+        // "names sorted, each name's values sorted and de-duplicated" without a dictionary.
+        // Bytes, not String equality: Swift's == treats canonically equivalent spellings
+        // (é and e + ◌́) as equal, Python does not.
+        let sorted = parameters.sorted { lhs, rhs in
+            lhs.name.utf8.elementsEqual(rhs.name.utf8)
+                ? lhs.value.utf8.lexicographicallyPrecedes(rhs.value.utf8) : lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
+        }
+        bytes.reserveCapacity(bytes.count + sorted.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count })
+        var previous: (name: String, value: String)?
+        for pair in sorted {
+            if let previous, previous.name.utf8.elementsEqual(pair.name.utf8), previous.value.utf8.elementsEqual(pair.value.utf8) {
+                continue
             }
+            bytes.append(contentsOf: pair.name.utf8)
+            bytes.append(contentsOf: pair.value.utf8)
+            previous = pair
         }
         return bytes
     }
@@ -115,17 +123,18 @@ public struct TwilioSignatureVerifier: Sendable {
             else { throw .badSignature }
             signed = []
         }
-        var valid = false
+        // The URL spellings are public, so stopping at the first that verifies leaks nothing;
+        // each comparison itself is constant-time.
         for variant in TwilioSignature.urlVariants(url) {
             let payload = TwilioSignature.payload(url: variant, parameters: signed)
-            let ok =
+            let valid =
                 switch algorithm {
                 case .hmacSHA1: HMAC<Insecure.SHA1>.isValidAuthenticationCode(expected, authenticating: payload, using: key)
                 case .hmacSHA256: HMAC<SHA256>.isValidAuthenticationCode(expected, authenticating: payload, using: key)
                 }
-            valid = valid || ok
+            if valid { return }
         }
-        guard valid else { throw .badSignature }
+        throw .badSignature
     }
 
     /// `key=...,algorithm=HMAC_SHA256` → `.hmacSHA256`; nil for an algorithm we do not know.
