@@ -73,8 +73,10 @@ extension AppDatabase {
             if unreadOnly { sql += " AND conversations.unread_count > 0" }
             if needsReplyOnly { sql += " AND conversations.needs_reply" }
             if let cursor {
-                sql += " AND (conversations.last_message_at < ? OR (conversations.last_message_at = ? AND conversations.id < ?))"
-                arguments += [cursor.lastMessageAt, cursor.lastMessageAt, cursor.id]
+                // A row-value comparison lets SQLite seek the (business, activity, id) index
+                // instead of scanning what an OR of two conditions would.
+                sql += " AND (conversations.last_message_at, conversations.id) < (?, ?)"
+                arguments += [cursor.lastMessageAt, cursor.id]
             }
             sql += " ORDER BY conversations.last_message_at DESC, conversations.id DESC LIMIT ?"
             arguments += [limit]

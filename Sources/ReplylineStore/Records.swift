@@ -81,7 +81,8 @@ public struct StoredMessage: SnakeCaseRecord, Sendable, Hashable {
     public var isAutomated: Bool { ["confirmation_request", "reminder", "post_call"].contains(kind) }
 
     public var mediaItems: [InboundMessage.Media] {
-        (try? JSONDecoder().decode([MediaJSON].self, from: Data(media.utf8)))?.map {
+        guard media != "[]" else { return [] }
+        return (try? JSONDecoder().decode([MediaJSON].self, from: Data(media.utf8)))?.map {
             InboundMessage.Media(url: $0.url, contentType: $0.content_type)
         } ?? []
     }
@@ -141,6 +142,35 @@ public struct StoredMessage: SnakeCaseRecord, Sendable, Hashable {
             }
         }
         json += "\""
+    }
+}
+
+extension StoredMessage {
+    /// Read by column name: the Codable path with snake_case conversion was most of the
+    /// time of a 200-message thread page.
+    public init(row: Row) throws {
+        id = row["id"]
+        conversationId = row["conversation_id"]
+        direction = row["direction"]
+        kind = row["kind"]
+        provider = row["provider"]
+        providerMessageId = row["provider_message_id"]
+        fromNumber = row["from_number"]
+        toNumber = row["to_number"]
+        body = row["body"]
+        media = row["media"]
+        segments = row["segments"]
+        encoding = row["encoding"]
+        status = row["status"]
+        errorCode = row["error_code"]
+        errorMessage = row["error_message"]
+        intent = row["intent"]
+        parameters = row["parameters"]
+        webhookReply = row["webhook_reply"]
+        inReplyTo = row["in_reply_to"]
+        appointmentId = row["appointment_id"]
+        createdAt = row["created_at"]
+        sentAt = row["sent_at"]
     }
 }
 

@@ -3,9 +3,10 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import ReplylineServer
 import ReplylineStore
 import Testing
+
+@testable import ReplylineServer
 
 @Suite("Inbox API")
 struct InboxTests {
@@ -309,6 +310,23 @@ struct InboxTests {
                 #expect(Self.errorField(json) == field)
             }
             #expect(try await client.json(.get, "/api/v1/appointments/\(id)").json["state"] as? String == "cancelled")
+        }
+    }
+}
+
+@Suite("RFC 3339")
+struct RFC3339Tests {
+    @Test("Times format as Foundation's ISO 8601 style does, across eras and leap days")
+    func format() {
+        var generator = SystemRandomNumberGenerator()
+        var dates = [0, 951_782_400, 1_795_618_800, -86_401, 4_107_542_399, 68_256_000, 1_709_164_800].map {
+            Date(timeIntervalSince1970: Double($0))
+        }
+        for _ in 0..<500 {
+            dates.append(Date(timeIntervalSince1970: Double(Int64.random(in: -2_000_000_000...5_000_000_000, using: &generator))))
+        }
+        for date in dates {
+            #expect(RFC3339.string(from: date) == date.formatted(Date.ISO8601FormatStyle()), "\(date.timeIntervalSince1970)")
         }
     }
 }
