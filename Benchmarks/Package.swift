@@ -10,7 +10,7 @@ let package = Package(
     name: "replyline-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        .package(name: "replyline", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -18,8 +18,8 @@ let package = Package(
             name: "CoreBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "ReplylineCore", package: "main"),
-                .product(name: "ReplylineProviders", package: "main"),
+                .product(name: "ReplylineCore", package: "replyline"),
+                .product(name: "ReplylineProviders", package: "replyline"),
             ],
             path: "Benchmarks/CoreBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
