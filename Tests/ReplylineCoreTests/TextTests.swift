@@ -40,6 +40,16 @@ struct SegmentTests {
         #expect(SegmentCounter.count(String(repeating: "✓", count: 66) + "😊" + String(repeating: "✓", count: 66)).segments == 3)
     }
 
+    @Test("Plain ASCII counts the same on the fast path: extension characters twice, backtick and tab make it UCS-2")
+    func asciiFastPath() {
+        #expect(SegmentCounter.count("{}[]~|^\\") == SegmentCount(encoding: .gsm7, units: 16, segments: 1))
+        #expect(SegmentCounter.count(String(repeating: "a", count: 152) + "{" + String(repeating: "a", count: 10)).segments == 2)
+        #expect(SegmentCounter.count(String(repeating: "a", count: 152) + "{" + String(repeating: "a", count: 152)).segments == 3)
+        #expect(SegmentCounter.count("use `code`").encoding == .ucs2)
+        #expect(SegmentCounter.count("tab\there").encoding == .ucs2)
+        #expect(SegmentCounter.count("line\nbreak").encoding == .gsm7)
+    }
+
     @Test("An empty message is one segment of GSM-7")
     func empty() {
         #expect(SegmentCounter.count("") == SegmentCount(encoding: .gsm7, units: 0, segments: 1))

@@ -171,6 +171,9 @@ public struct ConversationEngine: Sendable {
     /// Free text that revokes consent in other words: "please stop texting me",
     /// "unsubscribe me", "STOP please". Read conservatively; staff review each one.
     static func isRevocation(_ normalized: String) -> Bool {
+        // Every phrase below contains one of these; most messages contain none.
+        let markers = ["STOP", "UNSUBSCRIBE", "REMOVE", "TAKE ME OFF", "TEXT", "NO MORE", "OPT ME"]
+        guard markers.contains(where: { normalized.contains($0) }) else { return false }
         let words = normalized.split(whereSeparator: { !$0.isLetter }).map(String.init)
         guard !words.isEmpty, words.count <= 12 else { return false }
         let joined = " " + words.joined(separator: " ") + " "

@@ -25,7 +25,21 @@ public enum SegmentCounter {
     /// True when `scalar` is in the GSM 03.38 basic or extension table.
     public static func isGSM7(_ scalar: Unicode.Scalar) -> Bool { basic.contains(scalar) || extended.contains(scalar) }
 
+    /// Septets per ASCII byte: 1 in the basic table, 2 in the extension table, 0 when the
+    /// byte is not GSM-7 at all (backtick, most control characters).
+    static let asciiWidths: [UInt8] = (0..<128).map { byte in
+        let scalar = Unicode.Scalar(UInt8(byte))
+        return basic.contains(scalar) ? 1 : extended.contains(scalar) ? 2 : 0
+    }
+
     public static func count(_ text: String) -> SegmentCount {
+        // Most replies and texts are plain ASCII: count them without building scalar sets.
+        if text.utf8.allSatisfy({ $0 < 0x80 && asciiWidths[Int($0)] != 0 }) {
+            var widths: [Int] = []
+            widths.reserveCapacity(text.utf8.count)
+            for byte in text.utf8 { widths.append(Int(asciiWidths[Int(byte)])) }
+            return SegmentCount(encoding: .gsm7, units: widths.reduce(0, +), segments: parts(widths, single: 160, multi: 153))
+        }
         var septets: [Int] = []
         septets.reserveCapacity(text.unicodeScalars.count)
         for scalar in text.unicodeScalars {
