@@ -71,7 +71,7 @@ public enum Deployment {
                 }
                 rules.business.timeZone = timeZone
             }
-            let plans = ["starter", "professional", "business", "enterprise"]
+            let plans = Plan.included.keys.sorted() + ["enterprise"]
             if let plan = entry.plan, !plans.contains(plan) {
                 throw ConfigurationError(
                     "\(configPath): business \(entry.id): unknown plan `\(plan)`; use one of \(plans.joined(separator: ", "))")

@@ -60,8 +60,7 @@ struct ReportsController {
             }
             components = DateComponents(year: year, month: month)
         }
-        let start = calendar.date(from: components)!
-        let end = calendar.date(byAdding: .month, value: 1, to: start)!
+        let (start, end) = AppDatabase.month(containing: calendar.date(from: components)!)
         return (String(format: "%04d-%02d", components.year!, components.month!), start, end)
     }
 

@@ -76,7 +76,9 @@ extension AppDatabase {
         }
     }
 
-    static func month(containing date: Date) -> (Date, Date) {
+    /// The calendar month (UTC) holding `date`, as [start, end): the period the plan's limit
+    /// and the usage reports both count in, so they always agree.
+    public static func month(containing date: Date) -> (start: Date, end: Date) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date))!
