@@ -10,6 +10,7 @@ import ReplylineCore
 public final class AppDatabase: Sendable {
     let writer: any DatabaseWriter
     let committer: GroupCommitter
+    let checkpointer: Checkpointer?
 
     /// Opens (creating if needed) the SQLite file at `path` in WAL mode and migrates it.
     public convenience init(path: String) throws {
@@ -17,16 +18,29 @@ public final class AppDatabase: Sendable {
         configuration.prepareDatabase { db in
             // FULL: a commit is on disk before the webhook that caused it is acknowledged.
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // The writer checkpoints every 8,000 pages (32 MiB) instead of 1,000: under load
+            // the same index pages are rewritten in many commits, and fewer checkpoints copy
+            // each of them fewer times. `Checkpointer` does most of the copying off the writer.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 8000")
         }
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
-        try self.init(writer: pool)
+        try self.init(writer: pool, checkpointer: Checkpointer(path: path))
     }
 
-    public init(writer: any DatabaseWriter) throws {
+    public convenience init(writer: any DatabaseWriter) throws {
+        try self.init(writer: writer, checkpointer: nil)
+    }
+
+    init(writer: any DatabaseWriter, checkpointer: Checkpointer?) throws {
         self.writer = writer
         self.committer = GroupCommitter(writer: writer)
+        self.checkpointer = checkpointer
         try Self.migrator.migrate(writer)
+    }
+
+    deinit {
+        checkpointer?.stop()
     }
 
     /// Runs `work` in the shared group-commit transaction and returns once it is committed.
