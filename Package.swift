@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "replyline", targets: ["replyline"]),
         .library(name: "ReplylineCore", targets: ["ReplylineCore"]),
         .library(name: "ReplylineProviders", targets: ["ReplylineProviders"]),
+        .library(name: "ReplylineProvidersHTTP", targets: ["ReplylineProvidersHTTP"]),
         .library(name: "ReplylineStore", targets: ["ReplylineStore"]),
         .library(name: "ReplylineServer", targets: ["ReplylineServer"]),
     ],
@@ -32,6 +33,14 @@ let package = Package(
             dependencies: [
                 "ReplylineCore",
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The providers' REST clients, apart from the pure adapters above so that fuzzers
+        // and benchmarks of parsing, signatures and TwiML build without an HTTP stack.
+        .target(
+            name: "ReplylineProvidersHTTP",
+            dependencies: [
+                "ReplylineProviders",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
@@ -47,6 +56,7 @@ let package = Package(
             dependencies: [
                 "ReplylineCore",
                 "ReplylineProviders",
+                "ReplylineProvidersHTTP",
                 "ReplylineStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,6 +78,7 @@ let package = Package(
             name: "ReplylineProvidersTests",
             dependencies: ["ReplylineProviders", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .testTarget(name: "ReplylineProvidersHTTPTests", dependencies: ["ReplylineProvidersHTTP"]),
         .testTarget(name: "ReplylineStoreTests", dependencies: ["ReplylineStore"]),
         .testTarget(
             name: "ReplylineServerTests",

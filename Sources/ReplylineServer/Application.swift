@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ReplylineCore
 import ReplylineProviders
+import ReplylineProvidersHTTP
 import ReplylineStore
 
 /// The running parts of Replyline, built once from a configuration: the database, the

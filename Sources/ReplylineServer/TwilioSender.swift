@@ -1,5 +1,6 @@
 import Foundation
 import ReplylineProviders
+import ReplylineProvidersHTTP
 import ReplylineStore
 
 /// Sends outbox messages through Twilio's REST API and reads its answer into a `SendResult`.

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import ReplylineCore
 import ReplylineProviders
+import ReplylineProvidersHTTP
 import ReplylineServer
 import ReplylineStore
 import Testing

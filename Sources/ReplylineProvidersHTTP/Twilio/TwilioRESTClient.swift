@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import ReplylineProviders
 
 /// What Twilio said to a send request.
 public enum TwilioSendOutcome: Sendable, Equatable {

@@ -1,7 +1,8 @@
 import Foundation
+import ReplylineProviders
 import Testing
 
-@testable import ReplylineProviders
+@testable import ReplylineProvidersHTTP
 
 @Suite("Twilio REST client")
 struct TwilioRESTClientTests {
