@@ -13,7 +13,9 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownNumber(String)
 
     public var description: String {
-        switch self {
+        // Every string here may hold request bytes: shown escaped and cut short, so an
+        // error can never split a log line or an HTTP header, nor echo a whole body.
+        switch self.printable {
         case .unsupportedMediaType(let type):
             "Content-Type must be application/x-www-form-urlencoded (got \(type.map { "`\($0)`" } ?? "none")). Point the provider's webhook at this URL with HTTP POST."
         case .bodyTooLarge(let limit):
@@ -35,5 +37,37 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownNumber(let number):
             "No business receives texts on \(number). Add it to `business.numbers` in the business's rules file."
         }
+    }
+
+    /// The same error with every string made `printable`.
+    var printable: WebhookError {
+        switch self {
+        case .unsupportedMediaType(let type): .unsupportedMediaType(type.map { Self.printable($0) })
+        case .malformedForm(let detail): .malformedForm(Self.printable(detail, limit: 160))
+        case .invalidUTF8(let field): .invalidUTF8(Self.printable(field))
+        case .missingParameter(let name): .missingParameter(Self.printable(name))
+        case .invalidParameter(let name, let reason): .invalidParameter(Self.printable(name), Self.printable(reason, limit: 160))
+        case .unknownNumber(let number): .unknownNumber(Self.printable(number))
+        case .bodyTooLarge, .missingSignature, .badSignature, .signatureKeyNotConfigured: self
+        }
+    }
+
+    /// `text` cut to `limit` characters, with control, format and unassigned characters
+    /// written as `\u{…}` escapes: what a log line or a plain-text body can safely hold.
+    public static func printable(_ text: String, limit: Int = 64) -> String {
+        var out = ""
+        for (index, scalar) in text.unicodeScalars.enumerated() {
+            if index == limit {
+                out += "…"
+                break
+            }
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned:
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+            default:
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

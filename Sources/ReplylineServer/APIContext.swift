@@ -8,9 +8,12 @@ import ReplylineCore
 public struct APIContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     var business: Business?
+    /// The peer's IP address, for rate limits before a key is known.
+    let clientAddress: String
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     func requireBusiness() throws -> Business {
@@ -33,18 +36,33 @@ public struct APIContext: RequestContext {
 }
 
 /// `Authorization: Bearer <key>` on every `/api/v1` route; the key picks the business.
+/// Every request also takes a token from its client's rate limit first: the business once
+/// its key checks out, else the peer's address, so guessing keys is limited too. Over the
+/// limit is 429 with `Retry-After`. Keys are compared in constant time and never logged.
 struct APIKeyMiddleware: RouterMiddleware {
     let directory: BusinessDirectory
+    let limiter: RateLimiter
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization] else {
-            throw APIError(.unauthorized, code: "unauthorized", message: "Send the business's API key as `Authorization: Bearer <key>`.")
+        let business = request.headers[.authorization].flatMap { header -> Business? in
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+            return directory.business(apiKey: String(parts[1]))
         }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer", let business = directory.business(apiKey: String(parts[1])) else {
+        if let wait = limiter.take(business.map { "business:" + $0.id } ?? "address:" + context.clientAddress) {
+            let seconds = max(1, Int(wait.components.seconds) + (wait.components.attoseconds > 0 ? 1 : 0))
+            throw APIError(
+                .tooManyRequests, code: "rate_limited",
+                message:
+                    "Too many requests: at most \(Int(limiter.limit.burst)) at once and \(Int(limiter.limit.perSecond)) a second per client. Retry after \(seconds) s.",
+                headers: [.retryAfter: String(seconds)])
+        }
+        guard let business else {
             throw APIError(
                 .unauthorized, code: "unauthorized",
-                message: "The API key is not valid. Check REPLYLINE_API_KEY or the business's key in the config.")
+                message: request.headers[.authorization] == nil
+                    ? "Send the business's API key as `Authorization: Bearer <key>`."
+                    : "The API key is not valid. Check REPLYLINE_API_KEY or the business's key in the config.")
         }
         var context = context
         context.business = business

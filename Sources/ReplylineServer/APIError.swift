@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// An API error as JSON: `{"error": {"code", "message", "field"}}`, with a message a
 /// person can act on and the field at fault when there is one.
@@ -9,15 +10,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var code: String
     public var message: String
     public var field: String?
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.headers = headers
     }
-
-    public var headers: HTTPFields { [:] }
 
     public static func invalid(_ field: String, _ message: String) -> APIError {
         APIError(.unprocessableContent, code: "invalid_field", message: message, field: field)
@@ -37,7 +38,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        try JSON.response(Envelope(error: .init(code: code, message: message, field: field)), status: status)
+        var response = try JSON.response(Envelope(error: .init(code: code, message: message, field: field)), status: status)
+        response.headers.append(contentsOf: headers)
+        return response
     }
 }
 
@@ -73,8 +76,12 @@ enum JSON {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, code: "body_too_large", message: "The request body is over \(limit / 1024) KiB.")
+        } catch {
+            throw APIError(
+                .badRequest, code: "unreadable_body",
+                message: "The request body could not be read; send it whole, with a correct Content-Length.")
         }
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "Send the body as application/json.")
@@ -107,7 +114,8 @@ enum RFC3339 {
         return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600))" + ":\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
     }
 
-    /// Parses `2026-12-01T15:30:00-05:00` or `...Z`; a time without an offset is refused.
+    /// Parses `2026-12-01T15:30:00-05:00` or `...Z`; a time without an offset, or outside
+    /// the years 2000 to 9999, is refused.
     static func date(from text: String) -> Date? {
         guard text.count >= 20, text.contains("T") || text.contains("t") else { return nil }
         let tail = text.suffix(6)
@@ -115,7 +123,11 @@ enum RFC3339 {
             text.hasSuffix("Z") || text.hasSuffix("z") || ((tail.first == "+" || tail.first == "-") && tail.dropFirst(3).first == ":")
         guard hasOffset else { return nil }
         let upper = text.uppercased()
-        if let date = try? Date(upper, strategy: .iso8601) { return date }
-        return try? Date(upper, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        guard
+            let date = (try? Date(upper, strategy: .iso8601))
+                ?? (try? Date(upper, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        else { return nil }
+        // Years 2000 through 9999 only: SQLite's date text has four-digit years.
+        return (946_684_800.0...253_402_300_799.0).contains(date.timeIntervalSince1970) ? date : nil
     }
 }

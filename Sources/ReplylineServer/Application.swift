@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ReplylineCore
 import ReplylineProviders
 import ReplylineProvidersHTTP
@@ -103,14 +104,23 @@ public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
     }
     WebhooksController(twilio: replyline.twilio).addRoutes(to: router)
-    let api = router.group("api/v1").add(middleware: APIKeyMiddleware(directory: replyline.directory))
+    let api = router.group("api/v1").add(
+        middleware: APIKeyMiddleware(directory: replyline.directory, limiter: RateLimiter(replyline.configuration.apiRateLimit)))
     AppointmentsController(replyline: replyline).addRoutes(to: api)
     InboxController(replyline: replyline).addRoutes(to: api)
     ReportsController(replyline: replyline).addRoutes(to: api)
     EventsController(replyline: replyline).addRoutes(to: api)
+    let configuration = replyline.configuration
+    let timeout = TimeAmount(configuration.requestTimeout)
     return Application(
         router: router,
-        configuration: .init(address: .hostname(replyline.configuration.host, port: replyline.configuration.port), serverName: "replyline"),
+        // Requests are small: headers are capped at 8 KiB a field, 16 KiB in all and 100
+        // fields (past that: 400 and the connection closed), bodies by each route.
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(timeout: timeout)], idleTimeout: .seconds(60),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "replyline"),
         services: replyline.configuration.runsOutboxWorker ? [replyline.outbox] : [],
         logger: replyline.logger)
 }
@@ -139,17 +149,22 @@ struct WebhooksController {
         let limit = TwilioWebhookHandler.maxBodyBytes
         var body: [UInt8] = []
         var exceeded = false
+        var unreadable = false
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             exceeded = true
         } else {
             do {
                 let buffer = try await request.body.collect(upTo: limit)
                 body = Array(buffer.readableBytesView)
-            } catch {
+            } catch is NIOTooManyBytesError {
                 exceeded = true
+            } catch {
+                unreadable = true
             }
         }
-        return WebhookRequest(target: request.uri.string, headers: headers, body: body, bodyExceededLimit: exceeded)
+        var webhook = WebhookRequest(target: request.uri.string, headers: headers, body: body, bodyExceededLimit: exceeded)
+        webhook.bodyUnreadable = unreadable
+        return webhook
     }
 
     static func response(_ answer: WebhookResponse) -> Response {

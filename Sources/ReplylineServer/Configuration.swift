@@ -27,6 +27,12 @@ public struct ServerConfiguration: Sendable {
     public var outboxInterval: Duration = .seconds(1)
     /// Runs the outbox worker as a service of the application.
     public var runsOutboxWorker = true
+    /// `/api/v1` requests each client may make: a sustained rate per second and a burst.
+    /// A client is its business once its API key checks out, else its IP address.
+    public var apiRateLimit = RateLimit(perSecond: 20, burst: 100)
+    /// A client must send a whole request (head and body) within this time of the
+    /// connection opening or the previous response; slower connections are closed.
+    public var requestTimeout: Duration = .seconds(10)
 
     public init() {}
 

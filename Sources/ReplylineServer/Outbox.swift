@@ -57,16 +57,17 @@ public struct OutboxWorker: Service {
         if interrupted > 0 {
             logger.warning("\(interrupted) message(s) were being sent when the server stopped; marked unknown, not sent again")
         }
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    _ = try await runOnce()
-                } catch {
-                    logger.error("outbox pass failed", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: interval)
+        // On SIGTERM the send in flight finishes and is recorded, then the worker stops:
+        // only the wait between passes is cancelled, never a send.
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                _ = try await runOnce()
+            } catch {
+                logger.error("outbox pass failed", metadata: ["error": "\(error)"])
             }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
+        logger.info("outbox worker stopped")
     }
 
     /// One pass over the due messages; returns how many it settled or deferred.
@@ -78,6 +79,7 @@ public struct OutboxWorker: Service {
         var sentInPass: [Int64: [Date]] = [:]
         var monthCounts: [String: Int] = [:]
         for item in due {
+            if Task.isShuttingDownGracefully { break }
             let businessID = item.entry.businessId
             guard let business = directory.businesses.first(where: { $0.id == businessID }) else { continue }
             if let until = heldBack[item.contactID] {

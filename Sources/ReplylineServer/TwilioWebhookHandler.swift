@@ -89,6 +89,9 @@ public struct TwilioWebhookHandler: Sendable {
         let mediaType = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard mediaType == "application/x-www-form-urlencoded" else { throw .unsupportedMediaType(contentType) }
         guard !request.bodyExceededLimit, request.body.count <= Self.maxBodyBytes else { throw .bodyTooLarge(limit: Self.maxBodyBytes) }
+        guard !request.bodyUnreadable else {
+            throw .malformedForm("the body could not be read (a broken chunked encoding or a short body)")
+        }
         let form = try FormBody.decode(request.body)
         let signatures = Set(request.headerValues("x-twilio-signature"))
         guard signatures.count <= 1 else { throw .badSignature }

@@ -8,6 +8,8 @@ public struct WebhookRequest: Sendable {
     public var body: [UInt8]
     /// The body was longer than the server reads; `body` holds none of it.
     public var bodyExceededLimit: Bool
+    /// The body could not be read (a broken chunked encoding, say); `body` holds none of it.
+    public var bodyUnreadable = false
 
     public init(target: String, headers: [(name: String, value: String)], body: [UInt8], bodyExceededLimit: Bool = false) {
         self.target = target

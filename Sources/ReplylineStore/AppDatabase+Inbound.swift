@@ -49,8 +49,11 @@ extension AppDatabase {
                         WHERE contact_id = ? AND starts_at > ? ORDER BY starts_at
                         """), arguments: [contact.id, now]
             ).map { row in
-                Appointment(
-                    id: row[0], customerName: row[1], service: row[2], startsAt: row[3], amountCents: row[4], state: row[5])
+                // Throwing reads: a value that does not decode fails this webhook (a 500 the
+                // provider retries), never the process.
+                try Appointment(
+                    id: row.decode(atIndex: 0), customerName: row.decode(atIndex: 1), service: row.decode(atIndex: 2),
+                    startsAt: row.decode(atIndex: 3), amountCents: row.decode(atIndex: 4), state: row.decode(atIndex: 5))
             }
             let decision = decide(
                 ContactSnapshot(

@@ -52,6 +52,17 @@ public final class AppDatabase: Sendable {
         try await writer.read(work)
     }
 
+    /// Copies the database to a new SQLite file at `path` with SQLite's online backup,
+    /// while writes go on: the copy is one consistent snapshot. Refuses to overwrite.
+    public func backup(to path: String) async throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw BackupError("\(path) already exists; choose a new file name or remove it first")
+        }
+        let destination = try DatabaseQueue(path: path)
+        try writer.backup(to: destination)
+        try destination.close()
+    }
+
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     public func integrityCheck() async throws -> String {
         try await writer.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
@@ -174,5 +185,13 @@ public final class AppDatabase: Sendable {
                     """)
         }
         return migrator
+    }
+}
+
+public struct BackupError: Error, CustomStringConvertible {
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

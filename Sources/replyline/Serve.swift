@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ReplylineServer
+import ReplylineStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,6 +24,10 @@ struct Serve: AsyncParsableCommand {
     var config: String?
     @Option(name: .customLong("twilio-api-url"), help: "Twilio's REST API base URL (a test double's, say).")
     var twilioAPIURL = "https://api.twilio.com"
+    @Option(name: .customLong("request-timeout"), help: "Seconds a client has to send a whole request before its connection is closed.")
+    var requestTimeout = 10.0
+    @Option(name: .customLong("api-rate-limit"), help: "API requests per second each client may make (bursts of 5 times that).")
+    var apiRateLimit = 20.0
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -40,10 +45,15 @@ struct Serve: AsyncParsableCommand {
         configuration.twilioSharedKey = environment["TWILIO_WEBHOOK_SHARED_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.twilioAccountSID = environment["TWILIO_ACCOUNT_SID"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.twilioAPIBaseURL = twilioAPIURL
+        guard requestTimeout > 0, apiRateLimit > 0 else { throw ValidationError("--request-timeout and --api-rate-limit must be positive") }
+        configuration.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+        configuration.apiRateLimit = RateLimit(perSecond: apiRateLimit, burst: apiRateLimit * 5)
         var apiKey = environment["REPLYLINE_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         if config == nil, apiKey == nil {
             apiKey = "rl_dev_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-            logger.warning("REPLYLINE_API_KEY is not set; this run's API key is \(apiKey!)")
+            // A secret goes to the terminal on stdout, never into a log line.
+            logger.warning("REPLYLINE_API_KEY is not set; this run's API key is printed on standard output")
+            print("API key for this run: \(apiKey!)")
         }
         configuration.businesses =
             if let config { try Deployment.businesses(configPath: config, environment: environment) } else {
@@ -53,7 +63,16 @@ struct Serve: AsyncParsableCommand {
             logger.warning(
                 "TWILIO_AUTH_TOKEN is not set: webhooks are accepted WITHOUT signature checks. Use this for local development only.")
         }
-        let app = try buildApplication(configuration, logger: logger)
+        // A damaged file is found before anything is acknowledged on top of it.
+        let store = try AppDatabase(path: database)
+        let integrity = try await store.integrityCheck()
+        guard integrity == "ok" else {
+            throw ConfigurationError(
+                "\(database) failed PRAGMA integrity_check (\(integrity.prefix(200))). Restore the latest `replyline backup`, or recover it with sqlite3's .recover, before serving."
+            )
+        }
+        logger.info("database \(database): integrity ok")
+        let app = buildApplication(try Replyline(configuration, database: store, logger: logger))
         for business in configuration.businesses {
             let numbers = business.numbers.isEmpty ? business.rules.business.numbers : business.numbers
             logger.info(

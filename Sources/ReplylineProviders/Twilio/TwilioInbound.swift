@@ -6,7 +6,7 @@ public enum TwilioInbound {
 
     public static func parse(_ form: FormBody) throws(WebhookError) -> InboundMessage {
         func required(_ name: String) throws(WebhookError) -> String {
-            guard let value = form[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+            guard let value = form[name].map(trimmed), !value.isEmpty else {
                 throw .missingParameter(name)
             }
             return value
@@ -36,7 +36,23 @@ public enum TwilioInbound {
         let optOut = form["OptOutType"].flatMap { ProviderOptOut(rawValue: $0.uppercased()) }
         return InboundMessage(
             provider: provider, providerMessageID: sid, accountID: form["AccountSid"],
-            messagingServiceID: form["MessagingServiceSid"], from: from, to: to, body: form["Body"] ?? "",
+            messagingServiceID: form["MessagingServiceSid"], from: from, to: to, body: withoutNUL(form["Body"] ?? ""),
             media: media, providerOptOut: optOut, parameters: form.pairs)
     }
+}
+
+/// `text` without leading and trailing spaces and tabs (Foundation's trimming bridges
+/// through NSString, which showed in profiles of the webhook path).
+func trimmed(_ text: String) -> String {
+    let utf8 = text.utf8
+    guard let first = utf8.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) else { return "" }
+    let last = utf8.lastIndex(where: { $0 != 0x20 && $0 != 0x09 })!
+    if first == utf8.startIndex, last == utf8.index(before: utf8.endIndex) { return text }
+    return String(text[first...last])
+}
+
+/// `text` with each NUL as U+FFFD. No phone sends NUL, and SQLite text bound by GRDB ends
+/// at the first one, so the body stored, decided on and shown is this one.
+func withoutNUL(_ text: String) -> String {
+    text.utf8.contains(0) ? String(text.unicodeScalars.map { $0 == "\0" ? "\u{FFFD}" : Character($0) }) : text
 }
