@@ -11,7 +11,12 @@ public struct Business: Sendable {
     let apiKey: [UInt8]?
 
     /// The number its outbound messages come from.
-    public var sendingNumber: String { numbers.sorted().first ?? rules.business.phone }
+    /// The number texts go out from: the first provider number, else the business's phone
+    /// from its rules in E.164 (the provider refuses `(555) 010-4477`).
+    public var sendingNumber: String {
+        numbers.sorted().first
+            ?? PhoneNumber(rules.business.phone, defaultCountry: rules.business.country)?.e164 ?? rules.business.phone
+    }
 }
 
 /// Finds the business a webhook or an API key belongs to.

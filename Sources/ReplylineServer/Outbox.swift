@@ -131,6 +131,7 @@ extension SendResult {
         case .blocked: "blocked"
         case .failed, .optedOut, .invalidNumber: "failed"
         case .retry: "retry"
+        case .unknown: "unknown"
         }
     }
 }

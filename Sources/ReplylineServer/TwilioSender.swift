@@ -30,6 +30,8 @@ public struct TwilioSender: MessageSender {
             return .sent(providerMessageID: sid, status: status)
         case .retryable(let reason, let after):
             return .retry(after: after ?? 0, reason: reason)
+        case .indeterminate(let reason):
+            return .unknown(reason: reason)
         case .rejected(let code, let message):
             switch code {
             case "21610": return .optedOut(code: "21610", message: message)

@@ -26,8 +26,11 @@ public enum SendResult: Sendable, Equatable {
     case optedOut(code: String, message: String)
     /// The number cannot receive texts (Twilio 21211, 21614): failed, and the number marked.
     case invalidNumber(code: String, message: String)
-    /// Worth trying again (429, 5xx, network): after this delay, unless attempts ran out.
+    /// Worth trying again (429, 5xx, no connection): after this delay, unless attempts ran out.
     case retry(after: TimeInterval, reason: String)
+    /// The provider may or may not have it (no answer after the request went out): marked
+    /// `unknown` like a send a crash interrupted, and never sent again.
+    case unknown(reason: String)
 }
 
 extension AppDatabase {
@@ -165,6 +168,8 @@ extension AppDatabase {
                         UPDATE contacts SET number_invalid = 1
                         WHERE id = (SELECT contact_id FROM conversations JOIN messages ON messages.conversation_id = conversations.id WHERE messages.id = ?)
                         """, arguments: [entry.messageId])
+            case .unknown(let reason):
+                try settle("unknown", status: "unknown", message: "not sent again: the provider may have it (\(reason))")
             case .retry(let delay, let reason):
                 if current.attempts >= Self.maxSendAttempts {
                     try settle("failed", status: "failed", message: "gave up after \(current.attempts) attempts: \(reason)")

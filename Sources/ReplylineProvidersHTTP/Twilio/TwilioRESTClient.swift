@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOPosix
 import ReplylineProviders
 
 /// What Twilio said to a send request.
@@ -9,8 +10,11 @@ public enum TwilioSendOutcome: Sendable, Equatable {
     case accepted(sid: String, status: String)
     /// Refused for good, with Twilio's error code (21610, 21211, ...) and message.
     case rejected(code: String?, message: String)
-    /// Worth retrying (429, 5xx, timeouts, connection errors); `retryAfter` when Twilio said.
+    /// Worth retrying (429, 5xx, no connection made); `retryAfter` when Twilio said.
     case retryable(reason: String, retryAfter: TimeInterval?)
+    /// The request went out but no answer came back (a reset, a timeout): Twilio may or may
+    /// not have the message, so it must not be sent again.
+    case indeterminate(reason: String)
 }
 
 /// Sends messages through Twilio's REST API: `POST {base}/2010-04-01/Accounts/{AccountSid}/Messages.json`
@@ -88,7 +92,21 @@ public struct TwilioRESTClient: Sendable {
             return Self.outcome(
                 status: Int(response.status.code), body: Array(buffer: body), retryAfter: response.headers.first(name: "Retry-After"))
         } catch {
-            return .retryable(reason: "network: \(error)", retryAfter: nil)
+            // Retrying is safe only when Twilio cannot have the message: the connection was
+            // never made. After the request went out (a reset, a timeout waiting for the
+            // answer) Twilio may have taken it, and a retry could text the customer twice.
+            if Self.neverSent(error) { return .retryable(reason: "network: \(error)", retryAfter: nil) }
+            return .indeterminate(reason: "network: \(error)")
+        }
+    }
+
+    /// True when `error` says the request never reached Twilio: no connection was made.
+    static func neverSent(_ error: any Error) -> Bool {
+        switch error {
+        case let error as IOError: [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL].contains(error.errnoCode)
+        case let error as HTTPClientError: error == .connectTimeout || error == .tlsHandshakeTimeout
+        case is NIOConnectionError: true
+        default: false
         }
     }
 
