@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ReplylineCore
@@ -96,5 +97,38 @@ struct TemplateTests {
     @Test("Brackets that hold no identifier are plain text")
     func plainBrackets() throws {
         #expect(try Template("Reply [1] or <3 or [ ]").render([:]) == "Reply [1] or <3 or [ ]")
+    }
+}
+
+@Suite("Fast paths agree with the general ones")
+struct FastPathTests {
+    @Test("ASCII normalization matches the Unicode path on 5,000 random ASCII strings")
+    func asciiNormalization() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array(0..<128).map { UInt8($0) }
+        for _ in 0..<5_000 {
+            let length = Int.random(in: 0..<24, using: &generator)
+            let text = String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &generator)! }, as: UTF8.self)
+            #expect(KeywordMatcher.normalizeASCII(text) == KeywordMatcher.normalizeUnicode(text), "\(Array(text.utf8))")
+        }
+        #expect(KeywordMatcher.normalize("  c!! ") == "C")
+        #expect(KeywordMatcher.normalize("stop\t\tplease\u{7}") == "STOP PLEASE")
+    }
+
+    @Test("Local date and time fields match Calendar's across zones, eras and DST changes")
+    func localTime() throws {
+        for zoneID in ["America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham", "UTC"] {
+            let zone = try #require(TimeZone(identifier: zoneID))
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            for _ in 0..<500 {
+                let date = Date(timeIntervalSince1970: Double(Int64.random(in: 946_684_800...4_102_444_800)))
+                let parts = calendar.dateComponents([.month, .day, .weekday, .hour, .minute], from: date)
+                let local = LocalTime(date, in: zone)
+                let ours: [Int] = [local.month, local.day, local.weekday + 1, local.hour, local.minute]
+                let foundations: [Int] = [parts.month!, parts.day!, parts.weekday!, parts.hour!, parts.minute!]
+                #expect(ours == foundations, "\(zoneID) \(date)")
+            }
+        }
     }
 }

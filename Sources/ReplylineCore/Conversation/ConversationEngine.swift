@@ -6,14 +6,10 @@ import Foundation
 public struct ConversationEngine: Sendable {
     public let rules: Rules
     let matcher: KeywordMatcher
-    let calendar: Calendar
 
     public init(rules: Rules) {
         self.rules = rules
         self.matcher = KeywordMatcher(rules: rules)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = rules.business.timeZone
-        self.calendar = calendar
     }
 
     public func decide(_ message: InboundText, contact: ContactSnapshot, now: Date) -> Decision {
@@ -191,23 +187,32 @@ public struct ConversationEngine: Sendable {
 
     /// Template values for this business, contact and appointment.
     public func values(contact: ContactSnapshot, appointment: Appointment?) -> [Template.Variable: String] {
-        var values: [Template.Variable: String] = [
-            .business: rules.business.name, .phone: rules.business.phone,
-            .customerName: appointment?.customerName ?? contact.customerName ?? "there",
-        ]
-        if let appointment {
-            values[.service] = appointment.service
-            values[.date] = formatDate(appointment.startsAt)
-            values[.time] = formatTime(appointment.startsAt)
-            if let cents = appointment.amountCents {
-                values[.amount] = "$\(cents / 100).\(String(format: "%02d", abs(cents % 100)))"
-            }
+        var values: [Template.Variable: String] = [:]
+        for variable in Template.Variable.allCases {
+            values[variable] = value(variable, contact: contact, appointment: appointment)
         }
         return values
     }
 
+    /// One template value; dates are formatted only for templates that show them.
+    func value(_ variable: Template.Variable, contact: ContactSnapshot, appointment: Appointment?) -> String? {
+        switch variable {
+        case .business: return rules.business.name
+        case .phone: return rules.business.phone
+        case .customerName: return appointment?.customerName ?? contact.customerName ?? "there"
+        case .service: return appointment?.service
+        case .date: return appointment.map { formatDate($0.startsAt) }
+        case .time: return appointment.map { formatTime($0.startsAt) }
+        case .amount:
+            guard let cents = appointment?.amountCents else { return nil }
+            let fraction = abs(cents % 100)
+            return "$\(cents / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+        case .summary: return nil
+        }
+    }
+
     public func render(_ template: Template, contact: ContactSnapshot, appointment: Appointment?) -> String {
-        template.render(values(contact: contact, appointment: appointment))
+        template.render { value($0, contact: contact, appointment: appointment) }
     }
 
     static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
@@ -215,15 +220,42 @@ public struct ConversationEngine: Sendable {
 
     /// "Tue, Dec 2" in the business's time zone; fixed English, so replies are stable.
     public func formatDate(_ date: Date) -> String {
-        let parts = calendar.dateComponents([.weekday, .month, .day], from: date)
-        return "\(Self.weekdays[parts.weekday! - 1]), \(Self.months[parts.month! - 1]) \(parts.day!)"
+        let local = LocalTime(date, in: rules.business.timeZone)
+        return "\(Self.weekdays[local.weekday]), \(Self.months[local.month - 1]) \(local.day)"
     }
 
     /// "3:30 PM" in the business's time zone.
     public func formatTime(_ date: Date) -> String {
-        let parts = calendar.dateComponents([.hour, .minute], from: date)
-        let hour = parts.hour!
-        let twelve = hour % 12 == 0 ? 12 : hour % 12
-        return "\(twelve):\(parts.minute! < 10 ? "0" : "")\(parts.minute!) \(hour < 12 ? "AM" : "PM")"
+        let local = LocalTime(date, in: rules.business.timeZone)
+        let twelve = local.hour % 12 == 0 ? 12 : local.hour % 12
+        return "\(twelve):\(local.minute < 10 ? "0" : "")\(local.minute) \(local.hour < 12 ? "AM" : "PM")"
+    }
+}
+
+/// A moment's wall-clock fields in a time zone, by arithmetic on the zone's offset (Howard
+/// Hinnant's civil-from-days): Calendar.dateComponents was most of a decision's cost.
+struct LocalTime {
+    var month: Int
+    var day: Int
+    /// 0 is Sunday.
+    var weekday: Int
+    var hour: Int
+    var minute: Int
+
+    init(_ date: Date, in zone: TimeZone) {
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(zone.secondsFromGMT(for: date))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        hour = Int(secondOfDay / 3600)
+        minute = Int(secondOfDay / 60 % 60)
+        weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday (4)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
     }
 }

@@ -30,8 +30,13 @@ public struct KeywordMatcher: Sendable {
 
     /// The normalized form of `text` that keywords are compared against.
     public static func normalize(_ text: String) -> String {
-        // Plain ASCII is already NFKC; skip Foundation's normalization on the common path.
-        let folded = text.utf8.allSatisfy({ $0 < 0x80 }) ? text : text.precomposedStringWithCompatibilityMapping
+        // Plain ASCII is already NFKC and needs no Unicode tables: bytes in, bytes out.
+        text.utf8.allSatisfy({ $0 < 0x80 }) ? normalizeASCII(text) : normalizeUnicode(text)
+    }
+
+    /// `normalize` through Unicode's tables: NFKC, then the trimming and case rules.
+    static func normalizeUnicode(_ text: String) -> String {
+        let folded = text.precomposedStringWithCompatibilityMapping
         let scalars = folded.unicodeScalars
         guard let first = scalars.firstIndex(where: { !isTrimmed($0) }),
             let last = scalars.lastIndex(where: { !isTrimmed($0) })
@@ -54,6 +59,33 @@ public struct KeywordMatcher: Sendable {
             }
         }
         return result
+    }
+
+    /// `normalize` for ASCII text, the same rules on bytes: trim everything but letters and
+    /// digits from both ends, collapse white space, drop control characters, upper-case.
+    static func normalizeASCII(_ text: String) -> String {
+        let bytes = text.utf8
+        func kept(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 || byte >= 0x41 && byte <= 0x5A || byte >= 0x61 && byte <= 0x7A }
+        guard let first = bytes.firstIndex(where: kept), let last = bytes.lastIndex(where: kept) else { return "" }
+        return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            var count = 0
+            var pendingSpace = false
+            for byte in bytes[first...last] {
+                let isSpace = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+                if isSpace || byte < 0x20 || byte == 0x7F {
+                    pendingSpace = isSpace || pendingSpace
+                    continue
+                }
+                if pendingSpace {
+                    buffer[count] = 0x20
+                    count += 1
+                }
+                pendingSpace = false
+                buffer[count] = byte >= 0x61 && byte <= 0x7A ? byte - 32 : byte
+                count += 1
+            }
+            return count
+        }
     }
 
     static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {

@@ -85,11 +85,16 @@ public struct Template: Sendable, Hashable {
 
     /// Fills the template; a variable without a value renders as an empty string.
     public func render(_ values: [Variable: String]) -> String {
+        render { values[$0] }
+    }
+
+    /// Fills the template, asking `value` only for the variables it holds.
+    public func render(_ value: (Variable) -> String?) -> String {
         var result = ""
         for part in parts {
             switch part {
             case .text(let text): result += text
-            case .variable(let variable): result += values[variable] ?? ""
+            case .variable(let variable): result += value(variable) ?? ""
             }
         }
         return result
