@@ -92,18 +92,23 @@ public struct ConversationEngine: Sendable {
     enum Action { case confirm, reschedule, cancel }
 
     func awaiting(_ contact: ContactSnapshot, now: Date) -> Appointment? {
-        contact.upcomingAppointments
-            .filter { $0.startsAt > now && $0.state == .awaitingReply }
-            .min { $0.startsAt < $1.startsAt }
+        soonest(contact.upcomingAppointments, after: now) { $0 == .awaitingReply }
     }
 
     /// The appointment a keyword acts on: the soonest awaiting an answer, else the soonest
     /// upcoming one that is still open.
     func target(_ contact: ContactSnapshot, now: Date) -> Appointment? {
         awaiting(contact, now: now)
-            ?? contact.upcomingAppointments
-            .filter { $0.startsAt > now && $0.state != .completed && $0.state != .noShow }
-            .min { $0.startsAt < $1.startsAt }
+            ?? soonest(contact.upcomingAppointments, after: now) { $0 != .completed && $0 != .noShow }
+    }
+
+    /// The soonest appointment after `now` whose state passes `test` (a loop: no arrays).
+    func soonest(_ appointments: [Appointment], after now: Date, where test: (AppointmentState) -> Bool) -> Appointment? {
+        var best: Appointment?
+        for appointment in appointments where appointment.startsAt > now && test(appointment.state) {
+            if best.map({ appointment.startsAt < $0.startsAt }) ?? true { best = appointment }
+        }
+        return best
     }
 
     func act(_ action: Action, contact: ContactSnapshot, now: Date) -> Decision {
@@ -167,9 +172,9 @@ public struct ConversationEngine: Sendable {
     /// Free text that revokes consent in other words: "please stop texting me",
     /// "unsubscribe me", "STOP please". Read conservatively; staff review each one.
     static func isRevocation(_ normalized: String) -> Bool {
-        // Every phrase below contains one of these; most messages contain none.
-        let markers = ["STOP", "UNSUBSCRIBE", "REMOVE", "TAKE ME OFF", "TEXT", "NO MORE", "OPT ME"]
-        guard markers.contains(where: { normalized.contains($0) }) else { return false }
+        // Every phrase below contains one of these; most messages contain none. Searched as
+        // bytes: the standard library's substring search was most of a free-text decision.
+        guard revocationMarkers.contains(where: { contains(normalized.utf8, $0) }) else { return false }
         let words = normalized.split(whereSeparator: { !$0.isLetter }).map(String.init)
         guard !words.isEmpty, words.count <= 12 else { return false }
         let joined = " " + words.joined(separator: " ") + " "
@@ -195,14 +200,16 @@ public struct ConversationEngine: Sendable {
     }
 
     /// One template value; dates are formatted only for templates that show them.
-    func value(_ variable: Template.Variable, contact: ContactSnapshot, appointment: Appointment?) -> String? {
+    func value(
+        _ variable: Template.Variable, contact: ContactSnapshot, appointment: Appointment?, local: LocalTime? = nil
+    ) -> String? {
         switch variable {
         case .business: return rules.business.name
         case .phone: return rules.business.phone
         case .customerName: return appointment?.customerName ?? contact.customerName ?? "there"
         case .service: return appointment?.service
-        case .date: return appointment.map { formatDate($0.startsAt) }
-        case .time: return appointment.map { formatTime($0.startsAt) }
+        case .date: return appointment.map { Self.format(date: local ?? LocalTime($0.startsAt, in: rules.business.timeZone)) }
+        case .time: return appointment.map { Self.format(time: local ?? LocalTime($0.startsAt, in: rules.business.timeZone)) }
         case .amount:
             guard let cents = appointment?.amountCents else { return nil }
             let fraction = abs(cents % 100)
@@ -212,7 +219,9 @@ public struct ConversationEngine: Sendable {
     }
 
     public func render(_ template: Template, contact: ContactSnapshot, appointment: Appointment?) -> String {
-        template.render { value($0, contact: contact, appointment: appointment) }
+        // The appointment's local time is worked out once, for both [Date] and [Time].
+        let local = appointment.map { LocalTime($0.startsAt, in: rules.business.timeZone) }
+        return template.render { value($0, contact: contact, appointment: appointment, local: local) }
     }
 
     static let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
@@ -220,16 +229,41 @@ public struct ConversationEngine: Sendable {
 
     /// "Tue, Dec 2" in the business's time zone; fixed English, so replies are stable.
     public func formatDate(_ date: Date) -> String {
-        let local = LocalTime(date, in: rules.business.timeZone)
-        return "\(Self.weekdays[local.weekday]), \(Self.months[local.month - 1]) \(local.day)"
+        Self.format(date: LocalTime(date, in: rules.business.timeZone))
     }
 
     /// "3:30 PM" in the business's time zone.
     public func formatTime(_ date: Date) -> String {
-        let local = LocalTime(date, in: rules.business.timeZone)
+        Self.format(time: LocalTime(date, in: rules.business.timeZone))
+    }
+
+    static func format(date local: LocalTime) -> String {
+        "\(weekdays[local.weekday]), \(months[local.month - 1]) \(local.day)"
+    }
+
+    static func format(time local: LocalTime) -> String {
         let twelve = local.hour % 12 == 0 ? 12 : local.hour % 12
         return "\(twelve):\(local.minute < 10 ? "0" : "")\(local.minute) \(local.hour < 12 ? "AM" : "PM")"
     }
+}
+
+private let revocationMarkers = ["STOP", "UNSUBSCRIBE", "REMOVE", "TAKE ME OFF", "TEXT", "NO MORE", "OPT ME"].map { Array($0.utf8) }
+
+/// True when `needle`'s bytes occur in `haystack`.
+private func contains(_ haystack: String.UTF8View, _ needle: [UInt8]) -> Bool {
+    var found = false
+    haystack.withContiguousStorageIfAvailable { bytes in
+        guard bytes.count >= needle.count else { return }
+        for start in 0...(bytes.count - needle.count) where bytes[start] == needle[0] {
+            var index = 1
+            while index < needle.count, bytes[start + index] == needle[index] { index += 1 }
+            if index == needle.count {
+                found = true
+                return
+            }
+        }
+    }
+    return found
 }
 
 /// A moment's wall-clock fields in a time zone, by arithmetic on the zone's offset (Howard
