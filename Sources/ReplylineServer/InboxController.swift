@@ -119,7 +119,7 @@ struct InboxController {
         let page = rows.prefix(limit)
         let next =
             rows.count > limit ? page.last.map { Cursor.encode(ConversationCursor(lastMessageAt: $0.lastMessageAt, id: $0.id)) } : nil
-        return try JSON.response(ConversationPage(conversations: page.map(ConversationJSON.init), next_cursor: next))
+        return ConversationPage(conversations: page.map(ConversationJSON.init), next_cursor: next).json().response
     }
 
     @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
@@ -150,7 +150,7 @@ struct InboxController {
         // One extra row tells whether older messages remain; it is the oldest, so drop it.
         let page = rows.count > limit ? Array(rows.dropFirst()) : rows
         let next = rows.count > limit ? page.first.map { Cursor.encode(messageID: $0.message.id!) } : nil
-        return try JSON.response(MessagePage(messages: page.map { MessageJSON($0.message, history: $0.history) }, next_cursor: next))
+        return MessagePage(messages: page.map { MessageJSON($0.message, history: $0.history) }, next_cursor: next).json().response
     }
 
     @Sendable func send(_ request: Request, context: APIContext) async throws -> Response {

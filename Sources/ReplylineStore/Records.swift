@@ -124,7 +124,7 @@ public struct StoredMessage: SnakeCaseRecord, Sendable, Hashable {
     }
 
     /// Appends `text` as a JSON string literal (RFC 8259 escapes).
-    static func appendJSONString(_ text: String, to json: inout String) {
+    public static func appendJSONString(_ text: String, to json: inout String) {
         json += "\""
         if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
             json += text
