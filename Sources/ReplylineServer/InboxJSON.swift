@@ -7,32 +7,71 @@ import ReplylineStore
 /// order and absent optionals left out, as `JSON.encoder` does; a test parses both
 /// encodings of the same pages and requires them equal.
 struct JSONText {
-    var text = ""
+    var bytes: [UInt8] = []
+
+    mutating func raw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
 
     /// Starts a member: a comma unless it is the first of its object or array.
-    mutating func key(_ name: String) {
+    mutating func key(_ name: StaticString) {
         separate()
-        text += "\""
-        text += name
-        text += "\":"
+        bytes.append(UInt8(ascii: "\""))
+        raw(name)
+        raw("\":")
     }
 
     mutating func separate() {
-        if let last = text.utf8.last, last != UInt8(ascii: "{"), last != UInt8(ascii: "[") { text += "," }
+        if let last = bytes.last, last != UInt8(ascii: "{"), last != UInt8(ascii: "[") { bytes.append(UInt8(ascii: ",")) }
     }
 
-    mutating func string(_ value: String) { StoredMessage.appendJSONString(value, to: &text) }
-    mutating func number(_ value: some BinaryInteger) { text += String(value) }
-    mutating func bool(_ value: Bool) { text += value ? "true" : "false" }
-    mutating func date(_ value: Date) { string(RFC3339.string(from: value)) }
+    /// A JSON string literal (RFC 8259 escapes); UTF-8 beyond ASCII passes through as is.
+    mutating func string(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var utf8 = value.utf8
+        if utf8.withContiguousStorageIfAvailable({ _ in true }) == nil {
+            var copy = value
+            copy.makeContiguousUTF8()
+            utf8 = copy.utf8
+        }
+        utf8.withContiguousStorageIfAvailable { text in
+            var start = 0
+            for (index, byte) in text.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                bytes.append(contentsOf: text[start..<index])
+                switch byte {
+                case 0x22: raw("\\\"")
+                case 0x5C: raw("\\\\")
+                case 0x0A: raw("\\n")
+                case 0x0D: raw("\\r")
+                case 0x09: raw("\\t")
+                default:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    raw("\\u00")
+                    bytes.append(hex[Int(byte >> 4)])
+                    bytes.append(hex[Int(byte & 0xF)])
+                }
+                start = index + 1
+            }
+            bytes.append(contentsOf: text[start...])
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
 
-    mutating func string(_ name: String, _ value: String?) {
+    mutating func number(_ value: some BinaryInteger) { bytes.append(contentsOf: String(value).utf8) }
+    mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
+    mutating func date(_ value: Date) {
+        bytes.append(UInt8(ascii: "\""))
+        RFC3339.append(value, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func string(_ name: StaticString, _ value: String?) {
         guard let value else { return }
         key(name)
         string(value)
     }
 
-    mutating func number(_ name: String, _ value: (some BinaryInteger)?) {
+    mutating func number(_ name: StaticString, _ value: (some BinaryInteger)?) {
         guard let value else { return }
         key(name)
         number(value)
@@ -41,31 +80,33 @@ struct JSONText {
     var response: Response {
         Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
 }
 
 extension InboxController.MessagePage {
     func json() -> JSONText {
         var json = JSONText()
-        json.text.reserveCapacity(messages.count * 400 + 64)
-        json.text += "{"
+        json.bytes.reserveCapacity(messages.count * 400 + 64)
+        json.raw("{")
         json.key("messages")
-        json.text += "["
+        json.raw("[")
         for message in messages {
             json.separate()
             message.write(to: &json)
         }
-        json.text += "]"
+        json.raw("]")
         json.string("next_cursor", next_cursor)
-        json.text += "}"
+        json.raw("}")
         return json
     }
 }
 
 extension InboxController.MessageJSON {
     func write(to json: inout JSONText) {
-        json.text += "{"
+        json.raw("{")
         json.string("appointment_id", appointment_id)
         json.string("body", body)
         json.key("created_at")
@@ -78,44 +119,44 @@ extension InboxController.MessageJSON {
         json.number("in_reply_to", in_reply_to)
         json.string("kind", kind)
         json.key("media")
-        json.text += "["
+        json.raw("[")
         for item in media {
             json.separate()
-            json.text += "{"
+            json.raw("{")
             json.string("content_type", item.content_type)
             json.string("url", item.url)
-            json.text += "}"
+            json.raw("}")
         }
-        json.text += "]"
+        json.raw("]")
         json.string("provider_message_id", provider_message_id)
         json.number("segments", segments)
         json.string("status", status)
         json.key("status_history")
-        json.text += "["
+        json.raw("[")
         for event in status_history {
             json.separate()
-            json.text += "{"
+            json.raw("{")
             json.key("at")
             json.date(event.at)
             json.string("error_code", event.error_code)
             json.string("error_message", event.error_message)
             json.string("status", event.status)
-            json.text += "}"
+            json.raw("}")
         }
-        json.text += "]}"
+        json.raw("]}")
     }
 }
 
 extension InboxController.ConversationPage {
     func json() -> JSONText {
         var json = JSONText()
-        json.text.reserveCapacity(conversations.count * 250 + 64)
-        json.text += "{"
+        json.bytes.reserveCapacity(conversations.count * 250 + 64)
+        json.raw("{")
         json.key("conversations")
-        json.text += "["
+        json.raw("[")
         for conversation in conversations {
             json.separate()
-            json.text += "{"
+            json.raw("{")
             json.string("consent", conversation.consent)
             json.key("last_message_at")
             json.date(conversation.last_message_at)
@@ -126,11 +167,11 @@ extension InboxController.ConversationPage {
             json.string("phone", conversation.phone)
             json.string("staff_flag", conversation.staff_flag)
             json.number("unread_count", conversation.unread_count)
-            json.text += "}"
+            json.raw("}")
         }
-        json.text += "]"
+        json.raw("]")
         json.string("next_cursor", next_cursor)
-        json.text += "}"
+        json.raw("}")
         return json
     }
 }

@@ -146,6 +146,21 @@ public struct StoredMessage: SnakeCaseRecord, Sendable, Hashable {
 }
 
 extension StoredMessage {
+    /// The columns a thread page reads, in the order `init(threadRow:)` expects them.
+    static let threadColumns = """
+        id, conversation_id, direction, kind, provider, provider_message_id, from_number, to_number, body, media, segments, encoding,
+        status, error_code, error_message, intent, in_reply_to, appointment_id, created_at, sent_at
+        """
+
+    /// A row of `threadColumns`, read by position; without the webhook parameters and reply.
+    init(threadRow row: Row) {
+        self.init(
+            id: row[0], conversationId: row[1], direction: row[2], kind: row[3], provider: row[4], providerMessageId: row[5],
+            fromNumber: row[6], toNumber: row[7], body: row[8], media: row[9], segments: row[10], encoding: row[11], status: row[12],
+            errorCode: row[13], errorMessage: row[14], intent: row[15], parameters: nil, webhookReply: nil, inReplyTo: row[16],
+            appointmentId: row[17], createdAt: row[18], sentAt: row[19])
+    }
+
     /// Read by column name: the Codable path with snake_case conversion was most of the
     /// time of a 200-message thread page.
     public init(row: Row) throws {

@@ -123,10 +123,10 @@ struct FastPathTests {
             calendar.timeZone = zone
             for _ in 0..<500 {
                 let date = Date(timeIntervalSince1970: Double(Int64.random(in: 946_684_800...4_102_444_800)))
-                let parts = calendar.dateComponents([.month, .day, .weekday, .hour, .minute], from: date)
-                let local = LocalTime(date, in: zone)
-                let ours: [Int] = [local.month, local.day, local.weekday + 1, local.hour, local.minute]
-                let foundations: [Int] = [parts.month!, parts.day!, parts.weekday!, parts.hour!, parts.minute!]
+                let parts = calendar.dateComponents([.year, .month, .day, .weekday, .hour, .minute, .second], from: date)
+                let local = CivilTime(date, in: zone)
+                let ours: [Int] = [local.year, local.month, local.day, local.weekday + 1, local.hour, local.minute, local.second]
+                let foundations: [Int] = [parts.year!, parts.month!, parts.day!, parts.weekday!, parts.hour!, parts.minute!, parts.second!]
                 #expect(ours == foundations, "\(zoneID) \(date)")
             }
         }

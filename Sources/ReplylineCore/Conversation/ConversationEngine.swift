@@ -201,15 +201,15 @@ public struct ConversationEngine: Sendable {
 
     /// One template value; dates are formatted only for templates that show them.
     func value(
-        _ variable: Template.Variable, contact: ContactSnapshot, appointment: Appointment?, local: LocalTime? = nil
+        _ variable: Template.Variable, contact: ContactSnapshot, appointment: Appointment?, local: CivilTime? = nil
     ) -> String? {
         switch variable {
         case .business: return rules.business.name
         case .phone: return rules.business.phone
         case .customerName: return appointment?.customerName ?? contact.customerName ?? "there"
         case .service: return appointment?.service
-        case .date: return appointment.map { Self.format(date: local ?? LocalTime($0.startsAt, in: rules.business.timeZone)) }
-        case .time: return appointment.map { Self.format(time: local ?? LocalTime($0.startsAt, in: rules.business.timeZone)) }
+        case .date: return appointment.map { Self.format(date: local ?? CivilTime($0.startsAt, in: rules.business.timeZone)) }
+        case .time: return appointment.map { Self.format(time: local ?? CivilTime($0.startsAt, in: rules.business.timeZone)) }
         case .amount:
             guard let cents = appointment?.amountCents else { return nil }
             let fraction = abs(cents % 100)
@@ -220,7 +220,7 @@ public struct ConversationEngine: Sendable {
 
     public func render(_ template: Template, contact: ContactSnapshot, appointment: Appointment?) -> String {
         // The appointment's local time is worked out once, for both [Date] and [Time].
-        let local = appointment.map { LocalTime($0.startsAt, in: rules.business.timeZone) }
+        let local = appointment.map { CivilTime($0.startsAt, in: rules.business.timeZone) }
         return template.render { value($0, contact: contact, appointment: appointment, local: local) }
     }
 
@@ -229,19 +229,19 @@ public struct ConversationEngine: Sendable {
 
     /// "Tue, Dec 2" in the business's time zone; fixed English, so replies are stable.
     public func formatDate(_ date: Date) -> String {
-        Self.format(date: LocalTime(date, in: rules.business.timeZone))
+        Self.format(date: CivilTime(date, in: rules.business.timeZone))
     }
 
     /// "3:30 PM" in the business's time zone.
     public func formatTime(_ date: Date) -> String {
-        Self.format(time: LocalTime(date, in: rules.business.timeZone))
+        Self.format(time: CivilTime(date, in: rules.business.timeZone))
     }
 
-    static func format(date local: LocalTime) -> String {
+    static func format(date local: CivilTime) -> String {
         "\(weekdays[local.weekday]), \(months[local.month - 1]) \(local.day)"
     }
 
-    static func format(time local: LocalTime) -> String {
+    static func format(time local: CivilTime) -> String {
         let twelve = local.hour % 12 == 0 ? 12 : local.hour % 12
         return "\(twelve):\(local.minute < 10 ? "0" : "")\(local.minute) \(local.hour < 12 ? "AM" : "PM")"
     }
@@ -264,32 +264,4 @@ private func contains(_ haystack: String.UTF8View, _ needle: [UInt8]) -> Bool {
         }
     }
     return found
-}
-
-/// A moment's wall-clock fields in a time zone, by arithmetic on the zone's offset (Howard
-/// Hinnant's civil-from-days): Calendar.dateComponents was most of a decision's cost.
-struct LocalTime {
-    var month: Int
-    var day: Int
-    /// 0 is Sunday.
-    var weekday: Int
-    var hour: Int
-    var minute: Int
-
-    init(_ date: Date, in zone: TimeZone) {
-        let seconds = Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(zone.secondsFromGMT(for: date))
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        hour = Int(secondOfDay / 3600)
-        minute = Int(secondOfDay / 60 % 60)
-        weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday (4)
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
-        month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
-    }
 }

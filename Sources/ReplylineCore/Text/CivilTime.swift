@@ -1,0 +1,43 @@
+import Foundation
+
+/// A moment's calendar and clock fields, by arithmetic (Howard Hinnant's civil-from-days):
+/// Calendar.dateComponents was most of a decision's cost, and Foundation's ISO 8601
+/// formatter most of an inbox page's. Checked against Calendar in the tests.
+public struct CivilTime: Sendable, Equatable {
+    public var year: Int
+    public var month: Int
+    public var day: Int
+    /// 0 is Sunday.
+    public var weekday: Int
+    public var hour: Int
+    public var minute: Int
+    public var second: Int
+
+    /// The fields in UTC.
+    public init(_ date: Date) {
+        self.init(secondsSince1970: Int64(date.timeIntervalSince1970.rounded(.down)))
+    }
+
+    /// The fields on the wall clocks of `zone`.
+    public init(_ date: Date, in zone: TimeZone) {
+        self.init(secondsSince1970: Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(zone.secondsFromGMT(for: date)))
+    }
+
+    init(secondsSince1970 seconds: Int64) {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        hour = Int(secondOfDay / 3600)
+        minute = Int(secondOfDay / 60 % 60)
+        second = Int(secondOfDay % 60)
+        weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday (4)
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
+    }
+}
