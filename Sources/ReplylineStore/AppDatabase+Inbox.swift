@@ -14,16 +14,17 @@ public struct ConversationSummary: Sendable, Hashable, FetchableRecord {
     public var lastMessageAt: Date
     public var lastMessagePreview: String
 
+    /// A row of `select`, read by position.
     public init(row: Row) throws {
-        id = row["id"]
-        phone = row["phone"]
-        name = row["name"]
-        consent = row["consent"]
-        unreadCount = row["unread_count"]
-        needsReply = row["needs_reply"]
-        staffFlag = row["staff_flag"]
-        lastMessageAt = row["last_message_at"]
-        lastMessagePreview = row["last_message_preview"]
+        id = row[0]
+        phone = row[1]
+        name = row[2]
+        consent = row[3]
+        unreadCount = row[4]
+        needsReply = row[5]
+        staffFlag = row[6]
+        lastMessageAt = row[7]
+        lastMessagePreview = row[8]
     }
 
     static let select = """
@@ -80,7 +81,8 @@ extension AppDatabase {
             }
             sql += " ORDER BY conversations.last_message_at DESC, conversations.id DESC LIMIT ?"
             arguments += [limit]
-            return try ConversationSummary.fetchAll(db, sql: sql, arguments: arguments)
+            // At most eight shapes of this query exist, so each is prepared once and cached.
+            return try ConversationSummary.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
         }
     }
 
