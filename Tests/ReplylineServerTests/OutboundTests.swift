@@ -144,9 +144,11 @@ struct OutboundTests {
     @Test("A Twilio that takes the request but does not answer in time may have the message: unknown, never sent again")
     func timeout() async throws {
         let fake = FakeTwilio()
-        fake.answer(FakeTwilio.Answer(status: 201, body: #"{"sid": "SMslow", "status": "queued"}"#, delay: .milliseconds(400)))
+        // The timeout leaves time to connect and send even under TSan on 2 cores (with 100 ms the
+        // request sometimes never reached the fake); the answer comes well after it.
+        fake.answer(FakeTwilio.Answer(status: 201, body: #"{"sid": "SMslow", "status": "queued"}"#, delay: .seconds(2)))
         try await fake.run { baseURL in
-            let client = TwilioRESTClient(baseURL: baseURL, accountSID: FakeTwilio.account, authToken: "x", timeout: .milliseconds(100))
+            let client = TwilioRESTClient(baseURL: baseURL, accountSID: FakeTwilio.account, authToken: "x", timeout: .seconds(1))
             let server = try TestServer(sender: TwilioSender(client: client, publicURL: TestServer.publicURL))
             try await server.app.test(.router) { client in
                 _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
