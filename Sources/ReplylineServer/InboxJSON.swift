@@ -86,21 +86,30 @@ struct JSONText {
     var text: String { String(decoding: bytes, as: UTF8.self) }
 }
 
-extension InboxController.MessagePage {
-    func json() -> JSONText {
+extension JSONText {
+    /// `{"<name>": [item, ...], "next_cursor": ...}`: a page of the API.
+    static func page<Item>(
+        _ name: StaticString, _ items: [Item], nextCursor: String?, bytesPerItem: Int, write: (Item, inout JSONText) -> Void
+    ) -> JSONText {
         var json = JSONText()
-        json.bytes.reserveCapacity(messages.count * 400 + 64)
+        json.bytes.reserveCapacity(items.count * bytesPerItem + 64)
         json.raw("{")
-        json.key("messages")
+        json.key(name)
         json.raw("[")
-        for message in messages {
+        for item in items {
             json.separate()
-            message.write(to: &json)
+            write(item, &json)
         }
         json.raw("]")
-        json.string("next_cursor", next_cursor)
+        json.string("next_cursor", nextCursor)
         json.raw("}")
         return json
+    }
+}
+
+extension InboxController.MessagePage {
+    func json() -> JSONText {
+        .page("messages", messages, nextCursor: next_cursor, bytesPerItem: 400) { message, json in message.write(to: &json) }
     }
 }
 
@@ -149,13 +158,7 @@ extension InboxController.MessageJSON {
 
 extension InboxController.ConversationPage {
     func json() -> JSONText {
-        var json = JSONText()
-        json.bytes.reserveCapacity(conversations.count * 250 + 64)
-        json.raw("{")
-        json.key("conversations")
-        json.raw("[")
-        for conversation in conversations {
-            json.separate()
+        .page("conversations", conversations, nextCursor: next_cursor, bytesPerItem: 250) { conversation, json in
             json.raw("{")
             json.string("consent", conversation.consent)
             json.key("last_message_at")
@@ -169,9 +172,5 @@ extension InboxController.ConversationPage {
             json.number("unread_count", conversation.unread_count)
             json.raw("}")
         }
-        json.raw("]")
-        json.string("next_cursor", next_cursor)
-        json.raw("}")
-        return json
     }
 }
