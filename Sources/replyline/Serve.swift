@@ -53,7 +53,7 @@ struct Serve: AsyncParsableCommand {
             apiKey = "rl_dev_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
             // A secret goes to the terminal on stdout, never into a log line.
             logger.warning("REPLYLINE_API_KEY is not set; this run's API key is printed on standard output")
-            print("API key for this run: \(apiKey!)")
+            FileHandle.standardOutput.write(Data("API key for this run: \(apiKey!)\n".utf8))
         }
         configuration.businesses =
             if let config { try Deployment.businesses(configPath: config, environment: environment) } else {
