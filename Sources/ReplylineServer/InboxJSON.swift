@@ -1,6 +1,6 @@
 import Foundation
 import Hummingbird
-import ReplylineStore
+import ReplylineCore
 
 /// The inbox's two biggest answers, the thread page and the conversation list, written by
 /// hand: JSONEncoder was most of a 200-message page's time. Keys are written in sorted
@@ -25,38 +25,7 @@ struct JSONText {
         if let last = bytes.last, last != UInt8(ascii: "{"), last != UInt8(ascii: "[") { bytes.append(UInt8(ascii: ",")) }
     }
 
-    /// A JSON string literal (RFC 8259 escapes); UTF-8 beyond ASCII passes through as is.
-    mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var utf8 = value.utf8
-        if utf8.withContiguousStorageIfAvailable({ _ in true }) == nil {
-            var copy = value
-            copy.makeContiguousUTF8()
-            utf8 = copy.utf8
-        }
-        utf8.withContiguousStorageIfAvailable { text in
-            var start = 0
-            for (index, byte) in text.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                bytes.append(contentsOf: text[start..<index])
-                switch byte {
-                case 0x22: raw("\\\"")
-                case 0x5C: raw("\\\\")
-                case 0x0A: raw("\\n")
-                case 0x0D: raw("\\r")
-                case 0x09: raw("\\t")
-                default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    raw("\\u00")
-                    bytes.append(hex[Int(byte >> 4)])
-                    bytes.append(hex[Int(byte & 0xF)])
-                }
-                start = index + 1
-            }
-            bytes.append(contentsOf: text[start...])
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
+    mutating func string(_ value: String) { JSONString.append(value, to: &bytes) }
     mutating func number(_ value: some BinaryInteger) { bytes.append(contentsOf: String(value).utf8) }
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
     mutating func date(_ value: Date) {
@@ -77,6 +46,17 @@ struct JSONText {
         number(value)
     }
 
+    /// `"<name>":[item,...]`, each item written by `write`.
+    mutating func array<Item>(_ name: StaticString, _ items: [Item], _ write: (Item, inout JSONText) -> Void) {
+        key(name)
+        raw("[")
+        for item in items {
+            separate()
+            write(item, &self)
+        }
+        raw("]")
+    }
+
     var response: Response {
         Response(
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
@@ -94,13 +74,7 @@ extension JSONText {
         var json = JSONText()
         json.bytes.reserveCapacity(items.count * bytesPerItem + 64)
         json.raw("{")
-        json.key(name)
-        json.raw("[")
-        for item in items {
-            json.separate()
-            write(item, &json)
-        }
-        json.raw("]")
+        json.array(name, items, write)
         json.string("next_cursor", nextCursor)
         json.raw("}")
         return json
@@ -127,23 +101,16 @@ extension InboxController.MessageJSON {
         json.number("id", id)
         json.number("in_reply_to", in_reply_to)
         json.string("kind", kind)
-        json.key("media")
-        json.raw("[")
-        for item in media {
-            json.separate()
+        json.array("media", media) { item, json in
             json.raw("{")
             json.string("content_type", item.content_type)
             json.string("url", item.url)
             json.raw("}")
         }
-        json.raw("]")
         json.string("provider_message_id", provider_message_id)
         json.number("segments", segments)
         json.string("status", status)
-        json.key("status_history")
-        json.raw("[")
-        for event in status_history {
-            json.separate()
+        json.array("status_history", status_history) { event, json in
             json.raw("{")
             json.key("at")
             json.date(event.at)
@@ -152,7 +119,7 @@ extension InboxController.MessageJSON {
             json.string("status", event.status)
             json.raw("}")
         }
-        json.raw("]}")
+        json.raw("}")
     }
 }
 

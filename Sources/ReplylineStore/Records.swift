@@ -94,54 +94,36 @@ public struct StoredMessage: SnakeCaseRecord, Sendable, Hashable {
 
     static func encodeMedia(_ media: [InboundMessage.Media]) -> String {
         guard !media.isEmpty else { return "[]" }
-        var json = "["
+        var json: [UInt8] = [UInt8(ascii: "[")]
         for (index, item) in media.enumerated() {
-            if index > 0 { json += "," }
-            json += "{\"url\":"
-            appendJSONString(item.url, to: &json)
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            json += Array(#"{"url":"#.utf8)
+            JSONString.append(item.url, to: &json)
             if let type = item.contentType {
-                json += ",\"content_type\":"
-                appendJSONString(type, to: &json)
+                json += Array(#","content_type":"#.utf8)
+                JSONString.append(type, to: &json)
             }
-            json += "}"
+            json.append(UInt8(ascii: "}"))
         }
-        return json + "]"
+        json.append(UInt8(ascii: "]"))
+        return String(decoding: json, as: UTF8.self)
     }
 
     /// `[["name","value"],...]`, written by hand: JSONEncoder was a sixth of the inbound
     /// path's time for what is a loop of string escapes.
     static func encodeParameters(_ parameters: [(name: String, value: String)]) -> String {
-        var json = "["
+        var json: [UInt8] = [UInt8(ascii: "[")]
         json.reserveCapacity(parameters.reduce(2) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 })
         for (index, pair) in parameters.enumerated() {
-            json += index == 0 ? "[" : ",["
-            appendJSONString(pair.name, to: &json)
-            json += ","
-            appendJSONString(pair.value, to: &json)
-            json += "]"
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            json.append(UInt8(ascii: "["))
+            JSONString.append(pair.name, to: &json)
+            json.append(UInt8(ascii: ","))
+            JSONString.append(pair.value, to: &json)
+            json.append(UInt8(ascii: "]"))
         }
-        return json + "]"
-    }
-
-    /// Appends `text` as a JSON string literal (RFC 8259 escapes).
-    public static func appendJSONString(_ text: String, to json: inout String) {
-        json += "\""
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            json += text
-        } else {
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": json += "\\\""
-                case "\\": json += "\\\\"
-                case "\n": json += "\\n"
-                case "\r": json += "\\r"
-                case "\t": json += "\\t"
-                case _ where scalar.value < 0x20: json += String(format: "\\u%04x", scalar.value)
-                default: json.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        json += "\""
+        json.append(UInt8(ascii: "]"))
+        return String(decoding: json, as: UTF8.self)
     }
 }
 
