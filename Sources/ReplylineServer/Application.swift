@@ -162,9 +162,8 @@ struct WebhooksController {
                 unreadable = true
             }
         }
-        var webhook = WebhookRequest(target: request.uri.string, headers: headers, body: body, bodyExceededLimit: exceeded)
-        webhook.bodyUnreadable = unreadable
-        return webhook
+        return WebhookRequest(
+            target: request.uri.string, headers: headers, body: body, bodyExceededLimit: exceeded, bodyUnreadable: unreadable)
     }
 
     static func response(_ answer: WebhookResponse) -> Response {

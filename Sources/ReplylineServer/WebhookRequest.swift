@@ -9,14 +9,18 @@ public struct WebhookRequest: Sendable {
     /// The body was longer than the server reads; `body` holds none of it.
     public var bodyExceededLimit: Bool
     /// The body could not be read (a broken chunked encoding, say); `body` holds none of it.
-    public var bodyUnreadable = false
+    public var bodyUnreadable: Bool
 
-    public init(target: String, headers: [(name: String, value: String)], body: [UInt8], bodyExceededLimit: Bool = false) {
+    public init(
+        target: String, headers: [(name: String, value: String)], body: [UInt8], bodyExceededLimit: Bool = false,
+        bodyUnreadable: Bool = false
+    ) {
         self.target = target
         // Lower-cased once here, so lookups are plain comparisons.
         self.headers = headers.map { (Self.lowercased($0.name), $0.value) }
         self.body = body
         self.bodyExceededLimit = bodyExceededLimit
+        self.bodyUnreadable = bodyUnreadable
     }
 
     /// The values of header `name`, which must be given in lower case.

@@ -65,9 +65,9 @@ struct SecurityTests {
     func unreadableBodies() async throws {
         let server = try TestServer()
         let handler = server.replyline.twilio
-        var broken = WebhookRequest(
-            target: "/webhooks/twilio/messages", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: [])
-        broken.bodyUnreadable = true
+        let broken = WebhookRequest(
+            target: "/webhooks/twilio/messages", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: [],
+            bodyUnreadable: true)
         #expect(await handler.inbound(broken).status == 400)
         #expect(await handler.status(broken).status == 400)
         let big = WebhookRequest(
