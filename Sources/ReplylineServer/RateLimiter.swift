@@ -21,8 +21,15 @@ final class RateLimiter: Sendable {
         var updated: ContinuousClock.Instant
     }
 
+    private struct Buckets {
+        var byClient: [String: Bucket] = [:]
+        /// The count at which idle buckets are next dropped: doubled past the live ones, so
+        /// many active clients do not make every request scan them all.
+        var pruneAt = 10_000
+    }
+
     let limit: RateLimit
-    private let buckets = Mutex<[String: Bucket]>([:])
+    private let buckets = Mutex(Buckets())
     private let clock = ContinuousClock()
 
     init(_ limit: RateLimit) {
@@ -33,18 +40,21 @@ final class RateLimiter: Sendable {
     func take(_ client: String) -> Duration? {
         let now = clock.now
         return buckets.withLock { buckets in
-            if buckets.count > 10_000 { prune(&buckets, now: now) }
-            var bucket = buckets[client] ?? Bucket(tokens: limit.burst, updated: now)
+            if buckets.byClient.count > buckets.pruneAt {
+                prune(&buckets.byClient, now: now)
+                buckets.pruneAt = max(10_000, buckets.byClient.count * 2)
+            }
+            var bucket = buckets.byClient[client] ?? Bucket(tokens: limit.burst, updated: now)
             let elapsed = bucket.updated.duration(to: now)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             bucket.tokens = min(limit.burst, bucket.tokens + seconds * limit.perSecond)
             bucket.updated = now
             guard bucket.tokens >= 1 else {
-                buckets[client] = bucket
+                buckets.byClient[client] = bucket
                 return .seconds((1 - bucket.tokens) / limit.perSecond)
             }
             bucket.tokens -= 1
-            buckets[client] = bucket
+            buckets.byClient[client] = bucket
             return nil
         }
     }
