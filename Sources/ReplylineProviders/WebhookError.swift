@@ -15,7 +15,7 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         // Every string here may hold request bytes: shown escaped and cut short, so an
         // error can never split a log line or an HTTP header, nor echo a whole body.
-        switch self.printable {
+        switch self.escaped {
         case .unsupportedMediaType(let type):
             "Content-Type must be application/x-www-form-urlencoded (got \(type.map { "`\($0)`" } ?? "none")). Point the provider's webhook at this URL with HTTP POST."
         case .bodyTooLarge(let limit):
@@ -40,7 +40,7 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The same error with every string made `printable`.
-    var printable: WebhookError {
+    var escaped: WebhookError {
         switch self {
         case .unsupportedMediaType(let type): .unsupportedMediaType(type.map { Self.printable($0) })
         case .malformedForm(let detail): .malformedForm(Self.printable(detail, limit: 160))

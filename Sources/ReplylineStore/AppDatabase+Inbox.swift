@@ -120,9 +120,9 @@ extension AppDatabase {
                             WHERE contacts.business_id = ? AND contacts.phone = ?
                             """), arguments: [businessID, phone])
             else { return nil }
-            // Cached statements and columns read by position: a 200-message page spent as much
-            // time preparing SQL and finding columns by name as reading rows.
-            // Rows read straight off the statement (a cursor), not copied first.
+            // Cached statements, and rows read by position straight off the statement (a
+            // cursor, no copies): a 200-message page spent as much time preparing SQL,
+            // copying rows and finding columns by name as reading them.
             var page: [StoredMessage] = []
             page.reserveCapacity(limit)
             let rows = try Row.fetchCursor(
