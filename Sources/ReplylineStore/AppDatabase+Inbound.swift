@@ -31,6 +31,7 @@ extension AppDatabase {
         let count = SegmentCounter.count(message.body)
         let media = StoredMessage.encodeMedia(message.media)
         let parameters = StoredMessage.encodeParameters(message.parameters)
+        let stamp = StoredDate.text(now)
         // The hot path uses cached prepared statements with explicit columns: the single
         // writer runs every transaction, so its per-message work bounds throughput.
         return try await write { db in
@@ -47,7 +48,7 @@ extension AppDatabase {
                     sql: """
                         SELECT id, customer_name, service, starts_at, amount_cents, state FROM appointments
                         WHERE contact_id = ? AND starts_at > ? ORDER BY starts_at
-                        """), arguments: [contact.id, now]
+                        """), arguments: [contact.id, stamp]
             ).map { row in
                 // Throwing reads: a value that does not decode fails this webhook (a 500 the
                 // provider retries), never the process.
@@ -70,7 +71,7 @@ extension AppDatabase {
                     """
             ).execute(arguments: [
                 conversation.id, message.provider, message.providerMessageID, message.from, message.to, message.body, media,
-                count.segments, count.encoding, decision.intent.description, parameters, reply, appointmentID, now,
+                count.segments, count.encoding, decision.intent.description, parameters, reply, appointmentID, stamp,
             ])
             let inboundID = db.lastInsertedRowID
 
@@ -81,14 +82,14 @@ extension AppDatabase {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 ).execute(arguments: [
-                    businessID, contact.id, message.from, contact.consent, change.to, change.source, message.providerMessageID, now,
+                    businessID, contact.id, message.from, contact.consent, change.to, change.source, message.providerMessageID, stamp,
                 ])
                 try db.cachedStatement(sql: "UPDATE contacts SET consent = ? WHERE id = ?").execute(arguments: [change.to, contact.id])
             }
             if let change = decision.appointmentChange {
                 // Guarded on the state the engine saw, so a change is never applied twice.
                 try db.cachedStatement(sql: "UPDATE appointments SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
-                    .execute(arguments: [change.to, now, change.appointmentID, change.from])
+                    .execute(arguments: [change.to, stamp, change.appointmentID, change.from])
             }
             var preview = message.body.isEmpty && !message.media.isEmpty ? "[media]" : message.body
             for text in decision.replies {
@@ -101,8 +102,7 @@ extension AppDatabase {
                         """
                 ).execute(arguments: [
                     conversation.id, message.provider, message.to, message.from, text, count.segments, count.encoding, inboundID,
-                    appointmentID,
-                    now, now,
+                    appointmentID, stamp, stamp,
                 ])
                 preview = text
             }
@@ -114,7 +114,7 @@ extension AppDatabase {
                     WHERE id = ?
                     """
             ).execute(arguments: [
-                decision.needsReply, decision.staffFlag, now, String(preview.prefix(160)), decision.isUnrecognizedAcknowledgement, now,
+                decision.needsReply, decision.staffFlag, stamp, String(preview.prefix(160)), decision.isUnrecognizedAcknowledgement, stamp,
                 conversation.id,
             ])
             return InboundOutcome(reply: reply, isDuplicate: false, decision: decision, messageID: inboundID)

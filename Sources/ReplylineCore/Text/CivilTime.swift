@@ -23,7 +23,7 @@ public struct CivilTime: Sendable, Equatable {
         self.init(secondsSince1970: Int64(date.timeIntervalSince1970.rounded(.down)) + Int64(zone.secondsFromGMT(for: date)))
     }
 
-    init(secondsSince1970 seconds: Int64) {
+    public init(secondsSince1970 seconds: Int64) {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
         hour = Int(secondOfDay / 3600)
