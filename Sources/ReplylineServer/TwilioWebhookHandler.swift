@@ -86,8 +86,7 @@ public struct TwilioWebhookHandler: Sendable {
     /// Checks content type and size, decodes the form, and verifies the signature.
     func verifiedForm(_ request: WebhookRequest) throws(WebhookError) -> FormBody {
         let contentType = request.headerValues("content-type").first
-        let mediaType = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-        guard mediaType == "application/x-www-form-urlencoded" else { throw .unsupportedMediaType(contentType) }
+        guard let contentType, Self.isForm(contentType) else { throw .unsupportedMediaType(contentType) }
         guard !request.bodyExceededLimit, request.body.count <= Self.maxBodyBytes else { throw .bodyTooLarge(limit: Self.maxBodyBytes) }
         guard !request.bodyUnreadable else {
             throw .malformedForm("the body could not be read (a broken chunked encoding or a short body)")
@@ -100,6 +99,22 @@ public struct TwilioWebhookHandler: Sendable {
             signature: signatures.first, signatureSettings: request.headerValues("x-twilio-webhooks-signature-settings").first)
         return form
     }
+}
+
+extension TwilioWebhookHandler {
+    /// True for `application/x-www-form-urlencoded`, in any case, with or without parameters
+    /// and the spaces around them.
+    static func isForm(_ contentType: String) -> Bool {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
+        while let first = mediaType.first, isSpace(first) { mediaType.removeFirst() }
+        while let last = mediaType.last, isSpace(last) { mediaType.removeLast() }
+        return mediaType.elementsEqual(formType) { byte, expected in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 == expected : byte == expected
+        }
+    }
+
+    private static let formType = Array("application/x-www-form-urlencoded".utf8)
 }
 
 extension WebhookError {
