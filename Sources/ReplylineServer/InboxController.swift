@@ -143,14 +143,13 @@ struct InboxController {
             guard let id = Cursor.decodeMessage(String(text)) else { throw Query.invalidCursor }
             return id
         }
-        guard let rows = try await replyline.database.messages(businessID: business.id, phone: phone, limit: limit + 1, before: before)
+        guard
+            let page = try await replyline.database.threadPage(
+                businessID: business.id, phone: phone, limit: limit, before: before, render: JSONText.threadPage)
         else {
             throw APIError.notFound("Conversation with \(phone)")
         }
-        // One extra row tells whether older messages remain; it is the oldest, so drop it.
-        let page = rows.count > limit ? Array(rows.dropFirst()) : rows
-        let next = rows.count > limit ? page.first.map { Cursor.encode(messageID: $0.message.id!) } : nil
-        return MessagePage(messages: page.map { MessageJSON($0.message, history: $0.history) }, next_cursor: next).json().response
+        return page.response
     }
 
     @Sendable func send(_ request: Request, context: APIContext) async throws -> Response {

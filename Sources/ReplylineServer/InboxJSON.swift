@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ReplylineCore
+import ReplylineStore
 
 /// The inbox's two biggest answers, the thread page and the conversation list, written by
 /// hand: JSONEncoder was most of a 200-message page's time. Keys are written in sorted
@@ -26,7 +27,17 @@ struct JSONText {
     }
 
     mutating func string(_ value: String) { JSONString.append(value, to: &bytes) }
-    mutating func number(_ value: some BinaryInteger) { bytes.append(contentsOf: String(value).utf8) }
+    /// Digits appended in place: `String(value)` allocated for every id and count.
+    mutating func number(_ value: some BinaryInteger) {
+        var magnitude = value.magnitude
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
+    }
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
     mutating func date(_ value: Date) {
         bytes.append(UInt8(ascii: "\""))
@@ -81,45 +92,90 @@ extension JSONText {
     }
 }
 
-extension InboxController.MessagePage {
-    func json() -> JSONText {
-        .page("messages", messages, nextCursor: next_cursor, bytesPerItem: 400) { message, json in message.write(to: &json) }
-    }
-}
-
-extension InboxController.MessageJSON {
-    func write(to json: inout JSONText) {
+extension JSONText {
+    /// A thread page (`InboxController.MessagePage`), written from the rows as SQLite holds
+    /// them: no String, Date or record per column. `InboxJSONTests` checks it against
+    /// JSONEncoder's encoding of the same page built from `StoredMessage`s.
+    static func threadPage(_ rows: inout ThreadPageRows) throws -> JSONText {
+        var json = JSONText()
+        json.bytes.reserveCapacity(64 * 1024)
         json.raw("{")
-        json.string("appointment_id", appointment_id)
-        json.string("body", body)
-        json.key("created_at")
-        json.date(created_at)
-        json.string("direction", direction)
-        json.string("encoding", encoding)
-        json.string("error_code", error_code)
-        json.string("error_message", error_message)
-        json.number("id", id)
-        json.number("in_reply_to", in_reply_to)
-        json.string("kind", kind)
-        json.array("media", media) { item, json in
+        json.key("messages")
+        json.raw("[")
+        var oldest: Int64?
+        while try rows.next() {
+            json.separate()
+            oldest = oldest ?? rows.integer(.id)
+            try json.message(rows)
+        }
+        json.raw("]")
+        if rows.hasOlder, let oldest { json.string("next_cursor", Cursor.encode(messageID: oldest)) }
+        json.raw("}")
+        return json
+    }
+
+    /// One `InboxController.MessageJSON`, keys sorted, absent values left out.
+    mutating func message(_ row: borrowing ThreadPageRows) throws {
+        raw("{")
+        text("appointment_id", row.text(.appointmentID))
+        text("body", row.text(.body))
+        key("created_at")
+        try storedDate(row, .createdAt)
+        text("direction", row.text(.direction))
+        text("encoding", row.text(.encoding))
+        text("error_code", row.text(.errorCode))
+        text("error_message", row.text(.errorMessage))
+        number("id", row.integer(.id))
+        number("in_reply_to", row.integer(.inReplyTo))
+        text("kind", row.text(.kind))
+        let media = row.text(.media).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+        array("media", StoredMessage.decodeMedia(media)) { item, json in
             json.raw("{")
-            json.string("content_type", item.content_type)
+            json.string("content_type", item.contentType)
             json.string("url", item.url)
             json.raw("}")
         }
-        json.string("provider_message_id", provider_message_id)
-        json.number("segments", segments)
-        json.string("status", status)
-        json.array("status_history", status_history) { event, json in
+        text("provider_message_id", row.text(.providerMessageID))
+        number("segments", row.integer(.segments))
+        text("status", row.text(.status))
+        array("status_history", Array(row.currentHistory)) { event, json in
             json.raw("{")
             json.key("at")
-            json.date(event.at)
-            json.string("error_code", event.error_code)
-            json.string("error_message", event.error_message)
+            json.date(event.createdAt)
+            json.string("error_code", event.errorCode)
+            json.string("error_message", event.errorMessage)
             json.string("status", event.status)
             json.raw("}")
         }
-        json.raw("}")
+        raw("}")
+    }
+
+    /// GRDB's stored date form; `0` stands for any digit.
+    static let storedDateForm = Array("0000-00-00 00:00:00.000".utf8)
+    static func fits(_ byte: UInt8, _ form: UInt8) -> Bool {
+        form == UInt8(ascii: "0") ? (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) : byte == form
+    }
+
+    mutating func text(_ name: StaticString, _ value: UnsafeBufferPointer<UInt8>?) {
+        guard let value else { return }
+        key(name)
+        JSONString.append(utf8: value, to: &bytes)
+    }
+
+    /// A stored date as RFC 3339 in UTC: GRDB's `2026-11-25 15:00:00.123` becomes
+    /// `"2026-11-25T15:00:00Z"` by moving bytes, as `date(_:)` would write the same moment;
+    /// any other stored form goes through Date.
+    mutating func storedDate(_ row: borrowing ThreadPageRows, _ column: ThreadPageRows.Column) throws {
+        if let text = row.text(column), text.elementsEqual(Self.storedDateForm, by: Self.fits) {
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: text[0..<10])
+            bytes.append(UInt8(ascii: "T"))
+            bytes.append(contentsOf: text[11..<19])
+            raw("Z\"")
+        } else {
+            guard let stored = row.date(column) else { throw StoredValueError("a message's \(column) is not a date") }
+            date(stored)
+        }
     }
 }
 

@@ -132,7 +132,7 @@ extension AppDatabase {
                     sql: """
                         SELECT \(StoredMessage.threadColumns) FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?
                         """), arguments: [conversationID, before ?? Int64.max, limit])
-            while let row = try rows.next() { page.append(StoredMessage(threadRow: row)) }
+            while let row = try rows.next() { page.append(try StoredMessage(threadRow: row)) }
             page.reverse()
             guard let first = page.first?.id, let last = page.last?.id else { return [] }
             let events = try Row.fetchAll(
@@ -144,7 +144,9 @@ extension AppDatabase {
                         WHERE messages.conversation_id = ? AND message_id BETWEEN ? AND ? ORDER BY message_status_events.id
                         """), arguments: [conversationID, first, last]
             ).map { row in
-                StatusEvent(messageId: row[0], status: row[1], errorCode: row[2], errorMessage: row[3], createdAt: row[4])
+                StatusEvent(
+                    messageId: try row.decode(atIndex: 0), status: try row.decode(atIndex: 1), errorCode: try row.decode(atIndex: 2),
+                    errorMessage: try row.decode(atIndex: 3), createdAt: try row.storedDate(atIndex: 4))
             }
             let history = Dictionary(grouping: events, by: \.messageId)
             return page.map { ($0, history[$0.id!] ?? []) }

@@ -80,9 +80,12 @@ public struct StoredMessage: SnakeCaseRecord, Sendable, Hashable {
     /// Confirmation requests, reminders and follow-ups: sent by the system, not by a person.
     public var isAutomated: Bool { ["confirmation_request", "reminder", "post_call"].contains(kind) }
 
-    public var mediaItems: [InboundMessage.Media] {
-        guard media != "[]" else { return [] }
-        return (try? JSONDecoder().decode([MediaJSON].self, from: Data(media.utf8)))?.map {
+    public var mediaItems: [InboundMessage.Media] { Self.decodeMedia(media) }
+
+    /// The media stored as `json` (see `encodeMedia`).
+    public static func decodeMedia(_ json: String) -> [InboundMessage.Media] {
+        guard json != "[]" else { return [] }
+        return (try? JSONDecoder().decode([MediaJSON].self, from: Data(json.utf8)))?.map {
             InboundMessage.Media(url: $0.url, contentType: $0.content_type)
         } ?? []
     }
@@ -135,12 +138,23 @@ extension StoredMessage {
         """
 
     /// A row of `threadColumns`, read by position; without the webhook parameters and reply.
-    init(threadRow row: Row) {
+    /// Enumerations are read as text and dates through `StoredDate`: GRDB's generic
+    /// RawRepresentable and Calendar paths were most of a thread page's row decoding.
+    init(threadRow row: Row) throws {
+        let direction: String = try row.decode(atIndex: 2)
+        let encoding: String = try row.decode(atIndex: 11)
+        guard let direction = MessageDirection(rawValue: direction), let encoding = SMSEncoding(rawValue: encoding) else {
+            throw StoredValueError("message \(row[0] as Int64? ?? 0) has direction `\(direction)` and encoding `\(encoding)`")
+        }
         self.init(
-            id: row[0], conversationId: row[1], direction: row[2], kind: row[3], provider: row[4], providerMessageId: row[5],
-            fromNumber: row[6], toNumber: row[7], body: row[8], media: row[9], segments: row[10], encoding: row[11], status: row[12],
-            errorCode: row[13], errorMessage: row[14], intent: row[15], parameters: nil, webhookReply: nil, inReplyTo: row[16],
-            appointmentId: row[17], createdAt: row[18], sentAt: row[19])
+            id: try row.decode(atIndex: 0), conversationId: try row.decode(atIndex: 1), direction: direction,
+            kind: try row.decode(atIndex: 3), provider: try row.decode(atIndex: 4), providerMessageId: try row.decode(atIndex: 5),
+            fromNumber: try row.decode(atIndex: 6), toNumber: try row.decode(atIndex: 7), body: try row.decode(atIndex: 8),
+            media: try row.decode(atIndex: 9), segments: try row.decode(atIndex: 10), encoding: encoding,
+            status: try row.decode(atIndex: 12), errorCode: try row.decode(atIndex: 13), errorMessage: try row.decode(atIndex: 14),
+            intent: try row.decode(atIndex: 15), parameters: nil, webhookReply: nil, inReplyTo: try row.decode(atIndex: 16),
+            appointmentId: try row.decode(atIndex: 17), createdAt: try row.storedDate(atIndex: 18),
+            sentAt: try row.optionalStoredDate(atIndex: 19))
     }
 
     /// Read by column name: the Codable path with snake_case conversion was most of the
@@ -224,3 +238,28 @@ extension ConsentSource: DatabaseValueConvertible {}
 extension AppointmentState: DatabaseValueConvertible {}
 extension SMSEncoding: DatabaseValueConvertible {}
 extension MessageDirection: DatabaseValueConvertible {}
+
+/// A stored value the schema should have made impossible; the request fails, not the process.
+public struct StoredValueError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+extension Row {
+    /// A date column, read by `StoredDate` when it has GRDB's stored form, else by GRDB.
+    func optionalStoredDate(atIndex index: Int) throws -> Date? {
+        let value: DatabaseValue = self[index]
+        if value.isNull { return nil }
+        if case .string(let text) = value.storage, let date = StoredDate.date(text) { return date }
+        guard let date = Date.fromDatabaseValue(value) else { throw StoredValueError("`\(value)` is not a date") }
+        return date
+    }
+
+    func storedDate(atIndex index: Int) throws -> Date {
+        guard let date = try optionalStoredDate(atIndex: index) else { throw StoredValueError("a required date is missing") }
+        return date
+    }
+}

@@ -8,6 +8,30 @@ import Testing
 
 @Suite("Hand-written inbox JSON")
 struct InboxJSONTests {
+    @Test("Stored bytes that are not UTF-8 still give valid JSON, as a String would")
+    func invalidUTF8() {
+        for bytes: [UInt8] in [[0x61, 0xFF, 0x22, 0x62], [0xE2, 0x82], [0xC3, 0xA9, 0x0A], Array("plain \\ text".utf8)] {
+            var ours: [UInt8] = []
+            bytes.withUnsafeBufferPointer { JSONString.append(utf8: $0, to: &ours) }
+            var theirs: [UInt8] = []
+            JSONString.append(String(decoding: bytes, as: UTF8.self), to: &theirs)
+            #expect(ours == theirs)
+            #expect((try? JSONSerialization.jsonObject(with: Data(ours), options: .fragmentsAllowed)) as? String != nil)
+        }
+    }
+
+    @Test("Numbers are written as String(value) would")
+    func numbers() {
+        for value in [0, 7, 10, 99, 100, -1, -10, 1_795_618_800, Int64.max, Int64.min] {
+            var json = JSONText()
+            json.number(value)
+            #expect(json.text == String(value))
+        }
+        var json = JSONText()
+        json.number(UInt8.max)
+        #expect(json.text == "255")
+    }
+
     @Test("Thread and list pages written by hand parse to exactly what JSONEncoder writes")
     func sameAsJSONEncoder() async throws {
         let server = try TestServer()
@@ -37,20 +61,43 @@ struct InboxJSONTests {
                 errorCode: "30003", errorMessage: "Unreachable \"handset\"", messageID: sent.message.id)
             _ = try await server.database.recordStatusCallback(callback, now: server.clock.now)
             try await client.text("Hi", sid: "SMjsonB", from: "+14155550101")
+
+            // The thread page is written straight from SQLite's rows; JSONEncoder encodes the
+            // same page built from StoredMessages, paged as the API pages.
+            let full = try await expectedPage(server, limit: 50, before: nil)
+            #expect(full.messages.contains { $0.media.count == 2 })
+            #expect(full.messages.contains { $0.status_history.contains { $0.error_code == "30003" && $0.error_message != nil } })
+            #expect(full.next_cursor == nil)
+            try expectSame(try await handPage(client, "?limit=50"), JSON.encoder.encode(full))
+            let newest = try await expectedPage(server, limit: 3, before: nil)
+            let cursor = try #require(newest.next_cursor)
+            try expectSame(try await handPage(client, "?limit=3"), JSON.encoder.encode(newest))
+            let older = try await expectedPage(server, limit: 3, before: Cursor.decodeMessage(cursor))
+            #expect(older.messages.count == 3 && older.next_cursor != nil)
+            try expectSame(try await handPage(client, "?limit=3&cursor=\(cursor)"), JSON.encoder.encode(older))
         }
-        let rows = try #require(try await server.database.messages(businessID: "clinic", phone: "+14155550100", limit: 50, before: nil))
-        let page = InboxController.MessagePage(messages: rows.map { .init($0.message, history: $0.history) }, next_cursor: "bTo0Mg")
-        #expect(page.messages.contains { $0.media.count == 2 })
-        #expect(page.messages.contains { $0.status_history.contains { $0.error_code == "30003" && $0.error_message != nil } })
-        try expectSame(page.json().text, JSON.encoder.encode(page))
-        let noCursor = InboxController.MessagePage(messages: Array(page.messages.prefix(2)), next_cursor: nil)
-        try expectSame(noCursor.json().text, JSON.encoder.encode(noCursor))
 
         let summaries = try await server.database.conversations(
             businessID: "clinic", unreadOnly: false, needsReplyOnly: false, limit: 50, after: nil)
         let list = InboxController.ConversationPage(conversations: summaries.map(InboxController.ConversationJSON.init), next_cursor: nil)
         #expect(list.conversations.count == 2)
         try expectSame(list.json().text, JSON.encoder.encode(list))
+    }
+
+    func handPage(_ client: some TestClientProtocol, _ query: String) async throws -> String {
+        try await client.execute(
+            uri: "/api/v1/conversations/+14155550100/messages\(query)", method: .get, headers: [.authorization: "Bearer key-clinic"]
+        ) { String(buffer: $0.body) }
+    }
+
+    /// The page as the API pages it, from `AppDatabase.messages`: one extra row tells
+    /// whether older messages remain, and the cursor is the oldest message shown.
+    func expectedPage(_ server: TestServer, limit: Int, before: Int64?) async throws -> InboxController.MessagePage {
+        let rows = try #require(
+            try await server.database.messages(businessID: "clinic", phone: "+14155550100", limit: limit + 1, before: before))
+        let page = rows.count > limit ? Array(rows.dropFirst()) : rows
+        let next = rows.count > limit ? page.first.map { Cursor.encode(messageID: $0.message.id!) } : nil
+        return InboxController.MessagePage(messages: page.map { .init($0.message, history: $0.history) }, next_cursor: next)
     }
 
     func expectSame(_ hand: String, _ encoded: Data) throws {

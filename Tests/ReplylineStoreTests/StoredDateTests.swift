@@ -23,4 +23,20 @@ struct StoredDateTests {
             #expect(StoredDate.text(date) == String.fromDatabaseValue(date.databaseValue), "\(date.timeIntervalSince1970)")
         }
     }
+
+    @Test("read back to the same Date as GRDB's own decoding; other forms are left to GRDB")
+    func readsAsGRDB() {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["2000-02-29 00:00:00.000", "2026-11-25 15:00:00.999", "1970-01-01 00:00:00.000", "9999-12-31 23:59:59.999"]
+        for _ in 0..<5_000 {
+            texts.append(StoredDate.text(Date(timeIntervalSince1970: .random(in: 946_684_800...4_102_444_800, using: &generator))))
+        }
+        for text in texts {
+            let grdb = Date.fromDatabaseValue(text.databaseValue)
+            #expect(StoredDate.date(text) == grdb, "\(text)")
+        }
+        for other in ["2026-11-25 15:00:00", "2026-11-25T15:00:00.000", "2026-13-01 00:00:00.000", "2026-11-25 15:00:0x.000", ""] {
+            #expect(StoredDate.date(other) == nil, "\(other)")
+        }
+    }
 }

@@ -40,4 +40,15 @@ public struct CivilTime: Sendable, Equatable {
         month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
         year = Int(yearOfEra + era * 400) + (month <= 2 ? 1 : 0)
     }
+
+    /// Days from 1970-01-01 to the given day of the proleptic Gregorian calendar (the
+    /// inverse of the fields above, from the same algorithm).
+    public static func daysSince1970(year: Int, month: Int, day: Int) -> Int {
+        let year = month <= 2 ? year - 1 : year
+        let era = (year >= 0 ? year : year - 399) / 400
+        let yearOfEra = year - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
 }

@@ -6,24 +6,36 @@ public enum JSONString {
 
     /// Appends `text` quoted and escaped; UTF-8 beyond ASCII passes through as is.
     public static func append(_ text: String, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
         var text = text
-        text.withUTF8 { text in
-            var start = 0
-            for (index, byte) in text.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                bytes.append(contentsOf: text[start..<index])
-                bytes.append(UInt8(ascii: "\\"))
-                switch byte {
-                case 0x22, 0x5C: bytes.append(byte)
-                case 0x0A: bytes.append(UInt8(ascii: "n"))
-                case 0x0D: bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(UInt8(ascii: "t"))
-                default: bytes += [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
-                }
-                start = index + 1
-            }
-            bytes.append(contentsOf: text[start...])
+        text.withUTF8 { appendValid($0, to: &bytes) }
+    }
+
+    /// Appends the UTF-8 `text` quoted and escaped. Bytes that are not valid UTF-8 are
+    /// replaced by U+FFFD, as `String(decoding:as:)` does, so the JSON is always valid.
+    public static func append(utf8 text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        if text.contains(where: { $0 >= 0x80 }), String(validating: text, as: UTF8.self) == nil {
+            append(String(decoding: text, as: UTF8.self), to: &bytes)
+        } else {
+            appendValid(text, to: &bytes)
         }
+    }
+
+    static func appendValid(_ text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        var start = 0
+        for (index, byte) in text.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            bytes.append(contentsOf: text[start..<index])
+            bytes.append(UInt8(ascii: "\\"))
+            switch byte {
+            case 0x22, 0x5C: bytes.append(byte)
+            case 0x0A: bytes.append(UInt8(ascii: "n"))
+            case 0x0D: bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(UInt8(ascii: "t"))
+            default: bytes += [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+            start = index + 1
+        }
+        bytes.append(contentsOf: text[start...])
         bytes.append(UInt8(ascii: "\""))
     }
 }

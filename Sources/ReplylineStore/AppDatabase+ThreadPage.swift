@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// A page of one thread read straight off SQLite, for the inbox's biggest answer: each
+/// message's columns are handed over as the bytes SQLite holds, valid until the next row,
+/// so a page can be written as JSON without a String, a Date or a record per column.
+/// Building `StoredMessage`s and copying them into the answer was most of a 200-message
+/// page's time.
+public struct ThreadPageRows: ~Copyable {
+    /// The columns of a row, in the order the page query selects them.
+    public enum Column: Int32 {
+        case id, direction, kind, body, media, segments, encoding, status, errorCode, errorMessage, providerMessageID
+        case appointmentID, inReplyTo, createdAt
+    }
+
+    /// True when older messages exist beyond this page.
+    public let hasOlder: Bool
+    let cursor: RowCursor
+    let statement: SQLiteStatement
+    let history: [StatusEvent]
+    var nextEvent = 0
+    /// The status history of the current row, oldest first.
+    public private(set) var currentHistory: ArraySlice<StatusEvent> = []
+
+    /// Moves to the next message, oldest first; false after the last.
+    public mutating func next() throws -> Bool {
+        guard try cursor.next() != nil else { return false }
+        let id = integer(.id)!
+        while nextEvent < history.count, history[nextEvent].messageId < id { nextEvent += 1 }
+        let start = nextEvent
+        while nextEvent < history.count, history[nextEvent].messageId == id { nextEvent += 1 }
+        currentHistory = history[start..<nextEvent]
+        return true
+    }
+
+    public func integer(_ column: Column) -> Int64? {
+        sqlite3_column_type(statement, column.rawValue) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, column.rawValue)
+    }
+
+    /// The column's text as UTF-8, nil when NULL. Valid only until `next()`.
+    public func text(_ column: Column) -> UnsafeBufferPointer<UInt8>? {
+        guard let start = sqlite3_column_text(statement, column.rawValue) else { return nil }
+        return UnsafeBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, column.rawValue)))
+    }
+
+    /// The column as a Date, for a value not in GRDB's usual stored form.
+    public func date(_ column: Column) -> Date? {
+        text(column).flatMap { Date.fromDatabaseValue(String(decoding: $0, as: UTF8.self).databaseValue) }
+    }
+}
+
+extension AppDatabase {
+    /// The newest `limit` messages of a thread older than `before` (a message id), oldest
+    /// first, handed to `render` inside one read transaction. Nil when there is no thread.
+    public func threadPage<Page: Sendable>(
+        businessID: String, phone: String, limit: Int, before: Int64?,
+        render: @escaping @Sendable (inout ThreadPageRows) throws -> Page
+    ) async throws -> Page? {
+        try await read { db in
+            guard
+                let conversationID = try Int64.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT conversations.id FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
+                            WHERE contacts.business_id = ? AND contacts.phone = ?
+                            """), arguments: [businessID, phone])
+            else { return nil }
+            let before = before ?? Int64.max
+            // The message just past the page, if any, bounds it: the page is then one range
+            // of the (conversation, id) index read in order, and says whether more remain.
+            let boundary = try Int64.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT id FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT 1 OFFSET ?"),
+                arguments: [conversationID, before, limit])
+            let after = boundary ?? 0
+            let history = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT message_id, message_status_events.status, message_status_events.error_code,
+                            message_status_events.error_message, message_status_events.created_at
+                        FROM message_status_events JOIN messages ON messages.id = message_status_events.message_id
+                        WHERE messages.conversation_id = ? AND message_id > ? AND message_id < ?
+                        ORDER BY message_id, message_status_events.id
+                        """), arguments: [conversationID, after, before]
+            ).map { row in
+                StatusEvent(
+                    messageId: try row.decode(atIndex: 0), status: try row.decode(atIndex: 1), errorCode: try row.decode(atIndex: 2),
+                    errorMessage: try row.decode(atIndex: 3), createdAt: try row.storedDate(atIndex: 4))
+            }
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT id, direction, kind, body, media, segments, encoding, status, error_code, error_message, provider_message_id,
+                        appointment_id, in_reply_to, created_at
+                    FROM messages WHERE conversation_id = ? AND id > ? AND id < ? ORDER BY id
+                    """)
+            var rows = ThreadPageRows(
+                hasOlder: boundary != nil, cursor: try Row.fetchCursor(statement, arguments: [conversationID, after, before]),
+                statement: statement.sqliteStatement, history: history)
+            return try render(&rows)
+        }
+    }
+}
