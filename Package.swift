@@ -47,10 +47,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .target(name: "CWALBuffer", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "ReplylineStore",
             dependencies: [
                 "ReplylineCore",
+                "CWALBuffer",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]

@@ -1,3 +1,4 @@
+import CWALBuffer
 import Foundation
 import GRDB
 import ReplylineCore
@@ -14,10 +15,11 @@ public final class AppDatabase: Sendable {
 
     /// Opens (creating if needed) the SQLite file at `path` in WAL mode and migrates it.
     public convenience init(path: String) throws {
+        // Gathers each commit's log writes into one (see Sources/CWALBuffer). Should it ever
+        // fail to register, SQLite's own VFS stays in place: correct, only slower.
+        _ = replyline_wal_buffer_register()
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            // FULL: a commit is on disk before the webhook that caused it is acknowledged.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // The writer checkpoints every 8,000 pages (32 MiB) instead of 1,000: under load
             // the same index pages are rewritten in many commits, and fewer checkpoints copy
             // each of them fewer times. `Checkpointer` does most of the copying off the writer.
@@ -31,6 +33,11 @@ public final class AppDatabase: Sendable {
         }
         configuration.busyMode = .timeout(10)
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // FULL: a commit is on disk before the webhook that caused it is acknowledged. Set
+        // here, on the pool's one writer connection: the pool sets NORMAL after running
+        // `prepareDatabase` (SQLite's suggestion for WAL, which can lose the last commits
+        // when the machine loses power), so a FULL set there never took effect.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try self.init(writer: pool, checkpointer: Checkpointer(path: path))
     }
 

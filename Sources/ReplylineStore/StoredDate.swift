@@ -7,8 +7,9 @@ import ReplylineCore
 /// GRDB formats dates through DateFormatter (ICU) and reads them through Calendar. Under
 /// load formatting was 7% of the writer's time, for the seven dates each inbound message
 /// stores, and reading a third of a thread page's row decoding. The hot paths use these
-/// instead; both are checked against GRDB's own in the tests, so stored values and the
-/// comparisons on them (`starts_at > ?`) stay exactly as before.
+/// instead. The tests check both against GRDB's own: the text is the same byte for byte,
+/// so stored values and the comparisons on them (`starts_at > ?`) stay exactly as before,
+/// and a date read back is GRDB's to well under a microsecond.
 enum StoredDate {
     static func text(_ date: Date) -> String {
         // As Foundation and ICU do: milliseconds since 1970, to the nearest.
