@@ -32,29 +32,35 @@ extension AppDatabase {
         let media = StoredMessage.encodeMedia(message.media)
         let parameters = StoredMessage.encodeParameters(message.parameters)
         let stamp = StoredDate.text(now)
-        // The hot path uses cached prepared statements with explicit columns: the single
-        // writer runs every transaction, so its per-message work bounds throughput.
+        // The single writer runs every transaction, so its per-message work bounds
+        // throughput: cached statements with explicit columns, bound and read through
+        // SQLite's C API (see `RawStatement`).
         return try await write { db in
-            if let existing = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT id, webhook_reply FROM messages WHERE provider = ? AND provider_message_id = ?"),
-                arguments: [message.provider, message.providerMessageID])
-            {
-                return InboundOutcome(reply: existing["webhook_reply"] ?? "", isDuplicate: true, decision: nil, messageID: existing["id"])
+            let existing = try RawStatement(db, "SELECT id, webhook_reply FROM messages WHERE provider = ? AND provider_message_id = ?")
+            existing.bind(.text(message.provider), .text(message.providerMessageID))
+            if try existing.step() {
+                return InboundOutcome(reply: existing.text(1) ?? "", isDuplicate: true, decision: nil, messageID: existing.integer(0))
             }
-            let contact = try Self.contactState(db, businessID: businessID, phone: message.from, now: now)
-            let conversation = try Self.conversationState(db, businessID: businessID, contactID: contact.id, now: now)
-            let appointments = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT id, customer_name, service, starts_at, amount_cents, state FROM appointments
-                        WHERE contact_id = ? AND starts_at > ? ORDER BY starts_at
-                        """), arguments: [contact.id, stamp]
-            ).map { row in
-                // Throwing reads: a value that does not decode fails this webhook (a 500 the
-                // provider retries), never the process.
-                try Appointment(
-                    id: row.decode(atIndex: 0), customerName: row.decode(atIndex: 1), service: row.decode(atIndex: 2),
-                    startsAt: row.decode(atIndex: 3), amountCents: row.decode(atIndex: 4), state: row.decode(atIndex: 5))
+            let contact = try Self.contactState(db, businessID: businessID, phone: message.from, stamp: stamp)
+            let conversation = try Self.conversationState(db, businessID: businessID, contactID: contact.id, stamp: stamp)
+            var appointments: [Appointment] = []
+            let upcoming = try RawStatement(
+                db,
+                """
+                SELECT id, customer_name, service, starts_at, amount_cents, state FROM appointments
+                WHERE contact_id = ? AND starts_at > ? ORDER BY starts_at
+                """)
+            upcoming.bind(.integer(contact.id), .text(stamp))
+            while try upcoming.step() {
+                // A value that does not decode fails this webhook (a 500 the provider
+                // retries), never the process.
+                guard let id = upcoming.text(0), let service = upcoming.text(2), let startsAt = try upcoming.date(3),
+                    let state = upcoming.text(5).flatMap(AppointmentState.init(rawValue:))
+                else { throw StoredValueError("appointment \(upcoming.text(0) ?? "?") of contact \(contact.id) does not decode") }
+                appointments.append(
+                    Appointment(
+                        id: id, customerName: upcoming.text(1), service: service, startsAt: startsAt,
+                        amountCents: upcoming.isNull(4) ? nil : Int(upcoming.integer(4)), state: state))
             }
             let decision = decide(
                 ContactSnapshot(
@@ -63,90 +69,102 @@ extension AppDatabase {
             let reply = render(decision)
             let appointmentID = decision.appointmentChange?.appointmentID
 
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO messages (conversation_id, direction, kind, provider, provider_message_id, from_number, to_number, body,
-                        media, segments, encoding, status, intent, parameters, webhook_reply, appointment_id, created_at)
-                    VALUES (?, 'inbound', 'inbound', ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)
-                    """
-            ).execute(arguments: [
-                conversation.id, message.provider, message.providerMessageID, message.from, message.to, message.body, media,
-                count.segments, count.encoding, decision.intent.description, parameters, reply, appointmentID, stamp,
-            ])
+            let insert = try RawStatement(
+                db,
+                """
+                INSERT INTO messages (conversation_id, direction, kind, provider, provider_message_id, from_number, to_number, body,
+                    media, segments, encoding, status, intent, parameters, webhook_reply, appointment_id, created_at)
+                VALUES (?, 'inbound', 'inbound', ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)
+                """)
+            insert.bind(
+                .integer(conversation.id), .text(message.provider), .text(message.providerMessageID), .text(message.from),
+                .text(message.to), .text(message.body), .text(media), .integer(count.segments), .text(count.encoding.rawValue),
+                .text(decision.intent.description), .text(parameters), .text(reply), .text(appointmentID), .text(stamp))
+            try insert.run()
             let inboundID = db.lastInsertedRowID
 
             if let change = decision.consentChange, change.to != contact.consent {
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO consent_events (business_id, contact_id, phone, from_state, to_state, source, message_id, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """
-                ).execute(arguments: [
-                    businessID, contact.id, message.from, contact.consent, change.to, change.source, message.providerMessageID, stamp,
-                ])
-                try db.cachedStatement(sql: "UPDATE contacts SET consent = ? WHERE id = ?").execute(arguments: [change.to, contact.id])
+                let event = try RawStatement(
+                    db,
+                    """
+                    INSERT INTO consent_events (business_id, contact_id, phone, from_state, to_state, source, message_id, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+                event.bind(
+                    .text(businessID), .integer(contact.id), .text(message.from), .text(contact.consent.rawValue), .text(change.to.rawValue),
+                    .text(change.source.rawValue), .text(message.providerMessageID), .text(stamp))
+                try event.run()
+                let consent = try RawStatement(db, "UPDATE contacts SET consent = ? WHERE id = ?")
+                consent.bind(.text(change.to.rawValue), .integer(contact.id))
+                try consent.run()
             }
             if let change = decision.appointmentChange {
                 // Guarded on the state the engine saw, so a change is never applied twice.
-                try db.cachedStatement(sql: "UPDATE appointments SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
-                    .execute(arguments: [change.to, stamp, change.appointmentID, change.from])
+                let update = try RawStatement(db, "UPDATE appointments SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
+                update.bind(.text(change.to.rawValue), .text(stamp), .text(change.appointmentID), .text(change.from.rawValue))
+                try update.run()
             }
             var preview = message.body.isEmpty && !message.media.isEmpty ? "[media]" : message.body
             for text in decision.replies {
                 let count = SegmentCounter.count(text)
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO messages (conversation_id, direction, kind, provider, from_number, to_number, body, media, segments,
-                            encoding, status, in_reply_to, appointment_id, created_at, sent_at)
-                        VALUES (?, 'outbound', 'reply', ?, ?, ?, ?, '[]', ?, ?, 'accepted', ?, ?, ?, ?)
-                        """
-                ).execute(arguments: [
-                    conversation.id, message.provider, message.to, message.from, text, count.segments, count.encoding, inboundID,
-                    appointmentID, stamp, stamp,
-                ])
+                let replyRow = try RawStatement(
+                    db,
+                    """
+                    INSERT INTO messages (conversation_id, direction, kind, provider, from_number, to_number, body, media, segments,
+                        encoding, status, in_reply_to, appointment_id, created_at, sent_at)
+                    VALUES (?, 'outbound', 'reply', ?, ?, ?, ?, '[]', ?, ?, 'accepted', ?, ?, ?, ?)
+                    """)
+                replyRow.bind(
+                    .integer(conversation.id), .text(message.provider), .text(message.to), .text(message.from), .text(text),
+                    .integer(count.segments), .text(count.encoding.rawValue), .integer(inboundID), .text(appointmentID), .text(stamp),
+                    .text(stamp))
+                try replyRow.run()
                 preview = text
             }
-            try db.cachedStatement(
-                sql: """
-                    UPDATE conversations SET unread_count = unread_count + 1, needs_reply = needs_reply OR ?,
-                        staff_flag = COALESCE(?, staff_flag), last_message_at = ?, last_message_preview = ?,
-                        last_unrecognized_reply_at = CASE WHEN ? THEN ? ELSE last_unrecognized_reply_at END
-                    WHERE id = ?
-                    """
-            ).execute(arguments: [
-                decision.needsReply, decision.staffFlag, stamp, String(preview.prefix(160)), decision.isUnrecognizedAcknowledgement, stamp,
-                conversation.id,
-            ])
+            let activity = try RawStatement(
+                db,
+                """
+                UPDATE conversations SET unread_count = unread_count + 1, needs_reply = needs_reply OR ?,
+                    staff_flag = COALESCE(?, staff_flag), last_message_at = ?, last_message_preview = ?,
+                    last_unrecognized_reply_at = CASE WHEN ? THEN ? ELSE last_unrecognized_reply_at END
+                WHERE id = ?
+                """)
+            activity.bind(
+                .bool(decision.needsReply), .text(decision.staffFlag), .text(stamp), .text(String(preview.prefix(160))),
+                .bool(decision.isUnrecognizedAcknowledgement), .text(stamp), .integer(conversation.id))
+            try activity.run()
             return InboundOutcome(reply: reply, isDuplicate: false, decision: decision, messageID: inboundID)
         }
     }
 
     /// The contact's id, name and consent, created opted in on first contact.
-    static func contactState(_ db: Database, businessID: String, phone: String, now: Date) throws -> (
+    static func contactState(_ db: Database, businessID: String, phone: String, stamp: String) throws -> (
         id: Int64, name: String?, consent: ConsentState
     ) {
-        if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT id, name, consent FROM contacts WHERE business_id = ? AND phone = ?"),
-            arguments: [businessID, phone])
-        {
-            return (row[0], row[1], row[2])
+        let select = try RawStatement(db, "SELECT id, name, consent FROM contacts WHERE business_id = ? AND phone = ?")
+        select.bind(.text(businessID), .text(phone))
+        if try select.step() {
+            guard let consent = select.text(2).flatMap(ConsentState.init(rawValue:)) else {
+                throw StoredValueError("contact \(select.integer(0)) has consent `\(select.text(2) ?? "NULL")`")
+            }
+            return (select.integer(0), select.text(1), consent)
         }
-        try db.cachedStatement(sql: "INSERT INTO contacts (business_id, phone, consent, created_at) VALUES (?, ?, 'opted_in', ?)")
-            .execute(arguments: [businessID, phone, now])
+        let insert = try RawStatement(db, "INSERT INTO contacts (business_id, phone, consent, created_at) VALUES (?, ?, 'opted_in', ?)")
+        insert.bind(.text(businessID), .text(phone), .text(stamp))
+        try insert.run()
         return (db.lastInsertedRowID, nil, .optedIn)
     }
 
     /// The conversation's id and last acknowledgement, created on first contact.
-    static func conversationState(_ db: Database, businessID: String, contactID: Int64, now: Date) throws -> (
+    static func conversationState(_ db: Database, businessID: String, contactID: Int64, stamp: String) throws -> (
         id: Int64, lastUnrecognizedReplyAt: Date?
     ) {
-        if let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT id, last_unrecognized_reply_at FROM conversations WHERE contact_id = ?"), arguments: [contactID]
-        ) {
-            return (row[0], row[1])
-        }
-        try db.cachedStatement(sql: "INSERT INTO conversations (business_id, contact_id, last_message_at) VALUES (?, ?, ?)")
-            .execute(arguments: [businessID, contactID, now])
+        let select = try RawStatement(db, "SELECT id, last_unrecognized_reply_at FROM conversations WHERE contact_id = ?")
+        select.bind(.integer(contactID))
+        if try select.step() { return (select.integer(0), try select.date(1)) }
+        let insert = try RawStatement(db, "INSERT INTO conversations (business_id, contact_id, last_message_at) VALUES (?, ?, ?)")
+        insert.bind(.text(businessID), .integer(contactID), .text(stamp))
+        try insert.run()
         return (db.lastInsertedRowID, nil)
     }
 
