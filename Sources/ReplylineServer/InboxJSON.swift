@@ -58,7 +58,7 @@ struct JSONText {
     }
 
     /// `"<name>":[item,...]`, each item written by `write`.
-    mutating func array<Item>(_ name: StaticString, _ items: [Item], _ write: (Item, inout JSONText) -> Void) {
+    mutating func array<Items: Collection>(_ name: StaticString, _ items: Items, _ write: (Items.Element, inout JSONText) -> Void) {
         key(name)
         raw("[")
         for item in items {
@@ -128,8 +128,8 @@ extension JSONText {
         number("id", row.integer(.id))
         number("in_reply_to", row.integer(.inReplyTo))
         text("kind", row.text(.kind))
-        let media = row.text(.media).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-        array("media", StoredMessage.decodeMedia(media)) { item, json in
+        let media = row.text(.media).flatMap { $0.elementsEqual("[]".utf8) ? nil : String(decoding: $0, as: UTF8.self) }
+        array("media", media.map(StoredMessage.decodeMedia) ?? []) { item, json in
             json.raw("{")
             json.string("content_type", item.contentType)
             json.string("url", item.url)
@@ -138,7 +138,7 @@ extension JSONText {
         text("provider_message_id", row.text(.providerMessageID))
         number("segments", row.integer(.segments))
         text("status", row.text(.status))
-        array("status_history", Array(row.currentHistory)) { event, json in
+        array("status_history", row.currentHistory) { event, json in
             json.raw("{")
             json.key("at")
             json.date(event.createdAt)

@@ -16,8 +16,8 @@ public struct ThreadPageRows: ~Copyable {
 
     /// True when older messages exist beyond this page.
     public let hasOlder: Bool
-    let cursor: RowCursor
-    let statement: SQLiteStatement
+    /// Stepped here through SQLite's C API (see `RawStatement`), reset when done.
+    let statement: RawStatement
     let history: [StatusEvent]
     var nextEvent = 0
     /// The status history of the current row, oldest first.
@@ -25,7 +25,7 @@ public struct ThreadPageRows: ~Copyable {
 
     /// Moves to the next message, oldest first; false after the last.
     public mutating func next() throws -> Bool {
-        guard try cursor.next() != nil else { return false }
+        guard try statement.step() else { return false }
         let id = integer(.id)!
         while nextEvent < history.count, history[nextEvent].messageId < id { nextEvent += 1 }
         let start = nextEvent
@@ -35,14 +35,11 @@ public struct ThreadPageRows: ~Copyable {
     }
 
     public func integer(_ column: Column) -> Int64? {
-        sqlite3_column_type(statement, column.rawValue) == SQLITE_NULL ? nil : sqlite3_column_int64(statement, column.rawValue)
+        statement.isNull(column.rawValue) ? nil : statement.integer(column.rawValue)
     }
 
     /// The column's text as UTF-8, nil when NULL. Valid only until `next()`.
-    public func text(_ column: Column) -> UnsafeBufferPointer<UInt8>? {
-        guard let start = sqlite3_column_text(statement, column.rawValue) else { return nil }
-        return UnsafeBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, column.rawValue)))
-    }
+    public func text(_ column: Column) -> UnsafeBufferPointer<UInt8>? { statement.bytes(column.rawValue) }
 
     /// The column as a Date, for a value not in GRDB's usual stored form.
     public func date(_ column: Column) -> Date? {
@@ -88,15 +85,15 @@ extension AppDatabase {
                     messageId: try row.decode(atIndex: 0), status: try row.decode(atIndex: 1), errorCode: try row.decode(atIndex: 2),
                     errorMessage: try row.decode(atIndex: 3), createdAt: try row.storedDate(atIndex: 4))
             }
-            let statement = try db.cachedStatement(
-                sql: """
-                    SELECT id, direction, kind, body, media, segments, encoding, status, error_code, error_message, provider_message_id,
-                        appointment_id, in_reply_to, created_at
-                    FROM messages WHERE conversation_id = ? AND id > ? AND id < ? ORDER BY id
-                    """)
-            var rows = ThreadPageRows(
-                hasOlder: boundary != nil, cursor: try Row.fetchCursor(statement, arguments: [conversationID, after, before]),
-                statement: statement.sqliteStatement, history: history)
+            let statement = try RawStatement(
+                db,
+                """
+                SELECT id, direction, kind, body, media, segments, encoding, status, error_code, error_message, provider_message_id,
+                    appointment_id, in_reply_to, created_at
+                FROM messages WHERE conversation_id = ? AND id > ? AND id < ? ORDER BY id
+                """)
+            statement.bind(.integer(conversationID), .integer(after), .integer(before))
+            var rows = ThreadPageRows(hasOlder: boundary != nil, statement: statement, history: history)
             return try render(&rows)
         }
     }

@@ -4,7 +4,7 @@ import GRDBSQLite
 
 /// One of GRDB's cached statements, bound and stepped through SQLite's C API.
 ///
-/// For the webhook's writes only: there, GRDB's `StatementArguments` (an existential box
+/// For the webhook's writes and the thread page: there, GRDB's `StatementArguments` (an existential box
 /// per value) and `Row` copies were a quarter of the single writer's time. GRDB still
 /// prepares and owns the statement; nothing else runs it, and it is reset after each use,
 /// so GRDB's own view of it is never disturbed.
@@ -58,9 +58,14 @@ struct RawStatement: ~Copyable {
 
     func integer(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
-    func text(_ column: Int32) -> String? {
+    /// The column's text as UTF-8, nil when NULL; valid until the next step.
+    func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8>? {
         guard let start = sqlite3_column_text(statement, column) else { return nil }
-        return String(decoding: UnsafeBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, column))), as: UTF8.self)
+        return UnsafeBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, column)))
+    }
+
+    func text(_ column: Int32) -> String? {
+        bytes(column).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// A stored date (see `StoredDate`); nil when NULL, an error when not a date.
