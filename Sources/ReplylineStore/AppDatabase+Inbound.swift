@@ -91,8 +91,8 @@ extension AppDatabase {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 event.bind(
-                    .text(businessID), .integer(contact.id), .text(message.from), .text(contact.consent.rawValue), .text(change.to.rawValue),
-                    .text(change.source.rawValue), .text(message.providerMessageID), .text(stamp))
+                    .text(businessID), .integer(contact.id), .text(message.from), .text(contact.consent.rawValue),
+                    .text(change.to.rawValue), .text(change.source.rawValue), .text(message.providerMessageID), .text(stamp))
                 try event.run()
                 let consent = try RawStatement(db, "UPDATE contacts SET consent = ? WHERE id = ?")
                 consent.bind(.text(change.to.rawValue), .integer(contact.id))
