@@ -56,6 +56,20 @@ public struct StatusEvent: Sendable, Hashable, Codable, FetchableRecord {
     public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
 }
 
+extension StatusEvent {
+    /// The columns `init(positional:)` reads, from `message_status_events`.
+    static let columns = """
+        message_id, message_status_events.status, message_status_events.error_code, message_status_events.error_message,
+            message_status_events.created_at
+        """
+
+    init(positional row: Row) throws {
+        self.init(
+            messageId: try row.decode(atIndex: 0), status: try row.decode(atIndex: 1), errorCode: try row.decode(atIndex: 2),
+            errorMessage: try row.decode(atIndex: 3), createdAt: try row.storedDate(atIndex: 4))
+    }
+}
+
 /// Why a manual message was not queued.
 public enum SendRefusal: Error, Sendable, Equatable {
     case optedOut(since: Date?)
@@ -112,14 +126,7 @@ extension AppDatabase {
         businessID: String, phone: String, limit: Int, before: Int64?
     ) async throws -> [(message: StoredMessage, history: [StatusEvent])]? {
         try await read { db in
-            guard
-                let conversationID = try Int64.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT conversations.id FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
-                            WHERE contacts.business_id = ? AND contacts.phone = ?
-                            """), arguments: [businessID, phone])
-            else { return nil }
+            guard let conversationID = try Self.conversationID(db, businessID: businessID, phone: phone) else { return nil }
             // Cached statements, and rows read by position straight off the statement (a
             // cursor, no copies): a 200-message page spent as much time preparing SQL,
             // copying rows and finding columns by name as reading them.
@@ -138,19 +145,24 @@ extension AppDatabase {
             let events = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT message_id, message_status_events.status, message_status_events.error_code,
-                            message_status_events.error_message, message_status_events.created_at
+                        SELECT \(StatusEvent.columns)
                         FROM message_status_events JOIN messages ON messages.id = message_status_events.message_id
                         WHERE messages.conversation_id = ? AND message_id BETWEEN ? AND ? ORDER BY message_status_events.id
                         """), arguments: [conversationID, first, last]
-            ).map { row in
-                StatusEvent(
-                    messageId: try row.decode(atIndex: 0), status: try row.decode(atIndex: 1), errorCode: try row.decode(atIndex: 2),
-                    errorMessage: try row.decode(atIndex: 3), createdAt: try row.storedDate(atIndex: 4))
-            }
+            ).map(StatusEvent.init(positional:))
             let history = Dictionary(grouping: events, by: \.messageId)
             return page.map { ($0, history[$0.id!] ?? []) }
         }
+    }
+
+    /// The id of the conversation with `phone`, if there is one.
+    static func conversationID(_ db: Database, businessID: String, phone: String) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT conversations.id FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
+                    WHERE contacts.business_id = ? AND contacts.phone = ?
+                    """), arguments: [businessID, phone])
     }
 
     /// Marks the thread read (unread count 0). False when there is no such thread.

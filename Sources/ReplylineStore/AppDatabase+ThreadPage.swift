@@ -55,14 +55,7 @@ extension AppDatabase {
         render: @escaping @Sendable (inout ThreadPageRows) throws -> Page
     ) async throws -> Page? {
         try await read { db in
-            guard
-                let conversationID = try Int64.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT conversations.id FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
-                            WHERE contacts.business_id = ? AND contacts.phone = ?
-                            """), arguments: [businessID, phone])
-            else { return nil }
+            guard let conversationID = try Self.conversationID(db, businessID: businessID, phone: phone) else { return nil }
             let before = before ?? Int64.max
             // The message just past the page, if any, bounds it: the page is then one range
             // of the (conversation, id) index read in order, and says whether more remain.
@@ -74,17 +67,12 @@ extension AppDatabase {
             let history = try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT message_id, message_status_events.status, message_status_events.error_code,
-                            message_status_events.error_message, message_status_events.created_at
+                        SELECT \(StatusEvent.columns)
                         FROM message_status_events JOIN messages ON messages.id = message_status_events.message_id
                         WHERE messages.conversation_id = ? AND message_id > ? AND message_id < ?
                         ORDER BY message_id, message_status_events.id
                         """), arguments: [conversationID, after, before]
-            ).map { row in
-                StatusEvent(
-                    messageId: try row.decode(atIndex: 0), status: try row.decode(atIndex: 1), errorCode: try row.decode(atIndex: 2),
-                    errorMessage: try row.decode(atIndex: 3), createdAt: try row.storedDate(atIndex: 4))
-            }
+            ).map(StatusEvent.init(positional:))
             let statement = try RawStatement(
                 db,
                 """
