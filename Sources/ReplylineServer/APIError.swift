@@ -106,27 +106,7 @@ enum RFC3339 {
 
     /// Appends `2026-11-25T15:00:00Z` as UTF-8.
     static func append(_ date: Date, to bytes: inout [UInt8]) {
-        let time = CivilTime(date)
-        func digits(_ value: Int, _ count: Int) {
-            var divisor = 1
-            for _ in 1..<count { divisor *= 10 }
-            if value >= divisor * 10 { bytes.append(contentsOf: String(value / (divisor * 10)).utf8) }
-            while divisor > 0 {
-                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                divisor /= 10
-            }
-        }
-        digits(time.year, 4)
-        bytes.append(UInt8(ascii: "-"))
-        digits(time.month, 2)
-        bytes.append(UInt8(ascii: "-"))
-        digits(time.day, 2)
-        bytes.append(UInt8(ascii: "T"))
-        digits(time.hour, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(time.minute, 2)
-        bytes.append(UInt8(ascii: ":"))
-        digits(time.second, 2)
+        CivilTime(date).append(to: &bytes, separator: UInt8(ascii: "T"))
         bytes.append(UInt8(ascii: "Z"))
     }
 

@@ -150,12 +150,6 @@ extension JSONText {
         raw("}")
     }
 
-    /// GRDB's stored date form; `0` stands for any digit.
-    static let storedDateForm = Array("0000-00-00 00:00:00.000".utf8)
-    static func fits(_ byte: UInt8, _ form: UInt8) -> Bool {
-        form == UInt8(ascii: "0") ? (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) : byte == form
-    }
-
     mutating func text(_ name: StaticString, _ value: UnsafeBufferPointer<UInt8>?) {
         guard let value else { return }
         key(name)
@@ -166,14 +160,14 @@ extension JSONText {
     /// `"2026-11-25T15:00:00Z"` by moving bytes, as `date(_:)` would write the same moment;
     /// any other stored form goes through Date.
     mutating func storedDate(_ row: borrowing ThreadPageRows, _ column: ThreadPageRows.Column) throws {
-        if let text = row.text(column), text.elementsEqual(Self.storedDateForm, by: Self.fits) {
+        if let text = row.text(column), StoredDate.hasStoredForm(text) {
             bytes.append(UInt8(ascii: "\""))
             bytes.append(contentsOf: text[0..<10])
             bytes.append(UInt8(ascii: "T"))
             bytes.append(contentsOf: text[11..<19])
             raw("Z\"")
         } else {
-            guard let stored = row.date(column) else { throw StoredValueError("a message's \(column) is not a date") }
+            guard let stored = try row.date(column) else { throw StoredValueError("a message's \(column) is missing") }
             date(stored)
         }
     }

@@ -41,10 +41,8 @@ public struct ThreadPageRows: ~Copyable {
     /// The column's text as UTF-8, nil when NULL. Valid only until `next()`.
     public func text(_ column: Column) -> UnsafeBufferPointer<UInt8>? { statement.bytes(column.rawValue) }
 
-    /// The column as a Date, for a value not in GRDB's usual stored form.
-    public func date(_ column: Column) -> Date? {
-        text(column).flatMap { Date.fromDatabaseValue(String(decoding: $0, as: UTF8.self).databaseValue) }
-    }
+    /// The column as a Date (see `StoredDate.decode`); nil when NULL.
+    public func date(_ column: Column) throws -> Date? { try statement.date(column.rawValue) }
 }
 
 extension AppDatabase {

@@ -70,9 +70,7 @@ struct RawStatement: ~Copyable {
 
     /// A stored date (see `StoredDate`); nil when NULL, an error when not a date.
     func date(_ column: Int32) throws -> Date? {
-        guard let text = text(column) else { return nil }
-        if let date = StoredDate.date(text) ?? Date.fromDatabaseValue(text.databaseValue) { return date }
-        throw StoredValueError("`\(text.prefix(40))` in \(String(cString: sqlite3_sql(statement))) is not a date")
+        try StoredDate.decode(text(column)?.databaseValue ?? .null)
     }
 }
 

@@ -250,13 +250,7 @@ public struct StoredValueError: Error, CustomStringConvertible {
 
 extension Row {
     /// A date column, read by `StoredDate` when it has GRDB's stored form, else by GRDB.
-    func optionalStoredDate(atIndex index: Int) throws -> Date? {
-        let value: DatabaseValue = self[index]
-        if value.isNull { return nil }
-        if case .string(let text) = value.storage, let date = StoredDate.date(text) { return date }
-        guard let date = Date.fromDatabaseValue(value) else { throw StoredValueError("`\(value)` is not a date") }
-        return date
-    }
+    func optionalStoredDate(atIndex index: Int) throws -> Date? { try StoredDate.decode(self[index]) }
 
     func storedDate(atIndex index: Int) throws -> Date {
         guard let date = try optionalStoredDate(atIndex: index) else { throw StoredValueError("a required date is missing") }

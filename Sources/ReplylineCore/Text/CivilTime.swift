@@ -52,3 +52,33 @@ public struct CivilTime: Sendable, Equatable {
         return era * 146_097 + dayOfEra - 719_468
     }
 }
+
+extension CivilTime {
+    /// Appends `2026-11-25<separator>15:00:00` as UTF-8: the date and time both RFC 3339 and
+    /// SQLite's stored form begin with.
+    public func append(to bytes: inout [UInt8], separator: UInt8) {
+        Self.appendDigits(year, width: 4, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        Self.appendDigits(month, width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        Self.appendDigits(day, width: 2, to: &bytes)
+        bytes.append(separator)
+        Self.appendDigits(hour, width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        Self.appendDigits(minute, width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        Self.appendDigits(second, width: 2, to: &bytes)
+    }
+
+    /// Appends a non-negative `value` in decimal, zero-padded to `width` digits (more when
+    /// it needs them).
+    public static func appendDigits(_ value: Int, width: Int, to bytes: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        if value >= divisor * 10 { bytes.append(contentsOf: String(value / (divisor * 10)).utf8) }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
+        }
+    }
+}
