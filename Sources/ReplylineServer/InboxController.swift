@@ -99,11 +99,6 @@ struct InboxController {
         }
     }
 
-    struct MessagePage: Encodable {
-        var messages: [MessageJSON]
-        var next_cursor: String?
-    }
-
     @Sendable func list(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let query = request.uri.queryParameters

@@ -93,8 +93,9 @@ extension JSONText {
 }
 
 extension JSONText {
-    /// A thread page (`InboxController.MessagePage`), written from the rows as SQLite holds
-    /// them: no String, Date or record per column. `InboxJSONTests` checks it against
+    /// A thread page (openapi.json's `MessagePage`: `messages`, each an
+    /// `InboxController.MessageJSON`, and `next_cursor`), written from the rows as SQLite
+    /// holds them: no String, Date or record per column. `InboxJSONTests` checks it against
     /// JSONEncoder's encoding of the same page built from `StoredMessage`s.
     static func threadPage(_ rows: inout ThreadPageRows) throws -> JSONText {
         var json = JSONText()

@@ -6,6 +6,12 @@ import Testing
 
 @testable import ReplylineServer
 
+/// openapi.json's `MessagePage`, for JSONEncoder: what the hand-written thread page must equal.
+struct MessagePage: Encodable {
+    var messages: [InboxController.MessageJSON]
+    var next_cursor: String?
+}
+
 @Suite("Hand-written inbox JSON")
 struct InboxJSONTests {
     @Test("Stored bytes that are not UTF-8 still give valid JSON, as a String would")
@@ -92,12 +98,12 @@ struct InboxJSONTests {
 
     /// The page as the API pages it, from `AppDatabase.messages`: one extra row tells
     /// whether older messages remain, and the cursor is the oldest message shown.
-    func expectedPage(_ server: TestServer, limit: Int, before: Int64?) async throws -> InboxController.MessagePage {
+    func expectedPage(_ server: TestServer, limit: Int, before: Int64?) async throws -> MessagePage {
         let rows = try #require(
             try await server.database.messages(businessID: "clinic", phone: "+14155550100", limit: limit + 1, before: before))
         let page = rows.count > limit ? Array(rows.dropFirst()) : rows
         let next = rows.count > limit ? page.first.map { Cursor.encode(messageID: $0.message.id!) } : nil
-        return InboxController.MessagePage(messages: page.map { .init($0.message, history: $0.history) }, next_cursor: next)
+        return MessagePage(messages: page.map { .init($0.message, history: $0.history) }, next_cursor: next)
     }
 
     func expectSame(_ hand: String, _ encoded: Data) throws {
