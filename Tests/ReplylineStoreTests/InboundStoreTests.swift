@@ -149,6 +149,50 @@ struct InboundStoreTests {
         #expect(try await database.thread(businessID: "b", phone: "+14155550005") == nil)
     }
 
+    @Test("In one batch, a job that throws after writing leaves no trace and its neighbours commit once each")
+    func isolationInOneBatch() async throws {
+        struct Refused: Error {}
+        let temp = try TemporaryDatabase()
+        let committer = temp.database.committer
+        try await temp.database.writer.write { db in try db.execute(sql: "CREATE TABLE scratch (job INTEGER NOT NULL)") }
+        // The first job holds the writer until the other twelve wait in the queue, so they
+        // form one batch: the batch runs straight through, meets job 1's error, and runs
+        // again with a savepoint per job.
+        let held = DispatchSemaphore(value: 0)
+        let (entered, writerHeld) = AsyncStream.makeStream(of: Void.self)
+        let holding = Task {
+            try await committer.submit { _ in
+                writerHeld.yield()
+                held.wait()
+            }
+        }
+        for await _ in entered { break }
+        let results = try await withThrowingTaskGroup(of: (Int, Int?).self) { group in
+            for job in 0..<12 {
+                group.addTask {
+                    do {
+                        let value = try await committer.submit { db -> Int in
+                            try db.execute(sql: "INSERT INTO scratch (job) VALUES (?)", arguments: [job])
+                            if job % 4 == 1 { throw Refused() }
+                            return job * 10
+                        }
+                        return (job, value)
+                    } catch is Refused {
+                        return (job, nil)
+                    }
+                }
+            }
+            while committer.queue.withLock({ $0.jobs.count }) < 12 { try await Task.sleep(for: .milliseconds(1)) }
+            held.signal()
+            return try await group.reduce(into: [Int: Int?]()) { $0[$1.0] = $1.1 }
+        }
+        try await holding.value
+        #expect(results.filter { $0.value == nil }.keys.sorted() == [1, 5, 9])
+        #expect(results.allSatisfy { $0.value == nil || $0.value == $0.key * 10 })
+        let stored = try await temp.database.read { db in try Int.fetchAll(db, sql: "SELECT job FROM scratch ORDER BY job") }
+        #expect(stored == [0, 2, 3, 4, 6, 7, 8, 10, 11])
+    }
+
     @Test("The consent ledger refuses updates and deletes")
     func appendOnly() async throws {
         let temp = try TemporaryDatabase()
