@@ -27,16 +27,20 @@ struct JSONText {
     }
 
     mutating func string(_ value: String) { JSONString.append(value, to: &bytes) }
-    /// Digits appended in place: `String(value)` allocated for every id and count.
+    /// Digits written right to left on the stack and appended at once: `String(value)`
+    /// allocated for every id and count.
     mutating func number(_ value: some BinaryInteger) {
-        var magnitude = value.magnitude
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        let start = bytes.count
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-            magnitude /= 10
-        } while magnitude > 0
-        bytes[start...].reverse()
+        var magnitude = UInt64(value.magnitude)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var first = digits.count
+            repeat {
+                first -= 1
+                digits[first] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 { bytes.append(UInt8(ascii: "-")) }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[first...]))
+        }
     }
     mutating func bool(_ value: Bool) { value ? raw("true") : raw("false") }
     mutating func date(_ value: Date) {
@@ -115,20 +119,33 @@ extension JSONText {
         return json
     }
 
-    /// One `InboxController.MessageJSON`, keys sorted, absent values left out.
+    /// One `InboxController.MessageJSON`, keys sorted, absent values left out. Each key is
+    /// written with the comma before it: `body`, never NULL, always follows the only
+    /// member that can come first.
     mutating func message(_ row: borrowing ThreadPageRows) throws {
-        raw("{")
-        text("appointment_id", row.text(.appointmentID))
-        text("body", row.text(.body))
-        key("created_at")
+        if let appointment = row.text(.appointmentID) {
+            raw("{\"appointment_id\":")
+            JSONString.append(utf8: appointment, to: &bytes)
+            raw(",\"body\":")
+        } else {
+            raw("{\"body\":")
+        }
+        JSONString.append(utf8: row.text(.body) ?? UnsafeBufferPointer(start: nil, count: 0), to: &bytes)
+        raw(",\"created_at\":")
         try storedDate(row, .createdAt)
-        text("direction", row.text(.direction))
-        text("encoding", row.text(.encoding))
-        text("error_code", row.text(.errorCode))
-        text("error_message", row.text(.errorMessage))
-        number("id", row.integer(.id))
-        number("in_reply_to", row.integer(.inReplyTo))
-        text("kind", row.text(.kind))
+        member(",\"direction\":", row.text(.direction))
+        member(",\"encoding\":", row.text(.encoding))
+        member(",\"error_code\":", row.text(.errorCode))
+        member(",\"error_message\":", row.text(.errorMessage))
+        if let id = row.integer(.id) {
+            raw(",\"id\":")
+            number(id)
+        }
+        if let inReplyTo = row.integer(.inReplyTo) {
+            raw(",\"in_reply_to\":")
+            number(inReplyTo)
+        }
+        member(",\"kind\":", row.text(.kind))
         let media = row.text(.media).flatMap { $0.elementsEqual("[]".utf8) ? nil : String(decoding: $0, as: UTF8.self) }
         array("media", media.map(StoredMessage.decodeMedia) ?? []) { item, json in
             json.raw("{")
@@ -136,9 +153,12 @@ extension JSONText {
             json.string("url", item.url)
             json.raw("}")
         }
-        text("provider_message_id", row.text(.providerMessageID))
-        number("segments", row.integer(.segments))
-        text("status", row.text(.status))
+        member(",\"provider_message_id\":", row.text(.providerMessageID))
+        if let segments = row.integer(.segments) {
+            raw(",\"segments\":")
+            number(segments)
+        }
+        member(",\"status\":", row.text(.status))
         array("status_history", row.currentHistory) { event, json in
             json.raw("{")
             json.key("at")
@@ -151,9 +171,10 @@ extension JSONText {
         raw("}")
     }
 
-    mutating func text(_ name: StaticString, _ value: UnsafeBufferPointer<UInt8>?) {
+    /// `prefix` (a comma and a quoted key with its colon) and the value, when there is one.
+    mutating func member(_ prefix: StaticString, _ value: UnsafeBufferPointer<UInt8>?) {
         guard let value else { return }
-        key(name)
+        raw(prefix)
         JSONString.append(utf8: value, to: &bytes)
     }
 

@@ -13,17 +13,25 @@ public enum JSONString {
     /// Appends the UTF-8 `text` quoted and escaped. Bytes that are not valid UTF-8 are
     /// replaced by U+FFFD, as `String(decoding:as:)` does, so the JSON is always valid.
     public static func append(utf8 text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
-        if text.contains(where: { $0 >= 0x80 }), String(validating: text, as: UTF8.self) == nil {
+        // Most stored values are printable ASCII: one scan, one copy.
+        let plain = text.firstIndex(where: { $0 < 0x20 || $0 >= 0x80 || $0 == 0x22 || $0 == 0x5C }) ?? text.endIndex
+        if plain == text.endIndex {
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: text)
+            bytes.append(UInt8(ascii: "\""))
+        } else if text[plain...].contains(where: { $0 >= 0x80 }), String(validating: text, as: UTF8.self) == nil {
             append(String(decoding: text, as: UTF8.self), to: &bytes)
         } else {
-            appendValid(text, to: &bytes)
+            appendValid(text, to: &bytes, from: plain)
         }
     }
 
-    static func appendValid(_ text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+    /// `text` quoted and escaped; its bytes before `from` need no escape.
+    static func appendValid(_ text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8], from: Int = 0) {
         bytes.append(UInt8(ascii: "\""))
         var start = 0
-        for (index, byte) in text.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+        for index in from..<text.count where text[index] < 0x20 || text[index] == 0x22 || text[index] == 0x5C {
+            let byte = text[index]
             bytes.append(contentsOf: text[start..<index])
             bytes.append(UInt8(ascii: "\\"))
             switch byte {
