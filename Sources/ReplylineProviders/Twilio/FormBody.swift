@@ -59,13 +59,21 @@ public struct FormBody: Sendable, Equatable {
         -> String
     {
         var plain = true
-        for index in from..<to where bytes[index] == UInt8(ascii: "%") || bytes[index] == UInt8(ascii: "+") {
-            plain = false
-            break
+        var ascii = true
+        for index in from..<to {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "%") || byte == UInt8(ascii: "+") {
+                plain = false
+                break
+            }
+            if byte >= 0x80 { ascii = false }
         }
         let decoded: String?
         if plain {
-            decoded = String(validating: UnsafeRawBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)
+            let text = UnsafeRawBufferPointer(rebasing: bytes[from..<to])
+            // ASCII is valid UTF-8 as it stands; `String(validating:)` costs a generic
+            // metadata lookup per call, and nearly every name and value here is ASCII.
+            decoded = ascii ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
         } else {
             var out: [UInt8] = []
             out.reserveCapacity(to - from)
@@ -86,7 +94,7 @@ public struct FormBody: Sendable, Equatable {
                 }
                 index += 1
             }
-            decoded = String(validating: out, as: UTF8.self)
+            decoded = out.allSatisfy { $0 < 0x80 } ? String(decoding: out, as: UTF8.self) : String(validating: out, as: UTF8.self)
         }
         guard let decoded else { throw .invalidUTF8(label()) }
         return decoded
