@@ -13,13 +13,9 @@ public enum JSONString {
     /// Appends the UTF-8 `text` quoted and escaped. Bytes that are not valid UTF-8 are
     /// replaced by U+FFFD, as `String(decoding:as:)` does, so the JSON is always valid.
     public static func append(utf8 text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
-        // Most stored values are printable ASCII: one scan, one copy.
+        // Most stored values are printable ASCII: one scan, then one copy in `appendValid`.
         let plain = text.firstIndex(where: { $0 < 0x20 || $0 >= 0x80 || $0 == 0x22 || $0 == 0x5C }) ?? text.endIndex
-        if plain == text.endIndex {
-            bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: text)
-            bytes.append(UInt8(ascii: "\""))
-        } else if text[plain...].contains(where: { $0 >= 0x80 }), String(validating: text, as: UTF8.self) == nil {
+        if text[plain...].contains(where: { $0 >= 0x80 }), String(validating: text, as: UTF8.self) == nil {
             append(String(decoding: text, as: UTF8.self), to: &bytes)
         } else {
             appendValid(text, to: &bytes, from: plain)

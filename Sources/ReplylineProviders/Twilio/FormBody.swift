@@ -55,6 +55,13 @@ public struct FormBody: Sendable, Equatable {
         }
     }
 
+    /// The UTF-8 `text` as a String, nil when it is not valid UTF-8. ASCII is valid as it
+    /// stands: `String(validating:)` costs a generic metadata lookup per call, and nearly
+    /// every name and value here is ASCII.
+    static func string(_ text: UnsafeRawBufferPointer, ascii: Bool) -> String? {
+        ascii ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
+    }
+
     static func component(_ bytes: UnsafeRawBufferPointer, _ from: Int, _ to: Int, label: @autoclosure () -> String) throws(WebhookError)
         -> String
     {
@@ -70,10 +77,7 @@ public struct FormBody: Sendable, Equatable {
         }
         let decoded: String?
         if plain {
-            let text = UnsafeRawBufferPointer(rebasing: bytes[from..<to])
-            // ASCII is valid UTF-8 as it stands; `String(validating:)` costs a generic
-            // metadata lookup per call, and nearly every name and value here is ASCII.
-            decoded = ascii ? String(decoding: text, as: UTF8.self) : String(validating: text, as: UTF8.self)
+            decoded = string(UnsafeRawBufferPointer(rebasing: bytes[from..<to]), ascii: ascii)
         } else {
             var out: [UInt8] = []
             out.reserveCapacity(to - from)
@@ -94,7 +98,7 @@ public struct FormBody: Sendable, Equatable {
                 }
                 index += 1
             }
-            decoded = out.allSatisfy { $0 < 0x80 } ? String(decoding: out, as: UTF8.self) : String(validating: out, as: UTF8.self)
+            decoded = out.withUnsafeBytes { string($0, ascii: !$0.contains { $0 >= 0x80 }) }
         }
         guard let decoded else { throw .invalidUTF8(label()) }
         return decoded
