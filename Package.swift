@@ -48,11 +48,13 @@ let package = Package(
             ]
         ),
         .target(name: "CWALBuffer", linkerSettings: [.linkedLibrary("sqlite3")]),
+        .target(name: "CPageCache", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "ReplylineStore",
             dependencies: [
                 "ReplylineCore",
                 "CWALBuffer",
+                "CPageCache",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
