@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import ReplylineStore
+
+@Suite("Migrations")
+struct MigrationTests {
+    /// A database written by a release with only the first migration: every row, index,
+    /// trigger and rule must come through the rebuild of its tables.
+    @Test("v2 rebuilds appointments, the consent ledger and the outbox with every row, index, trigger and rule")
+    func checksAsComparisons() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("replyline-migrate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("old.sqlite").path
+        let old = try DatabaseQueue(path: path)
+        try AppDatabase.migrator.migrate(old, upTo: "v1: threads, appointments, consent ledger, outbox")
+        try old.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO contacts (id, business_id, phone, consent, created_at) VALUES (1, 'b', '+14155550100', 'opted_out', '2026-11-01');
+                    INSERT INTO conversations (id, business_id, contact_id, last_message_at) VALUES (1, 'b', 1, '2026-11-01');
+                    INSERT INTO appointments (id, business_id, contact_id, customer_name, service, starts_at, amount_cents, state, created_at, updated_at)
+                        VALUES ('apt_1', 'b', 1, 'Ana', 'Cleaning', '2026-12-01 09:00:00.000', 12000, 'confirmed', '2026-11-01', '2026-11-02');
+                    INSERT INTO messages (id, conversation_id, direction, kind, provider, from_number, to_number, body, segments, encoding, status, appointment_id, created_at)
+                        VALUES (7, 1, 'outbound', 'confirmation_request', 'twilio', '+15017122661', '+14155550100', 'Reply C', 1, 'GSM-7', 'queued', 'apt_1', '2026-11-01');
+                    INSERT INTO outbox (id, message_id, business_id, due_at, attempts, last_error, state) VALUES (3, 7, 'b', '2026-11-01', 2, 'timeout', 'failed');
+                    INSERT INTO consent_events (id, business_id, contact_id, phone, from_state, to_state, source, message_id, created_at)
+                        VALUES (5, 'b', 1, '+14155550100', 'opted_in', 'opted_out', 'keyword', 'SM1', '2026-11-03');
+                    """)
+        }
+        try old.close()
+
+        _ = try AppDatabase(path: path)
+        let migrated = try DatabaseQueue(path: path)
+        try migrated.write { db in
+            #expect(
+                try Row.fetchOne(db, sql: "SELECT id, contact_id, customer_name, amount_cents, state, updated_at FROM appointments")
+                    == [
+                        "id": "apt_1", "contact_id": 1, "customer_name": "Ana", "amount_cents": 12000, "state": "confirmed",
+                        "updated_at": "2026-11-02",
+                    ])
+            #expect(
+                try Row.fetchOne(db, sql: "SELECT id, message_id, attempts, last_error, state FROM outbox")
+                    == ["id": 3, "message_id": 7, "attempts": 2, "last_error": "timeout", "state": "failed"])
+            #expect(
+                try Row.fetchOne(db, sql: "SELECT id, source, to_state FROM consent_events")
+                    == ["id": 5, "source": "keyword", "to_state": "opted_out"])
+            let indexes = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            #expect(Set(["appointments_by_contact", "consent_events_by_contact", "outbox_due"]).isSubset(of: Set(indexes)))
+            #expect(try db.foreignKeyViolations().next() == nil)
+
+            // The ledger is still append-only, and the rules still refuse what they refused.
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE consent_events SET to_state = 'opted_in'") }
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "DELETE FROM consent_events") }
+            let refused = [
+                "UPDATE appointments SET state = 'maybe'": "appointment_state",
+                "UPDATE outbox SET state = 'lost'": "outbox_state",
+                "INSERT INTO consent_events (business_id, contact_id, phone, from_state, to_state, source, created_at) VALUES ('b', 1, 'p', 'a', 'b', 'rumour', 'x')":
+                    "consent_source",
+            ]
+            for (statement, constraint) in refused {
+                let error = #expect(throws: DatabaseError.self) { try db.execute(sql: statement) }
+                #expect(error?.message?.contains(constraint) == true, "\(statement): \(error?.message ?? "no error")")
+            }
+            try db.execute(sql: "UPDATE appointments SET state = 'no_show'")
+            try db.execute(sql: "UPDATE outbox SET state = 'unknown'")
+        }
+    }
+
+    /// The statements a webhook runs for C, R, STOP and START check their rows without
+    /// building a temporary b-tree for the allowed values (what `IN (...)` costs).
+    @Test("Appointment, ledger and outbox writes check their rules with comparisons")
+    func noTemporaryTables() throws {
+        let temp = try TemporaryDatabase()
+        let statements = [
+            "UPDATE appointments SET state = 'confirmed', updated_at = 'x' WHERE id = 'a' AND state = 'awaiting_reply'",
+            "INSERT INTO consent_events (business_id, contact_id, phone, from_state, to_state, source, message_id, created_at) VALUES ('b', 1, 'p', 'opted_in', 'opted_out', 'keyword', 'm', 'x')",
+            "UPDATE outbox SET state = 'sent' WHERE id = 1",
+        ]
+        try temp.database.writer.read { db in
+            for statement in statements {
+                let opcodes = try Row.fetchAll(db, sql: "EXPLAIN " + statement).map { $0["opcode"] as String }
+                #expect(!opcodes.isEmpty)
+                #expect(!opcodes.contains("OpenEphemeral"), "\(statement)")
+            }
+        }
+    }
+}
