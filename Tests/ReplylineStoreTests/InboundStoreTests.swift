@@ -5,18 +5,30 @@ import Testing
 
 @testable import ReplylineStore
 
+/// A fresh folder under the temporary directory, removed when the value goes away (as in
+/// the server tests, a module of their own).
+final class TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("replyline-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
 /// A fresh SQLite file per test, removed afterwards.
 final class TemporaryDatabase {
-    let directory: URL
+    let directory: TemporaryDirectory
     let database: AppDatabase
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("replyline-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        database = try AppDatabase(path: directory.appendingPathComponent("test.sqlite").path)
+        directory = try TemporaryDirectory()
+        database = try AppDatabase(path: directory.path("test.sqlite"))
     }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
 }
 
 @Suite("Inbound store")

@@ -10,10 +10,9 @@ struct MigrationTests {
     /// trigger and rule must come through the rebuild of its tables.
     @Test("v2 rebuilds appointments, the consent ledger and the outbox with every row, index, trigger and rule")
     func checksAsComparisons() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("replyline-migrate-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("old.sqlite").path
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed at the end of the test, not after its last use
+        let path = directory.path("old.sqlite")
         let old = try DatabaseQueue(path: path)
         try AppDatabase.migrator.migrate(old, upTo: "v1: threads, appointments, consent ledger, outbox")
         try old.write { db in

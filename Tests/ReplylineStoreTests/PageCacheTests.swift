@@ -12,10 +12,9 @@ struct PageCacheTests {
     @Test("Page swaps during b-tree splits keep every row, through commits and a rollback")
     func swapsKeepRows() throws {
         #expect(replyline_page_cache_installed() != 0, "the wrapper installs itself before SQLite's first use")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("replyline-pcache-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let pool = try DatabasePool(path: directory.appendingPathComponent("cache.sqlite").path)
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed at the end of the test, not after its last use
+        let pool = try DatabasePool(path: directory.path("cache.sqlite"))
         try pool.write { db in try db.execute(sql: "CREATE TABLE items (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID") }
         var generator = SystemRandomNumberGenerator()
         var stored: [String: Int] = [:]

@@ -55,7 +55,7 @@ struct WALBufferTests {
             print(db.execute("PRAGMA integrity_check").fetchone()[0],
                   db.execute("SELECT COUNT(*) FROM messages WHERE direction = 'inbound' AND provider_message_id LIKE 'SMwal%'").fetchone()[0])
             """,
-            temp.directory.appendingPathComponent("test.sqlite").path,
+            temp.directory.path("test.sqlite"),
         ]
         let output = Pipe()
         python.standardOutput = output
