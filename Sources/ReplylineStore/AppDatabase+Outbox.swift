@@ -50,11 +50,8 @@ extension AppDatabase {
                         arguments: [message.conversationId])
                 else { return nil }
                 let recent = try Date.fetchAll(
-                    db,
-                    sql: """
-                        SELECT sent_at FROM messages WHERE conversation_id = ? AND sent_at > ?
-                        AND kind IN ('confirmation_request', 'reminder', 'post_call')
-                        """, arguments: [message.conversationId, now.addingTimeInterval(-SendPolicy.cadenceWindow)])
+                    db, sql: Self.recentAutomatedSends,
+                    arguments: [message.conversationId, now.addingTimeInterval(-SendPolicy.cadenceWindow)])
                 let startsAt = try message.appointmentId.flatMap {
                     try Date.fetchOne(db, sql: "SELECT starts_at FROM appointments WHERE id = ?", arguments: [$0])
                 }
@@ -70,14 +67,23 @@ extension AppDatabase {
     public func sentThisMonth(businessID: String, now: Date) async throws -> Int {
         let (start, end) = Self.month(containing: now)
         return try await read { db in
-            try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) FROM messages JOIN conversations ON conversations.id = messages.conversation_id
-                    WHERE conversations.business_id = ? AND messages.direction = 'outbound' AND messages.sent_at >= ? AND messages.sent_at < ?
-                    """, arguments: [businessID, start, end]) ?? 0
+            try Int.fetchOne(db, sql: Self.sentInPeriod, arguments: [businessID, start, end]) ?? 0
         }
     }
+
+    /// A conversation's automated messages sent since a time. Read from the thread index
+    /// (conversation_id, id, sent_at): a row is fetched only for the messages in range.
+    static let recentAutomatedSends = """
+        SELECT sent_at FROM messages WHERE conversation_id = ? AND sent_at > ?
+        AND kind IN ('confirmation_request', 'reminder', 'post_call')
+        """
+
+    /// A business's outbound messages sent in [start, end): its conversations, then each
+    /// one's thread index.
+    static let sentInPeriod = """
+        SELECT COUNT(*) FROM messages JOIN conversations ON conversations.id = messages.conversation_id
+        WHERE conversations.business_id = ? AND messages.direction = 'outbound' AND messages.sent_at >= ? AND messages.sent_at < ?
+        """
 
     /// The calendar month (UTC) holding `date`, as [start, end): the period the plan's limit
     /// and the usage reports both count in, so they always agree.

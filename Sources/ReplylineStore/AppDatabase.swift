@@ -271,6 +271,21 @@ public final class AppDatabase: Sendable {
                     CREATE INDEX outbox_due ON outbox (state, due_at);
                     """)
         }
+        // A webhook's reply is a sent message, so it went into two indexes keyed by
+        // conversation: the thread's (conversation_id, id) and messages_sent's
+        // (conversation_id, sent_at), a random leaf each. One index holds both: a thread
+        // page reads it by id, and "sent in this conversation since" and the monthly counts
+        // read sent_at from it, fetching rows only for messages in range. Measured (WAL
+        // frames of 2 s of scripts/loadtest traffic, by b-tree): 6.5 pages written per
+        // webhook before, 5.9 after.
+        migrator.registerMigration("v3: one index per thread for its messages and their send times") { db in
+            try db.execute(
+                sql: """
+                    DROP INDEX messages_sent;
+                    DROP INDEX messages_by_thread;
+                    CREATE INDEX messages_by_thread ON messages (conversation_id, id, sent_at);
+                    """)
+        }
         return migrator
     }
 }

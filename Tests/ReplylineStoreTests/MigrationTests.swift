@@ -87,4 +87,68 @@ struct MigrationTests {
             }
         }
     }
+    /// A reply goes into one index keyed by conversation, not two: the thread index also
+    /// holds each message's send time, for the per-conversation and monthly send counts.
+    @Test("v3 folds messages_sent into the thread index; send counts read it and come out the same")
+    func threadIndexHoldsSendTimes() throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let path = directory.path("v2.sqlite")
+        let old = try DatabaseQueue(path: path)
+        try AppDatabase.migrator.migrate(old, upTo: "v2: CHECK constraints as comparisons, not IN lists")
+        try old.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO contacts (id, business_id, phone, created_at) VALUES (1, 'b', '+14155550100', '2026-11-01');
+                    INSERT INTO conversations (id, business_id, contact_id, last_message_at) VALUES (1, 'b', 1, '2026-11-01');
+                    """)
+            // Sent reminders at 09:00, 09:30 and 10:00, a reply at 10:05, one not sent, an inbound text.
+            for (kind, sentAt) in [
+                ("reminder", "2026-11-20 09:00:00.000"), ("reminder", "2026-11-20 09:30:00.000"),
+                ("reminder", "2026-11-20 10:00:00.000"), ("reply", "2026-11-20 10:05:00.000"), ("reminder", nil),
+            ] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO messages (conversation_id, direction, kind, provider, from_number, to_number, body, segments,
+                            encoding, status, created_at, sent_at)
+                        VALUES (1, 'outbound', ?, 'twilio', '+15017122661', '+14155550100', 'x', 1, 'GSM-7', 'sent', '2026-11-20', ?)
+                        """, arguments: [kind, sentAt])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO messages (conversation_id, direction, kind, provider, provider_message_id, from_number, to_number, body,
+                        segments, encoding, status, created_at)
+                    VALUES (1, 'inbound', 'inbound', 'twilio', 'SM1', '+14155550100', '+15017122661', 'C', 1, 'GSM-7', 'received', '2026-11-20')
+                    """)
+        }
+        try old.close()
+
+        let database = try AppDatabase(path: path)
+        try database.writer.read { db in
+            let indexes = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'messages' AND type = 'index'")
+            #expect(!indexes.contains { $0["name"] == "messages_sent" })
+            #expect(
+                indexes.first { $0["name"] == "messages_by_thread" }?["sql"] as String?
+                    == "CREATE INDEX messages_by_thread ON messages (conversation_id, id, sent_at)")
+
+            func date(_ text: String) throws -> Date { try #require(StoredDate.date(text)) }
+            let since = try date("2026-11-20 09:15:00.000")
+            #expect(
+                try Date.fetchAll(db, sql: AppDatabase.recentAutomatedSends, arguments: [1, since]).map(StoredDate.text) == [
+                    "2026-11-20 09:30:00.000", "2026-11-20 10:00:00.000",
+                ])
+            let (start, end) = (try date("2026-11-20 09:10:00.000"), try date("2026-11-20 10:10:00.000"))
+            #expect(try Int.fetchOne(db, sql: AppDatabase.sentInPeriod, arguments: ["b", start, end]) == 3)
+
+            // Both read the thread index, never the whole table.
+            let statements: [(String, StatementArguments)] = [
+                (AppDatabase.recentAutomatedSends, [1, since]), (AppDatabase.sentInPeriod, ["b", start, end]),
+            ]
+            for (sql, arguments) in statements {
+                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
+                #expect(plan.contains { $0.hasPrefix("SEARCH messages USING INDEX messages_by_thread (conversation_id=?)") }, "\(plan)")
+                #expect(!plan.contains { $0.hasPrefix("SCAN messages") }, "\(plan)")
+            }
+        }
+    }
 }
