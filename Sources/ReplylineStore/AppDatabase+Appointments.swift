@@ -167,14 +167,20 @@ extension AppDatabase {
     }
 
     static func cancelPendingMessages(_ db: Database, appointmentID: String) throws {
-        try db.execute(
-            sql: """
-                UPDATE messages SET status = 'cancelled'
-                WHERE id IN (SELECT message_id FROM outbox WHERE state = 'pending') AND appointment_id = ?;
-                UPDATE outbox SET state = 'cancelled'
-                WHERE state = 'pending' AND message_id IN (SELECT id FROM messages WHERE appointment_id = ? AND status = 'cancelled');
-                """, arguments: [appointmentID, appointmentID])
+        try db.execute(sql: cancelPendingMessages, arguments: [appointmentID, appointmentID])
     }
+
+    /// Finds the appointment's messages through messages_by_appointment, which holds the
+    /// outbound ones other than replies (the only ones ever queued), so its terms are
+    /// spelled out here: SQLite uses a partial index only for a query that names them.
+    static let cancelPendingMessages = """
+        UPDATE messages SET status = 'cancelled'
+        WHERE id IN (SELECT message_id FROM outbox WHERE state = 'pending')
+            AND appointment_id = ? AND direction = 'outbound' AND kind <> 'reply';
+        UPDATE outbox SET state = 'cancelled'
+        WHERE state = 'pending' AND message_id IN (
+            SELECT id FROM messages WHERE appointment_id = ? AND direction = 'outbound' AND kind <> 'reply' AND status = 'cancelled');
+        """
 
     static func scheduleReminders(
         _ db: Database, appointment: StoredAppointment, contact: StoredContact, provider: String, fromNumber: String, now: Date,

@@ -88,8 +88,9 @@ struct MigrationTests {
         }
     }
     /// A reply goes into one index keyed by conversation, not two: the thread index also
-    /// holds each message's send time, for the per-conversation and monthly send counts.
-    @Test("v3 folds messages_sent into the thread index; send counts read it and come out the same")
+    /// holds each message's send time, for the per-conversation and monthly send counts;
+    /// and messages_by_appointment holds only what can be queued, not a C and its reply.
+    @Test("v3 folds messages_sent into the thread index and keeps replies out of messages_by_appointment; queries still find their rows")
     func threadIndexHoldsSendTimes() throws {
         let directory = try TemporaryDirectory()
         defer { withExtendedLifetime(directory) {} }
@@ -130,6 +131,15 @@ struct MigrationTests {
             #expect(
                 indexes.first { $0["name"] == "messages_by_thread" }?["sql"] as String?
                     == "CREATE INDEX messages_by_thread ON messages (conversation_id, id, sent_at)")
+            #expect(
+                (indexes.first { $0["name"] == "messages_by_appointment" }?["sql"] as String?)?.hasSuffix(
+                    "WHERE appointment_id IS NOT NULL AND direction = 'outbound' AND kind <> 'reply'") == true)
+            // Cancelling an appointment's pending messages finds them through the partial index.
+            for statement in AppDatabase.cancelPendingMessages.split(separator: ";").map(String.init)
+            where !statement.allSatisfy(\.isWhitespace) {
+                let plan = try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + statement, arguments: ["apt_1"]).map { $0["detail"] as String }
+                #expect(plan.contains { $0.contains("USING INDEX messages_by_appointment") }, "\(plan)")
+            }
 
             func date(_ text: String) throws -> Date { try #require(StoredDate.date(text)) }
             let since = try date("2026-11-20 09:15:00.000")
