@@ -12,10 +12,7 @@ struct MigrationTests {
     func checksAsComparisons() throws {
         let directory = try TemporaryDirectory()
         defer { withExtendedLifetime(directory) {} }  // removed at the end of the test, not after its last use
-        let path = directory.path("old.sqlite")
-        let old = try DatabaseQueue(path: path)
-        try AppDatabase.migrator.migrate(old, upTo: "v1: threads, appointments, consent ledger, outbox")
-        try old.write { db in
+        let path = try Self.olderDatabase(in: directory, upTo: "v1: threads, appointments, consent ledger, outbox") { db in
             try db.execute(
                 sql: """
                     INSERT INTO contacts (id, business_id, phone, consent, created_at) VALUES (1, 'b', '+14155550100', 'opted_out', '2026-11-01');
@@ -29,7 +26,6 @@ struct MigrationTests {
                         VALUES (5, 'b', 1, '+14155550100', 'opted_in', 'opted_out', 'keyword', 'SM1', '2026-11-03');
                     """)
         }
-        try old.close()
 
         _ = try AppDatabase(path: path)
         let migrated = try DatabaseQueue(path: path)
@@ -94,10 +90,7 @@ struct MigrationTests {
     func threadIndexHoldsSendTimes() throws {
         let directory = try TemporaryDirectory()
         defer { withExtendedLifetime(directory) {} }
-        let path = directory.path("v2.sqlite")
-        let old = try DatabaseQueue(path: path)
-        try AppDatabase.migrator.migrate(old, upTo: "v2: CHECK constraints as comparisons, not IN lists")
-        try old.write { db in
+        let path = try Self.olderDatabase(in: directory, upTo: "v2: CHECK constraints as comparisons, not IN lists") { db in
             try db.execute(
                 sql: """
                     INSERT INTO contacts (id, business_id, phone, created_at) VALUES (1, 'b', '+14155550100', '2026-11-01');
@@ -122,7 +115,6 @@ struct MigrationTests {
                     VALUES (1, 'inbound', 'inbound', 'twilio', 'SM1', '+14155550100', '+15017122661', 'C', 1, 'GSM-7', 'received', '2026-11-20')
                     """)
         }
-        try old.close()
 
         let database = try AppDatabase(path: path)
         try database.writer.read { db in
@@ -160,5 +152,17 @@ struct MigrationTests {
                 #expect(!plan.contains { $0.hasPrefix("SCAN messages") }, "\(plan)")
             }
         }
+    }
+
+    /// A file in `directory` as a release with migrations up to `migration` left it, with
+    /// `write` run in it; closed, ready for `AppDatabase` to migrate.
+    static func olderDatabase(in directory: TemporaryDirectory, upTo migration: String, _ write: (Database) throws -> Void) throws -> String
+    {
+        let path = directory.path("old.sqlite")
+        let old = try DatabaseQueue(path: path)
+        try AppDatabase.migrator.migrate(old, upTo: migration)
+        try old.write(write)
+        try old.close()
+        return path
     }
 }
