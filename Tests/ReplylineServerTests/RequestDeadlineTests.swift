@@ -27,15 +27,20 @@ struct RequestDeadlineTests {
         try channel.writeOutbound(HTTPResponsePart.end(nil))
     }
 
+    /// Open until 1 ms before `time` from now, closed at `time`.
+    func expectClosed(_ channel: EmbeddedChannel, after time: TimeAmount, sourceLocation: SourceLocation = #_sourceLocation) {
+        loop.advanceTime(by: time - .milliseconds(1))
+        #expect(channel.isActive, "closed early", sourceLocation: sourceLocation)
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(!channel.isActive, "still open at the deadline", sourceLocation: sourceLocation)
+    }
+
     static let head = HTTPRequestPart.head(HTTPRequest(method: .post, scheme: nil, authority: nil, path: "/webhooks/twilio/messages"))
 
     @Test("A connection that sends nothing is closed at the timeout, not before")
     func silent() throws {
         let channel = try connection()
-        loop.advanceTime(by: .milliseconds(1_999))
-        #expect(channel.isActive)
-        loop.advanceTime(by: .milliseconds(1))
-        #expect(!channel.isActive)
+        expectClosed(channel, after: .seconds(2))
     }
 
     @Test("A request trickled past the timeout is cut off, head read or not")
@@ -43,10 +48,7 @@ struct RequestDeadlineTests {
         let channel = try connection()
         loop.advanceTime(by: .seconds(1))
         try read(Self.head, .body(ByteBuffer(string: "From=%2B1")), on: channel)
-        loop.advanceTime(by: .milliseconds(999))
-        #expect(channel.isActive)
-        loop.advanceTime(by: .milliseconds(1))
-        #expect(!channel.isActive)
+        expectClosed(channel, after: .seconds(1))
     }
 
     @Test("Answering takes as long as it takes; the next request gets the full timeout from the response")
@@ -60,10 +62,7 @@ struct RequestDeadlineTests {
             #expect(channel.isActive)
             try answer(channel)
         }
-        loop.advanceTime(by: .milliseconds(1_999))
-        #expect(channel.isActive)
-        loop.advanceTime(by: .milliseconds(1))
-        #expect(!channel.isActive)
+        expectClosed(channel, after: .seconds(2))
     }
 
     @Test("A quick answer gives the next request the full timeout from that answer")
@@ -75,10 +74,7 @@ struct RequestDeadlineTests {
             try answer(channel)
         }
         // 6 s in, three timeouts after the connection opened: each answer moved the deadline.
-        loop.advanceTime(by: .milliseconds(1_999))
-        #expect(channel.isActive)
-        loop.advanceTime(by: .milliseconds(1))
-        #expect(!channel.isActive)
+        expectClosed(channel, after: .seconds(2))
     }
 
     @Test("Pipelined requests: the clock starts again only when the last one is answered")
@@ -89,9 +85,6 @@ struct RequestDeadlineTests {
         loop.advanceTime(by: .seconds(3))
         #expect(channel.isActive)
         try answer(channel)
-        loop.advanceTime(by: .milliseconds(1_999))
-        #expect(channel.isActive)
-        loop.advanceTime(by: .milliseconds(1))
-        #expect(!channel.isActive)
+        expectClosed(channel, after: .seconds(2))
     }
 }
