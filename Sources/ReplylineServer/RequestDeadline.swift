@@ -8,8 +8,8 @@ import NIOHTTPTypes
 ///
 /// Each response moves the deadline, but only a time is written then: the connection's one
 /// timer, when it fires, closes the connection if the deadline has passed and otherwise
-/// waits for it. Scheduling a task per request and cancelling it at the next was about 1%
-/// of a webhook's CPU (a heap insert and removal, a promise and a closure each time).
+/// waits for it. Scheduling a task per request and cancelling it at the next took 1.6% of a
+/// webhook's profile samples (a heap insert and removal, a promise and a closure each time).
 final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -53,15 +53,19 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        deadline = nil
+        disarm()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        disarm()
+    }
+
+    /// No clock and no timer: the connection is closed, or this handler left it.
+    private func disarm() {
         timer?.cancel()
         timer = nil
+        deadline = nil
     }
 
     /// Starts the clock for the next request.
