@@ -18,22 +18,32 @@ public struct ConsoleSender: MessageSender {
     public init() {}
 
     public func send(_ message: StoredMessage) async -> SendResult {
-        let line = "[console sms] \(message.fromNumber) -> \(message.toNumber): \(message.body)\n"
+        let line = "\(Date().formatted(.iso8601)) [console sms] \(message.fromNumber) -> \(message.toNumber): \(message.body)\n"
         FileHandle.standardError.write(Data(line.utf8))
         return .sent(providerMessageID: "console-\(message.id ?? 0)", status: "sent")
     }
 }
 
 /// Monthly message allowances per plan: included messages, then overage at $0.01 a
-/// message up to $20 a month, after which sending stops until the next month.
+/// message up to $20 a month, after which sending stops until the next month. A
+/// self-hosted business has no plan, and no limit, unless its configuration names one.
 public enum Plan {
     public static let included: [String: Int] = ["starter": 500, "professional": 2_000, "business": 10_000]
     public static let overageCentsPerMessage = 1
     public static let overageCapCents = 2_000
+    /// Every plan a configuration may name; enterprise has no limit.
+    public static let names = included.keys.sorted { included[$0]! < included[$1]! } + ["enterprise"]
 
-    /// Messages a business may send in a month; nil is unlimited (enterprise).
-    public static func hardLimit(_ plan: String) -> Int? {
-        included[plan].map { $0 + overageCapCents / overageCentsPerMessage }
+    /// Messages a business may send in a month; nil is unlimited (no plan, or enterprise).
+    public static func hardLimit(_ plan: String?) -> Int? {
+        plan.flatMap { included[$0] }.map { $0 + overageCapCents / overageCentsPerMessage }
+    }
+
+    /// How a plan reads in the start-up log.
+    public static func summary(_ plan: String?) -> String {
+        guard let plan else { return "no plan limit" }
+        guard let included = included[plan], let limit = hardLimit(plan) else { return "plan \(plan), no limit" }
+        return "plan \(plan): \(included) messages a month, then overage up to \(limit)"
     }
 }
 
@@ -84,6 +94,7 @@ public struct OutboxWorker: Service {
             guard let business = directory.businesses.first(where: { $0.id == businessID }) else { continue }
             if let until = heldBack[item.contactID] {
                 try await database.deferSend(item.entry, until: until, reason: "waiting for an earlier message to this contact")
+                log(item.message, business: businessID, "held behind an earlier message to this contact")
                 continue
             }
             if monthCounts[businessID] == nil {
@@ -94,27 +105,41 @@ public struct OutboxWorker: Service {
                 quietHoursApply: item.message.isAutomated && item.message.kind != "post_call",
                 recentAutomatedSends: item.recentAutomatedSends + sentInPass[item.contactID, default: []],
                 sentThisMonth: monthCounts[businessID]!, monthlyLimit: Plan.hardLimit(business.plan),
-                appointmentStartsAt: item.appointmentStartsAt)
-            switch SendPolicy.verdict(facts, business: business.rules.business, now: now) {
+                appointmentStartsAt: item.appointmentStartsAt, appointment: item.appointment)
+            let verdict = SendPolicy.verdict(facts, business: business.rules.business, now: now)
+            let message = item.message
+            switch verdict {
             case .block(let reason):
                 metrics.outbound(result: "blocked")
                 try await database.finishSend(item.entry, result: .blocked(reason: reason), now: now)
-            case .deferUntil(let until):
+                log(message, business: businessID, "blocked: \(reason)")
+            case .skip(let reason):
+                metrics.outbound(result: "skipped")
+                try await database.finishSend(item.entry, result: .skipped(reason: reason), now: now)
+                log(message, business: businessID, "skipped: \(reason)")
+            case .deferUntil(let until, let hold):
                 metrics.outbound(result: "deferred")
                 heldBack[item.contactID] = until
-                try await database.deferSend(item.entry, until: until, reason: "deferred by quiet hours or cadence")
+                let reason = "held until \(Self.localTime(until, in: business.rules.business.timeZone, now: now)) (\(hold.rawValue))"
+                try await database.deferSend(item.entry, until: until, reason: reason)
+                log(message, business: businessID, reason)
             case .send:
                 guard try await database.claimSend(item.entry) else { continue }
-                var result = await sender.send(item.message)
+                var result = await sender.send(message)
                 if case .retry(let after, let reason) = result {
                     result = .retry(
                         after: max(after, SendPolicy.backoff(attempt: item.entry.attempts + 1, jitter: jitter())), reason: reason)
                 }
                 try await database.finishSend(item.entry, result: result, now: self.now())
                 metrics.outbound(result: result.label)
+                if case .retry(_, let reason) = result, item.entry.attempts + 1 >= AppDatabase.maxSendAttempts {
+                    log(message, business: businessID, "failed: gave up after \(item.entry.attempts + 1) attempts: \(reason)")
+                } else {
+                    log(message, business: businessID, result.logText)
+                }
                 if case .sent = result {
                     monthCounts[businessID, default: 0] += 1
-                    if item.message.isAutomated { sentInPass[item.contactID, default: []].append(now) }
+                    if message.isAutomated { sentInPass[item.contactID, default: []].append(now) }
                 } else if case .retry = result {
                     heldBack[item.contactID] = now
                 }
@@ -124,11 +149,43 @@ public struct OutboxWorker: Service {
     }
 }
 
+extension OutboxWorker {
+    /// One line per outcome: the message's id, kind and business, never its body or number.
+    func log(_ message: StoredMessage, business: String, _ outcome: String) {
+        logger.info("outbound message \(message.id ?? 0) (\(message.kind)) for \(business): \(outcome)")
+    }
+
+    /// `until` as staff read it: "09:00 America/New_York", with the date when not today.
+    static func localTime(_ until: Date, in zone: TimeZone, now: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: until)
+        let time = String(format: "%02d:%02d", parts.hour!, parts.minute!)
+        let day = calendar.isDate(until, inSameDayAs: now) ? "" : String(format: "%04d-%02d-%02d ", parts.year!, parts.month!, parts.day!)
+        return "\(day)\(time) \(zone.identifier)"
+    }
+}
+
 extension SendResult {
+    /// The outcome as the log line says it.
+    var logText: String {
+        switch self {
+        case .sent(let id, _): "sent\(id.map { " as \($0)" } ?? "")"
+        case .blocked(let reason): "blocked: \(reason)"
+        case .skipped(let reason): "skipped: \(reason)"
+        case .failed(let code, let message): "failed\(code.map { " (\($0))" } ?? ""): \(message)"
+        case .optedOut(let code, _): "failed (\(code)): the contact unsubscribed; opt-out recorded"
+        case .invalidNumber(let code, _): "failed (\(code)): the number cannot receive texts"
+        case .retry(let after, let reason): "will retry in \(Int(after.rounded())) s: \(reason)"
+        case .unknown(let reason): "unknown, not sent again: \(reason)"
+        }
+    }
+
     var label: String {
         switch self {
         case .sent: "sent"
         case .blocked: "blocked"
+        case .skipped: "skipped"
         case .failed, .optedOut, .invalidNumber: "failed"
         case .retry: "retry"
         case .unknown: "unknown"

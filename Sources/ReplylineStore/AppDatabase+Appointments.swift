@@ -199,7 +199,7 @@ extension AppDatabase {
             try message.insert(db)
             var entry = OutboxEntry(
                 id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: time, attempts: 0, lastError: nil,
-                state: "pending")
+                state: "pending", appointmentStartsAt: appointment.startsAt)
             try entry.insert(db)
         }
     }
@@ -218,7 +218,8 @@ extension AppDatabase {
             parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
         try message.insert(db)
         var entry = OutboxEntry(
-            id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: now, attempts: 0, lastError: nil, state: "pending")
+            id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: now, attempts: 0, lastError: nil, state: "pending",
+            appointmentStartsAt: appointment.startsAt)
         try entry.insert(db)
         conversation.lastMessageAt = now
         conversation.lastMessagePreview = String(text.prefix(160))

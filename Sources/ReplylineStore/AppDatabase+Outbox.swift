@@ -12,14 +12,18 @@ public struct OutboxItem: Sendable {
     /// Automated messages sent to this contact in the cadence window before now.
     public var recentAutomatedSends: [Date]
     public var appointmentStartsAt: Date?
+    /// For a confirmation request or reminder: its appointment as it stands now.
+    public var appointment: BoundAppointment?
 }
 
 /// How one send attempt ended.
 public enum SendResult: Sendable, Equatable {
     /// The provider took it; its id and first status.
     case sent(providerMessageID: String?, status: String?)
-    /// Not sent and never will be (opted out, plan exhausted, past the appointment).
+    /// Not sent and never will be (opted out, plan exhausted).
     case blocked(reason: String)
+    /// Not sent: its appointment no longer needs it (answered, cancelled, moved, past).
+    case skipped(reason: String)
     /// The provider refused it for good.
     case failed(code: String?, message: String)
     /// The provider says the contact unsubscribed (Twilio 21610): failed, and an opt-out recorded.
@@ -52,14 +56,30 @@ extension AppDatabase {
                 let recent = try Date.fetchAll(
                     db, sql: Self.recentAutomatedSends,
                     arguments: [message.conversationId, now.addingTimeInterval(-SendPolicy.cadenceWindow)])
-                let startsAt = try message.appointmentId.flatMap {
-                    try Date.fetchOne(db, sql: "SELECT starts_at FROM appointments WHERE id = ?", arguments: [$0])
+                let appointment = try message.appointmentId.flatMap { try StoredAppointment.fetchOne(db, key: $0) }
+                let purpose: BoundAppointment.Purpose? =
+                    switch message.kind {
+                    case "confirmation_request": .confirmationRequest
+                    case "reminder": .reminder
+                    default: nil
+                    }
+                let bound = appointment.flatMap { appointment in
+                    purpose.map {
+                        BoundAppointment(
+                            purpose: $0, state: appointment.state, startsAt: appointment.startsAt, writtenFor: entry.appointmentStartsAt)
+                    }
                 }
                 return OutboxItem(
                     entry: entry, message: message, contactID: contact.id!, consent: contact.consent, numberInvalid: contact.numberInvalid,
-                    recentAutomatedSends: recent, appointmentStartsAt: message.kind == "post_call" ? nil : startsAt)
+                    recentAutomatedSends: recent, appointmentStartsAt: message.kind == "post_call" ? nil : appointment?.startsAt,
+                    appointment: bound)
             }
         }
+    }
+
+    /// The outbox entry of the message `id`, if it went through the outbox.
+    public func outboxEntry(messageID id: Int64) async throws -> OutboxEntry? {
+        try await read { db in try OutboxEntry.filter(sql: "message_id = ?", arguments: [id]).fetchOne(db) }
     }
 
     /// Outbound messages of `businessID` sent (or handed to the provider) in the calendar
@@ -162,6 +182,8 @@ extension AppDatabase {
                 }
             case .blocked(let reason):
                 try settle("blocked", status: "blocked", message: reason)
+            case .skipped(let reason):
+                try settle("skipped", status: "skipped", message: reason)
             case .failed(let code, let message):
                 try settle("failed", status: "failed", code: code, message: message)
             case .optedOut(let code, let message):

@@ -14,7 +14,9 @@ public final class AppDatabase: Sendable {
     let checkpointer: Checkpointer?
 
     /// Opens (creating if needed) the SQLite file at `path` in WAL mode and migrates it.
-    public convenience init(path: String) throws {
+    /// - Parameter idleLogTruncation: how long the write-ahead log must sit idle before it
+    ///   is truncated (see `Checkpointer`).
+    public convenience init(path: String, idleLogTruncation: TimeInterval = 5) throws {
         // Gathers each commit's log writes into one (see Sources/CWALBuffer). Should it ever
         // fail to register, SQLite's own VFS stays in place: correct, only slower.
         _ = replyline_wal_buffer_register()
@@ -45,7 +47,7 @@ public final class AppDatabase: Sendable {
         // `prepareDatabase` (SQLite's suggestion for WAL, which can lose the last commits
         // when the machine loses power), so a FULL set there never took effect.
         try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        try self.init(writer: pool, checkpointer: Checkpointer(path: path))
+        try self.init(writer: pool, checkpointer: Checkpointer(path: path, idleTruncation: idleLogTruncation))
     }
 
     public convenience init(writer: any DatabaseWriter) throws {
@@ -292,6 +294,32 @@ public final class AppDatabase: Sendable {
                     DROP INDEX messages_by_appointment;
                     CREATE INDEX messages_by_appointment ON messages (appointment_id)
                         WHERE appointment_id IS NOT NULL AND direction = 'outbound' AND kind <> 'reply';
+                    """)
+        }
+        // A confirmation request or reminder can be overtaken before it is due: a `C`
+        // before opening time, a cancellation, a new time. The worker now skips such a
+        // message, so the outbox gains a `skipped` state, and each entry keeps the start
+        // time its text names (NULL for entries queued before, whose appointments'
+        // reschedules already cancelled them).
+        migrator.registerMigration("v4: skipped outbox entries, the start time a message names") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE new_outbox (
+                        id INTEGER PRIMARY KEY,
+                        message_id INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+                        business_id TEXT NOT NULL,
+                        due_at DATETIME NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT,
+                        state TEXT NOT NULL CONSTRAINT outbox_state CHECK (state = 'pending' OR state = 'sending' OR state = 'sent'
+                            OR state = 'blocked' OR state = 'failed' OR state = 'cancelled' OR state = 'unknown' OR state = 'skipped'),
+                        appointment_starts_at DATETIME
+                    );
+                    INSERT INTO new_outbox (id, message_id, business_id, due_at, attempts, last_error, state)
+                        SELECT id, message_id, business_id, due_at, attempts, last_error, state FROM outbox;
+                    DROP TABLE outbox;
+                    ALTER TABLE new_outbox RENAME TO outbox;
+                    CREATE INDEX outbox_due ON outbox (state, due_at);
                     """)
         }
         return migrator

@@ -229,6 +229,9 @@ public struct OutboxEntry: SnakeCaseRecord, Sendable, Hashable {
     public var attempts: Int
     public var lastError: String?
     public var state: String
+    /// For a confirmation request or reminder: the appointment's start time its text
+    /// names, so a message about an older time is skipped at send time.
+    public var appointmentStartsAt: Date? = nil
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -32,10 +32,10 @@ struct SendPolicyTests {
         let late = newYork(21, 30)
         #expect(
             SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true), business: business, now: late)
-                == .deferUntil(newYork(9, day: 26)))
+                == .deferUntil(newYork(9, day: 26), .businessHours))
         #expect(
             SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true), business: business, now: newYork(7))
-                == .deferUntil(newYork(9)))
+                == .deferUntil(newYork(9), .businessHours))
         #expect(SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: false), business: business, now: late) == .send)
         #expect(
             SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, quietHoursApply: false), business: business, now: late)
@@ -46,9 +46,69 @@ struct SendPolicyTests {
     @Test("A reminder that quiet hours would push past its appointment is dropped")
     func pastAppointment() {
         let facts = SendFacts(consent: .optedIn, isAutomated: true, appointmentStartsAt: newYork(8, 30))
-        #expect(SendPolicy.verdict(facts, business: business, now: newYork(7)) == .block("quiet hours last until after the appointment"))
+        #expect(SendPolicy.verdict(facts, business: business, now: newYork(7)) == .skip("quiet hours last until after the appointment"))
         let started = SendFacts(consent: .optedIn, isAutomated: true, appointmentStartsAt: newYork(10))
-        #expect(SendPolicy.verdict(started, business: business, now: newYork(10, 5)) == .block("the appointment has already started"))
+        #expect(SendPolicy.verdict(started, business: business, now: newYork(10, 5)) == .skip("the appointment has already started"))
+    }
+
+    @Test(
+        "A confirmation request is skipped once its appointment is answered, closed, moved or past",
+        arguments: [
+            (AppointmentState.confirmed, "the appointment is already confirmed"),
+            (.rescheduleRequested, "the customer asked to reschedule"),
+            (.cancelled, "the appointment was cancelled"),
+            (.completed, "the appointment is completed"),
+            (.noShow, "the appointment was marked no-show"),
+        ])
+    func staleConfirmationRequest(state: AppointmentState, reason: String) {
+        let startsAt = newYork(15, day: 27)
+        let bound = BoundAppointment(purpose: .confirmationRequest, state: state, startsAt: startsAt, writtenFor: startsAt)
+        let facts = SendFacts(consent: .optedIn, isAutomated: true, appointment: bound)
+        #expect(SendPolicy.verdict(facts, business: business, now: newYork(9)) == .skip(reason))
+    }
+
+    @Test("A confirmation request still awaiting its answer goes; one about an earlier time or a past appointment is skipped")
+    func currentConfirmationRequest() {
+        let startsAt = newYork(15, day: 27)
+        for state in [AppointmentState.scheduled, .awaitingReply] {
+            let bound = BoundAppointment(purpose: .confirmationRequest, state: state, startsAt: startsAt, writtenFor: startsAt)
+            #expect(
+                SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, appointment: bound), business: business, now: newYork(9))
+                    == .send)
+        }
+        let moved = BoundAppointment(
+            purpose: .confirmationRequest, state: .awaitingReply, startsAt: startsAt, writtenFor: newYork(10, day: 26))
+        #expect(
+            SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, appointment: moved), business: business, now: newYork(9))
+                == .skip("the appointment was moved to another time"))
+        let past = BoundAppointment(purpose: .confirmationRequest, state: .awaitingReply, startsAt: newYork(8), writtenFor: newYork(8))
+        #expect(
+            SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, appointment: past), business: business, now: newYork(9))
+                == .skip("the appointment has already started"))
+    }
+
+    @Test("A reminder goes to an open or confirmed appointment, never to a cancelled, completed or no-show one")
+    func reminders() {
+        let startsAt = newYork(15, day: 27)
+        for (state, verdict) in [
+            (AppointmentState.scheduled, SendVerdict.send), (.awaitingReply, .send), (.confirmed, .send),
+            (.rescheduleRequested, .skip("the customer asked to reschedule")), (.cancelled, .skip("the appointment was cancelled")),
+            (.completed, .skip("the appointment is completed")), (.noShow, .skip("the appointment was marked no-show")),
+        ] {
+            let bound = BoundAppointment(purpose: .reminder, state: state, startsAt: startsAt, writtenFor: startsAt)
+            #expect(
+                SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, appointment: bound), business: business, now: newYork(9))
+                    == verdict, "\(state)")
+        }
+    }
+
+    @Test("Opt-out outranks staleness: a stale message to an opted-out contact is blocked for the opt-out")
+    func optOutFirst() {
+        let startsAt = newYork(15, day: 27)
+        let bound = BoundAppointment(purpose: .reminder, state: .cancelled, startsAt: startsAt, writtenFor: startsAt)
+        #expect(
+            SendPolicy.verdict(SendFacts(consent: .optedOut, isAutomated: true, appointment: bound), business: business, now: newYork(9))
+                == .block("contact opted out"))
     }
 
     @Test("At most two automated messages to a contact in ten minutes; the third waits for the window")
@@ -57,7 +117,7 @@ struct SendPolicyTests {
         let two = [now.addingTimeInterval(-300), now.addingTimeInterval(-60)]
         #expect(
             SendPolicy.verdict(SendFacts(consent: .optedIn, isAutomated: true, recentAutomatedSends: two), business: business, now: now)
-                == .deferUntil(now.addingTimeInterval(300)))
+                == .deferUntil(now.addingTimeInterval(300), .cadence))
         #expect(
             SendPolicy.verdict(
                 SendFacts(consent: .optedIn, isAutomated: true, recentAutomatedSends: [two[1]]), business: business, now: now) == .send)

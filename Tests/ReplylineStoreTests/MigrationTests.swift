@@ -6,6 +6,39 @@ import Testing
 
 @Suite("Migrations")
 struct MigrationTests {
+    /// A release before v4 left pending reminders: they come through with no recorded
+    /// start time (and are judged by their appointment's state alone), and the outbox
+    /// takes the new `skipped` state, nothing else new.
+    @Test("v4 keeps every outbox row, adds the start time a message names, and allows skipped")
+    func skippedOutboxEntries() throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let path = try Self.olderDatabase(in: directory, upTo: "v3: fewer index entries per webhook") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO contacts (id, business_id, phone, created_at) VALUES (1, 'b', '+14155550100', '2026-11-01');
+                    INSERT INTO conversations (id, business_id, contact_id, last_message_at) VALUES (1, 'b', 1, '2026-11-01');
+                    INSERT INTO messages (id, conversation_id, direction, kind, provider, from_number, to_number, body, segments, encoding, status, created_at)
+                        VALUES (7, 1, 'outbound', 'reminder', 'twilio', '+15017122661', '+14155550100', 'Reminder', 1, 'GSM-7', 'scheduled', '2026-11-01');
+                    INSERT INTO outbox (id, message_id, business_id, due_at, attempts, last_error, state) VALUES (3, 7, 'b', '2026-12-01', 0, NULL, 'pending');
+                    """)
+        }
+        _ = try AppDatabase(path: path)
+        let migrated = try DatabaseQueue(path: path)
+        try migrated.write { db in
+            #expect(
+                try Row.fetchOne(db, sql: "SELECT id, message_id, due_at, state, appointment_starts_at FROM outbox")
+                    == ["id": 3, "message_id": 7, "due_at": "2026-12-01", "state": "pending", "appointment_starts_at": nil])
+            try db.execute(sql: "UPDATE outbox SET state = 'skipped'")
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE outbox SET state = 'lost'") }
+            #expect(
+                try String.fetchAll(
+                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND name NOT LIKE 'sqlite_%'")
+                    == ["outbox_due"])
+        }
+        try migrated.close()
+    }
+
     /// A database written by a release with only the first migration: every row, index,
     /// trigger and rule must come through the rebuild of its tables.
     @Test("v2 rebuilds appointments, the consent ledger and the outbox with every row, index, trigger and rule")

@@ -4,10 +4,60 @@ import Foundation
 /// message was queued. Pure: the store supplies the facts, the worker carries out the verdict.
 public enum SendVerdict: Sendable, Equatable {
     case send
-    /// Try again at this time (quiet hours, cadence); later messages to the contact wait too.
-    case deferUntil(Date)
-    /// Never send (opted out, plan exhausted, the appointment it was about has passed).
+    /// Try again at this time; later messages to the contact wait too.
+    case deferUntil(Date, Hold)
+    /// Never send (opted out, the number is dead, the plan is exhausted).
     case block(String)
+    /// Never send: the appointment it is about no longer needs it (already answered,
+    /// cancelled, moved or past). Recorded as `skipped` with the reason.
+    case skip(String)
+}
+
+/// Why an automated message waits.
+public enum Hold: String, Sendable, Equatable {
+    /// Outside the business's `hours`, in its time zone.
+    case businessHours = "business hours"
+    /// At most `SendPolicy.cadenceLimit` automated messages to one contact per window.
+    case cadence = "at most 2 automated messages in 10 minutes"
+}
+
+/// The appointment a confirmation request or reminder is about, as it stands when the
+/// message is due: the text was written for one moment of the appointment, and it may
+/// have moved on since (a `C` before opening time, a cancellation, a new time).
+public struct BoundAppointment: Sendable, Equatable {
+    public enum Purpose: Sendable, Equatable {
+        /// "Reply C to confirm": only worth sending while no answer has come.
+        case confirmationRequest
+        /// Goes to confirmed appointments too (that is what it is for), not to closed ones.
+        case reminder
+    }
+
+    public var purpose: Purpose
+    public var state: AppointmentState
+    public var startsAt: Date
+    /// The start time the text names; nil for messages queued before it was recorded.
+    public var writtenFor: Date?
+
+    public init(purpose: Purpose, state: AppointmentState, startsAt: Date, writtenFor: Date?) {
+        self.purpose = purpose
+        self.state = state
+        self.startsAt = startsAt
+        self.writtenFor = writtenFor
+    }
+
+    /// Why the message would be stale at `now`, or nil when it still says the right thing.
+    public func staleReason(now: Date) -> String? {
+        if let writtenFor, writtenFor != startsAt { return "the appointment was moved to another time" }
+        switch state {
+        case .cancelled: return "the appointment was cancelled"
+        case .completed: return "the appointment is completed"
+        case .noShow: return "the appointment was marked no-show"
+        case .rescheduleRequested: return "the customer asked to reschedule"
+        case .confirmed where purpose == .confirmationRequest: return "the appointment is already confirmed"
+        case .scheduled, .awaitingReply, .confirmed: break
+        }
+        return startsAt <= now ? "the appointment has already started" : nil
+    }
 }
 
 public struct SendFacts: Sendable {
@@ -25,12 +75,14 @@ public struct SendFacts: Sendable {
     public var monthlyLimit: Int?
     /// A reminder or request about an appointment starting then; pointless after it.
     public var appointmentStartsAt: Date?
+    /// For a confirmation request or reminder: its appointment as it stands now.
+    public var appointment: BoundAppointment?
 
     public init(
         consent: ConsentState, numberInvalid: Bool = false, isAutomated: Bool, quietHoursApply: Bool? = nil,
         recentAutomatedSends: [Date] = [], sentThisMonth: Int = 0,
         monthlyLimit: Int? = nil,
-        appointmentStartsAt: Date? = nil
+        appointmentStartsAt: Date? = nil, appointment: BoundAppointment? = nil
     ) {
         self.consent = consent
         self.numberInvalid = numberInvalid
@@ -39,7 +91,8 @@ public struct SendFacts: Sendable {
         self.recentAutomatedSends = recentAutomatedSends
         self.sentThisMonth = sentThisMonth
         self.monthlyLimit = monthlyLimit
-        self.appointmentStartsAt = appointmentStartsAt
+        self.appointmentStartsAt = appointmentStartsAt ?? appointment?.startsAt
+        self.appointment = appointment
     }
 }
 
@@ -50,19 +103,20 @@ public enum SendPolicy {
     public static func verdict(_ facts: SendFacts, business: BusinessProfile, now: Date) -> SendVerdict {
         guard facts.consent == .optedIn else { return .block("contact opted out") }
         guard !facts.numberInvalid else { return .block("the number cannot receive texts") }
+        if let reason = facts.appointment?.staleReason(now: now) { return .skip(reason) }
         if let limit = facts.monthlyLimit, facts.sentThisMonth >= limit {
             return .block("the plan's monthly limit of \(limit) messages is reached")
         }
         guard facts.isAutomated else { return .send }
-        if let starts = facts.appointmentStartsAt, starts <= now { return .block("the appointment has already started") }
+        if let starts = facts.appointmentStartsAt, starts <= now { return .skip("the appointment has already started") }
         let opens = facts.quietHoursApply ? openingTime(after: now, business: business) : now
         if opens > now {
-            if let starts = facts.appointmentStartsAt, opens >= starts { return .block("quiet hours last until after the appointment") }
-            return .deferUntil(opens)
+            if let starts = facts.appointmentStartsAt, opens >= starts { return .skip("quiet hours last until after the appointment") }
+            return .deferUntil(opens, .businessHours)
         }
         let recent = facts.recentAutomatedSends.filter { now.timeIntervalSince($0) < cadenceWindow }.sorted()
         if recent.count >= cadenceLimit {
-            return .deferUntil(recent[recent.count - cadenceLimit].addingTimeInterval(cadenceWindow))
+            return .deferUntil(recent[recent.count - cadenceLimit].addingTimeInterval(cadenceWindow), .cadence)
         }
         return .send
     }
