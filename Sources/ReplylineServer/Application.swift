@@ -6,6 +6,7 @@ import ReplylineCore
 import ReplylineProviders
 import ReplylineProvidersHTTP
 import ReplylineStore
+import ServiceLifecycle
 
 /// The running parts of Replyline, built once from a configuration: the database, the
 /// businesses, the webhook handler and the outbox worker. `buildApplication` puts HTTP
@@ -93,10 +94,18 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
 public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol {
     let router = Router(context: APIContext.self)
     router.get("healthz") { _, _ in "ok\n" }
-    router.get("metrics") { _, _ in
-        Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: replyline.metrics.exposition())))
+    let configuration = replyline.configuration
+    let metrics = MetricsController(metrics: replyline.metrics, token: configuration.metricsToken)
+    var services: [any Service] = configuration.runsOutboxWorker ? [replyline.outbox] : []
+    if let (host, port) = configuration.metricsAddress {
+        let metricsRouter = Router(context: APIContext.self)
+        metrics.addRoutes(to: metricsRouter)
+        services.append(
+            Application(
+                router: metricsRouter, configuration: .init(address: .hostname(host, port: port), serverName: "replyline-metrics"),
+                logger: replyline.logger))
+    } else {
+        metrics.addRoutes(to: router)
     }
     router.get("api/v1/openapi.json") { _, _ in
         Response(
@@ -110,7 +119,6 @@ public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol
     InboxController(replyline: replyline).addRoutes(to: api)
     ReportsController(replyline: replyline).addRoutes(to: api)
     EventsController(replyline: replyline).addRoutes(to: api)
-    let configuration = replyline.configuration
     let timeout = TimeAmount(configuration.requestTimeout)
     return Application(
         router: router,
@@ -121,8 +129,36 @@ public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol
                 additionalChannelHandlers: [RequestDeadlineHandler(timeout: timeout)], idleTimeout: .seconds(60),
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 16 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "replyline"),
-        services: replyline.configuration.runsOutboxWorker ? [replyline.outbox] : [],
+        services: services,
         logger: replyline.logger)
+}
+
+/// `GET /metrics`: Prometheus text for the whole deployment (every business together),
+/// an operator's endpoint. With a token, only `Authorization: Bearer <token>` gets it.
+struct MetricsController {
+    let metrics: Metrics
+    let token: String?
+
+    func addRoutes(to router: Router<APIContext>) {
+        router.get("metrics") { request, _ in
+            if let token, !Self.presents(token, request.headers[.authorization]) {
+                return Response(
+                    status: .unauthorized,
+                    headers: [.contentType: "text/plain; charset=utf-8", .wwwAuthenticate: "Bearer"],
+                    body: ResponseBody(
+                        byteBuffer: ByteBuffer(string: "/metrics needs `Authorization: Bearer <REPLYLINE_METRICS_TOKEN>`.\n")))
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+    }
+
+    /// Whether `header` is `Bearer <token>`, compared in constant time.
+    static func presents(_ token: String, _ header: String?) -> Bool {
+        guard let header, header.hasPrefix("Bearer ") else { return false }
+        return secretsMatch(Array(token.utf8), Array(header.utf8.dropFirst("Bearer ".utf8.count)))
+    }
 }
 
 /// The provider webhooks: HTTP in, `WebhookRequest` to the handler, its answer out.

@@ -7,7 +7,7 @@ public struct Business: Sendable {
     public let engine: ConversationEngine
     public let numbers: Set<String>
     public let messagingServiceIDs: Set<String>
-    public let plan: String
+    public let plan: String?
     let apiKey: [UInt8]?
 
     /// The number its outbound messages come from.
@@ -24,13 +24,15 @@ public struct BusinessDirectory: Sendable {
     public let businesses: [Business]
     let byNumber: [String: Business]
     let byService: [String: Business]
+    /// The business with no numbers and no services, which receives on every other number.
+    let receivingOnAnyOtherNumber: Business?
 
     public init(_ configurations: [BusinessConfiguration]) {
         businesses = configurations.map { configuration in
-            let numbers = configuration.numbers.isEmpty ? configuration.rules.business.numbers : configuration.numbers
-            return Business(
+            Business(
                 id: configuration.id, rules: configuration.rules, engine: ConversationEngine(rules: configuration.rules),
-                numbers: Set(numbers), messagingServiceIDs: Set(configuration.messagingServiceIDs), plan: configuration.plan,
+                numbers: Set(configuration.receivingNumbers), messagingServiceIDs: Set(configuration.messagingServiceIDs),
+                plan: configuration.plan,
                 apiKey: configuration.apiKey.map { Array($0.utf8) })
         }
         var byNumber: [String: Business] = [:]
@@ -41,6 +43,8 @@ public struct BusinessDirectory: Sendable {
         }
         self.byNumber = byNumber
         self.byService = byService
+        let catchAll = businesses.filter { $0.numbers.isEmpty && $0.messagingServiceIDs.isEmpty }
+        receivingOnAnyOtherNumber = catchAll.count == 1 ? catchAll[0] : nil
     }
 
     /// The business that receives texts sent to `number`, or through the Messaging Service
@@ -48,8 +52,7 @@ public struct BusinessDirectory: Sendable {
     public func business(receivingOn number: String, messagingServiceID: String? = nil) -> Business? {
         if let service = messagingServiceID, let business = byService[service] { return business }
         if let business = byNumber[number] { return business }
-        if businesses.count == 1, businesses[0].numbers.isEmpty, businesses[0].messagingServiceIDs.isEmpty { return businesses[0] }
-        return nil
+        return receivingOnAnyOtherNumber
     }
 
     /// The business whose API key is `key`, compared in constant time against every key.
@@ -58,10 +61,16 @@ public struct BusinessDirectory: Sendable {
         var found: Business?
         for business in businesses {
             guard let expected = business.apiKey else { continue }
-            var difference = UInt8(expected.count == presented.count ? 0 : 1)
-            for index in expected.indices { difference |= expected[index] ^ (index < presented.count ? presented[index] : 0) }
-            if difference == 0 { found = business }
+            if secretsMatch(expected, presented) { found = business }
         }
         return found
     }
+}
+
+/// Whether `presented` equals the secret `expected`, in time that depends only on
+/// `expected`'s length, so a caller cannot learn the secret a byte at a time.
+func secretsMatch(_ expected: [UInt8], _ presented: [UInt8]) -> Bool {
+    var difference = UInt8(expected.count == presented.count ? 0 : 1)
+    for index in expected.indices { difference |= expected[index] ^ (index < presented.count ? presented[index] : 0) }
+    return difference == 0
 }

@@ -33,6 +33,10 @@ public struct ServerConfiguration: Sendable {
     /// A client must send a whole request (head and body) within this time of the
     /// connection opening or the previous response; slower connections are closed.
     public var requestTimeout: Duration = .seconds(10)
+    /// When set, `/metrics` answers only requests with `Authorization: Bearer <token>`.
+    public var metricsToken: String?
+    /// When set, `/metrics` is served on this address alone, not on the main port.
+    public var metricsAddress: (host: String, port: Int)?
 
     public init() {}
 
@@ -47,18 +51,19 @@ public struct ServerConfiguration: Sendable {
 public struct BusinessConfiguration: Sendable {
     public var id: String
     public var rules: Rules
-    /// Provider numbers it receives on (E.164); empty takes the rules file's list, and a
-    /// deployment of one business with no numbers at all receives on any number.
+    /// Provider numbers it receives on (E.164); empty takes the rules file's list. The one
+    /// business (at most) with no numbers and no services receives on every other number.
     public var numbers: [String]
     /// Twilio Messaging Services (MG...) whose inbound texts belong to this business.
     public var messagingServiceIDs: [String]
     public var apiKey: String?
-    /// starter, professional, business or enterprise; usage limits follow it.
-    public var plan: String
+    /// starter, professional, business or enterprise; usage limits follow it. Nil, the
+    /// default, is no plan and no limit.
+    public var plan: String?
 
     public init(
         id: String, rules: Rules, numbers: [String] = [], messagingServiceIDs: [String] = [], apiKey: String? = nil,
-        plan: String = "starter"
+        plan: String? = nil
     ) {
         self.id = id
         self.rules = rules
@@ -67,4 +72,7 @@ public struct BusinessConfiguration: Sendable {
         self.apiKey = apiKey
         self.plan = plan
     }
+
+    /// The provider numbers it receives on: its own list, else its rules file's.
+    public var receivingNumbers: [String] { numbers.isEmpty ? rules.business.numbers : numbers }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import ReplylineCore
 import Yams
 
@@ -20,25 +22,89 @@ public enum Deployment {
         var businesses: [BusinessEntry]
     }
 
-    public static func businesses(rulesPath: String, defaultAPIKey: String?) throws -> [BusinessConfiguration] {
+    /// One business per rules file: `rulesPath` is a file (the business `default`) or a
+    /// folder (each `.yml` a business named after its file). Each business's API key comes
+    /// from `REPLYLINE_API_KEY` (the business `default`) or `REPLYLINE_API_KEY_<ID>`, and
+    /// is left nil (to be generated and printed) when that variable is unset.
+    public static func businesses(rulesPath: String, environment: [String: String], plan: String? = nil) throws -> [BusinessConfiguration] {
+        try check(plan: plan, where: "--plan")
+        let (files, isFolder) = try rulesFiles(at: rulesPath)
+        let businesses = try files.map { file in
+            let url = URL(fileURLWithPath: file)
+            let id = isFolder ? url.deletingPathExtension().lastPathComponent : "default"
+            let key = environment[apiKeyVariable(forBusiness: id)].flatMap { $0.isEmpty ? nil : $0 }
+            return BusinessConfiguration(id: id, rules: try RulesLoader.load(contentsOf: url), apiKey: key, plan: plan)
+        }
+        try validate(businesses, source: rulesPath)
+        return businesses
+    }
+
+    /// `path` itself when it is a file, else the `.yml` and `.yaml` files in the folder it
+    /// names, sorted.
+    public static func rulesFiles(at path: String) throws -> (files: [String], isFolder: Bool) {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: rulesPath, isDirectory: &isDirectory) else {
-            throw ConfigurationError("rules not found at \(rulesPath); pass --rules FILE.yml or a folder of them")
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ConfigurationError("rules not found at \(path); pass a rules file (Rules/default.yml) or a folder of them")
         }
-        let files: [URL]
-        if isDirectory.boolValue {
-            let names = try FileManager.default.contentsOfDirectory(atPath: rulesPath).filter {
-                $0.hasSuffix(".yml") || $0.hasSuffix(".yaml")
-            }.sorted()
-            guard !names.isEmpty else { throw ConfigurationError("no .yml rules files in \(rulesPath)") }
-            files = names.map { URL(fileURLWithPath: rulesPath).appendingPathComponent($0) }
-        } else {
-            files = [URL(fileURLWithPath: rulesPath)]
+        guard isDirectory.boolValue else { return ([path], false) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") }
+        guard !names.isEmpty else { throw ConfigurationError("no .yml rules files in \(path)") }
+        return (names.sorted().map { path.hasSuffix("/") ? path + $0 : path + "/" + $0 }, true)
+    }
+
+    /// The environment variable holding the API key of business `id` when businesses come
+    /// from rules files: `REPLYLINE_API_KEY` for `default`, else `REPLYLINE_API_KEY_SALON`
+    /// for `salon` (letters and digits upper-cased, anything else `_`).
+    public static func apiKeyVariable(forBusiness id: String) -> String {
+        guard id != "default" else { return "REPLYLINE_API_KEY" }
+        let suffix = id.uppercased().unicodeScalars.map { ("A"..."Z").contains($0) || ("0"..."9").contains($0) ? Character($0) : "_" }
+        return "REPLYLINE_API_KEY_" + String(suffix)
+    }
+
+    /// Refuses a deployment whose webhooks or keys could reach the wrong business: two
+    /// businesses receiving on any number, one number or Messaging Service listed twice, or
+    /// one API key shared.
+    static func validate(_ businesses: [BusinessConfiguration], source: String) throws {
+        let catchAll = businesses.filter { $0.receivingNumbers.isEmpty && $0.messagingServiceIDs.isEmpty }
+        if catchAll.count > 1 {
+            throw ConfigurationError(
+                """
+                \(source): businesses \(catchAll.map(\.id).joined(separator: " and ")) all receive texts on any number, so a webhook \
+                could not tell which business it is for.
+                  fix: list each business's provider numbers (E.164) under `business.numbers` in its rules file (or `numbers:` in \
+                --config); at most one business may leave them empty, and it receives texts to every number no other business lists
+                """)
         }
-        return try files.map { file in
-            let id = files.count == 1 ? "default" : file.deletingPathExtension().lastPathComponent
-            return BusinessConfiguration(
-                id: id, rules: try RulesLoader.load(contentsOf: file), apiKey: files.count == 1 ? defaultAPIKey : nil)
+        var owners: [String: String] = [:]
+        for business in businesses {
+            for number in business.receivingNumbers {
+                if let other = owners.updateValue(business.id, forKey: number), other != business.id {
+                    throw ConfigurationError(
+                        "\(source): \(number) is listed by both \(other) and \(business.id)\n  fix: give each provider number to one business"
+                    )
+                }
+            }
+            for service in business.messagingServiceIDs {
+                if let other = owners.updateValue(business.id, forKey: service), other != business.id {
+                    throw ConfigurationError(
+                        "\(source): Messaging Service \(service) is listed by both \(other) and \(business.id)\n  fix: give each service to one business"
+                    )
+                }
+            }
+        }
+        let keyed = businesses.compactMap { business in business.apiKey.map { ($0, business.id) } }
+        for (index, (key, id)) in keyed.enumerated() {
+            if let other = keyed[..<index].first(where: { $0.0 == key }) {
+                throw ConfigurationError(
+                    "\(source): businesses \(other.1) and \(id) have the same API key\n  fix: give each business a key of its own")
+            }
+        }
+    }
+
+    static func check(plan: String?, where place: String) throws {
+        if let plan, !Plan.names.contains(plan) {
+            throw ConfigurationError(
+                "\(place): unknown plan `\(plan)`; use one of \(Plan.names.joined(separator: ", ")), or leave it out for no limit")
         }
     }
 
@@ -61,7 +127,7 @@ public enum Deployment {
         if let repeated = ids.first(where: { id in ids.filter { $0 == id }.count > 1 }) {
             throw ConfigurationError("\(configPath): business id `\(repeated)` is used twice; ids must be unique")
         }
-        return try config.businesses.map { entry in
+        let businesses = try config.businesses.map { entry in
             let rulesURL = entry.rules.hasPrefix("/") ? URL(fileURLWithPath: entry.rules) : base.appendingPathComponent(entry.rules)
             var rules = try RulesLoader.load(contentsOf: rulesURL)
             if let zone = entry.time_zone {
@@ -71,11 +137,7 @@ public enum Deployment {
                 }
                 rules.business.timeZone = timeZone
             }
-            let plans = Plan.included.keys.sorted() + ["enterprise"]
-            if let plan = entry.plan, !plans.contains(plan) {
-                throw ConfigurationError(
-                    "\(configPath): business \(entry.id): unknown plan `\(plan)`; use one of \(plans.joined(separator: ", "))")
-            }
+            try check(plan: entry.plan, where: "\(configPath): business \(entry.id)")
             let numbers = try (entry.numbers ?? []).map { text in
                 guard let number = PhoneNumber(text, defaultCountry: rules.business.country) else {
                     throw ConfigurationError(
@@ -93,8 +155,52 @@ public enum Deployment {
             }
             return BusinessConfiguration(
                 id: entry.id, rules: rules, numbers: numbers, messagingServiceIDs: entry.messaging_service_sids ?? [], apiKey: key,
-                plan: entry.plan ?? "starter")
+                plan: entry.plan)
         }
+        try validate(businesses, source: configPath)
+        return businesses
+    }
+}
+
+extension Deployment {
+    /// `text` as the base URL signatures are checked against, or an error showing the
+    /// expected form. Without a scheme every signature would fail, since the provider
+    /// signs the full URL it calls.
+    public static func publicURL(_ text: String) throws -> String {
+        var url = text
+        while url.hasSuffix("/") { url.removeLast() }
+        let example = "https://sms.example.com (the scheme and host the provider calls, with a port only if not the default)"
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else {
+            throw ConfigurationError("--public-url `\(text)` is not a URL with http:// or https://; write it as \(example)")
+        }
+        guard components.query == nil, components.fragment == nil, components.user == nil, components.password == nil else {
+            throw ConfigurationError(
+                "--public-url `\(text)` has a query, fragment or user name; give only the base, as \(example). The request's own path and query are added to it."
+            )
+        }
+        return url
+    }
+
+    /// Throws "port N is in use; choose another with --port" when `host:port` cannot be
+    /// listened on, before the server says it is listening.
+    public static func checkAvailable(host: String, port: Int, option: String) async throws {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        do {
+            let channel = try await bootstrap.bind(host: host, port: port).get()
+            try await channel.close()
+        } catch  where isAddressInUse(error) {
+            throw ConfigurationError("port \(port) is in use; choose another with \(option)")
+        } catch {
+            throw ConfigurationError("cannot listen on \(host):\(port) (\(error)); check --host and \(option)")
+        }
+    }
+
+    /// Whether `error` is a listener's "address already in use".
+    public static func isAddressInUse(_ error: any Error) -> Bool {
+        (error as? IOError)?.errnoCode == EADDRINUSE
     }
 }
 

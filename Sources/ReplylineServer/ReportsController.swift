@@ -14,8 +14,11 @@ struct ReportsController {
 
     struct UsageJSON: Encodable {
         var month: String
-        var plan: String
+        /// Nil when no plan is configured: then nothing limits sending.
+        var plan: String?
         var included_messages: Int?
+        /// Messages the plan allows in a month, overage included; nil is no limit.
+        var monthly_limit: Int?
         var messages_sent: Int
         var segments_sent: Int
         var messages_received: Int
@@ -68,11 +71,12 @@ struct ReportsController {
         let business = try context.requireBusiness()
         let (label, start, end) = try month(request)
         let figures = try await replyline.database.usage(businessID: business.id, from: start, to: end)
-        let included = Plan.included[business.plan]
+        let included = business.plan.flatMap { Plan.included[$0] }
         let overage = included.map { max(0, figures.outboundMessages - $0) } ?? 0
         return try JSON.response(
             UsageJSON(
-                month: label, plan: business.plan, included_messages: included, messages_sent: figures.outboundMessages,
+                month: label, plan: business.plan, included_messages: included, monthly_limit: Plan.hardLimit(business.plan),
+                messages_sent: figures.outboundMessages,
                 segments_sent: figures.outboundSegments, messages_received: figures.inboundMessages,
                 segments_received: figures.inboundSegments,
                 overage_messages: overage, overage_cost_cents: min(Plan.overageCapCents, overage * Plan.overageCentsPerMessage),

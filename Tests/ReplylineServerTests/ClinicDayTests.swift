@@ -127,7 +127,9 @@ struct ClinicDayTests {
                 let (_, usage) = try await client.json(.get, "/api/v1/reports/usage?month=2026-11")
                 #expect(usage["messages_sent"] as? Int == 11)  // 8 through the API, 3 TwiML replies
                 #expect(usage["messages_received"] as? Int == 3)
-                #expect(usage["included_messages"] as? Int == 500)
+                #expect(usage["plan"] == nil)  // self-hosted: no plan, no limit
+                #expect(usage["included_messages"] == nil)
+                #expect(usage["monthly_limit"] == nil)
                 #expect(usage["overage_messages"] as? Int == 0)
                 let (_, report) = try await client.json(.get, "/api/v1/reports/deliverability?month=2026-11")
                 #expect(report["delivered"] as? Int == 2)
