@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ReplylineCore
+import ReplylineServer
 
 struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,21 +12,20 @@ struct RulesCommand: ParsableCommand {
             abstract: "Validate and lint rules files.",
             discussion: "Errors (the file cannot be used) exit with status 1; warnings alone exit 0 unless --strict.")
 
-        @Argument(help: "Rules files to check.") var files: [String]
+        @Argument(help: "Rules files to check, or folders of them.") var files: [String]
         @Flag(help: "Exit with status 1 on warnings too.") var strict = false
 
         func run() throws {
             var errors = 0
             var warnings = 0
-            for file in files {
+            for file in try Self.expand(files) {
                 do {
                     let rules = try RulesLoader.load(contentsOf: URL(fileURLWithPath: file))
                     let found = RulesLinter.lint(rules)
-                    warnings += found.count
+                    let counted = found.filter { !$0.accepted }.count
+                    warnings += counted
                     for warning in found { print(warning) }
-                    print(
-                        "\(file): \(found.isEmpty ? "ok" : "\(found.count) warning\(found.count == 1 ? "" : "s")") (\(rules.business.name))"
-                    )
+                    print("\(file): \(counted == 0 ? "ok" : "\(counted) warning\(counted == 1 ? "" : "s")") (\(rules.business.name))")
                 } catch let error as RulesLoadError {
                     errors += error.errors.count
                     for problem in error.errors { print(problem) }
@@ -33,6 +33,11 @@ struct RulesCommand: ParsableCommand {
                 }
             }
             if errors > 0 || (strict && warnings > 0) { throw ExitCode(1) }
+        }
+
+        /// The paths given, with each folder replaced by its rules files.
+        static func expand(_ paths: [String]) throws -> [String] {
+            try paths.flatMap { try Deployment.rulesFiles(at: $0).files }
         }
     }
 }

@@ -76,6 +76,9 @@ public struct Rules: Sendable {
     public var reminderHoursBefore: Double? = 24
     /// Minutes after local midnight, on the appointment's day, for the second; nil sends none.
     public var reminderMorningOf: Int? = 7 * 60
+    /// Settings (`keywords.cancel`) whose lint warnings the business has accepted on
+    /// purpose (`lint: {accept: [...]}`): still shown, as notes, but not counted.
+    public var acceptedWarnings: Set<String> = []
 
     /// Words carriers treat as opt-out whatever a business means by them.
     public static let carrierOptOutWords: Set<String> = [

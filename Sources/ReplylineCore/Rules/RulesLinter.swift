@@ -4,9 +4,21 @@ public struct RulesWarning: Sendable, Equatable, CustomStringConvertible {
     public var line: Int?
     public var message: String
     public var fix: String
+    /// The rules file accepts this warning on purpose (`lint.accept`): shown as a note.
+    public var accepted = false
+
+    public init(file: String, line: Int?, message: String, fix: String, accepted: Bool = false) {
+        self.file = file
+        self.line = line
+        self.message = message
+        self.fix = fix
+        self.accepted = accepted
+    }
 
     public var description: String {
-        "\(file)\(line.map { ":\($0)" } ?? ""): warning: \(message)\n  fix: \(fix)"
+        accepted
+            ? "\(file)\(line.map { ":\($0)" } ?? ""): note: \(message) (accepted in `lint.accept`)"
+            : "\(file)\(line.map { ":\($0)" } ?? ""): warning: \(message)\n  fix: \(fix)"
     }
 }
 
@@ -27,7 +39,10 @@ public enum RulesLinter {
     public static func lint(_ rules: Rules) -> [RulesWarning] {
         var warnings: [RulesWarning] = []
         func warn(_ key: String, _ message: String, fix: String) {
-            warnings.append(RulesWarning(file: rules.source, line: rules.lines[key], message: message, fix: fix))
+            warnings.append(
+                RulesWarning(
+                    file: rules.source, line: rules.lines[key], message: message, fix: fix,
+                    accepted: rules.acceptedWarnings.contains(key)))
         }
 
         for intent in KeywordIntent.allCases where intent != .optOut {

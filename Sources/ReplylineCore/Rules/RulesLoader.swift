@@ -63,10 +63,12 @@ public struct RulesLoader {
             return nil
         }
         for (key, _) in top
-        where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours", "reminders"].contains(key.string ?? "") {
+        where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours", "reminders", "lint"].contains(
+            key.string ?? "")
+        {
             fail(
                 key, "unknown section `\(key.string ?? "?")`",
-                fix: "use business, keywords, custom, replies, reminders or unrecognized_reply_window_hours")
+                fix: "use business, keywords, custom, replies, reminders, lint or unrecognized_reply_window_hours")
         }
         let business = parseBusiness(top["business"], parent: root)
         let (keywords, optInWhileOptedOut) = parseKeywords(top["keywords"], parent: root)
@@ -118,12 +120,28 @@ public struct RulesLoader {
                 )
             }
         }
+        var accepted: Set<String> = []
+        if let node = top["lint"] {
+            let fix = "write `lint:` then `  accept: [keywords.cancel]`, naming the settings whose warnings are meant"
+            if let map = node.mapping, map.count == 1, let list = map["accept"]?.sequence {
+                for item in list {
+                    guard let setting = item.scalar?.string, setting.contains(".") else {
+                        fail(item, "`lint.accept` lists settings such as keywords.cancel or replies.reminder", fix: fix)
+                        continue
+                    }
+                    accepted.insert(setting)
+                }
+            } else {
+                fail(node, "`lint` takes one list, `accept`", fix: fix)
+            }
+        }
         guard let business, let replies else { return nil }
         var rules = Rules(
             source: file, business: business, keywords: keywords, optInWhileOptedOut: optInWhileOptedOut,
             custom: custom, replies: replies, unrecognizedReplyWindow: window, lines: lines)
         rules.reminderHoursBefore = hoursBefore
         rules.reminderMorningOf = morningOf
+        rules.acceptedWarnings = accepted
         return rules
     }
 
