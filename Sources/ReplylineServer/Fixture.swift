@@ -90,8 +90,52 @@ public struct Fixture: Codable, Sendable {
     public var setup: Setup?
     public var steps: [Step]
 
+    /// Reads the fixture at `url`; a file that is not one fails with its name and what is
+    /// wrong (unreadable, not JSON, or the field that is missing or of the wrong type).
     public static func load(_ url: URL) throws -> Fixture {
-        try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw FixtureError("\(url.path): cannot be read; pass a fixture file or a folder of them, e.g. Fixtures/twilio")
+        }
+        do {
+            return try JSONDecoder().decode(Fixture.self, from: data)
+        } catch let error as DecodingError {
+            throw FixtureError("\(url.path): not a replyline fixture: \(Self.explain(error))")
+        }
+    }
+
+    /// A `DecodingError` as a person reads it: where in the file, and what was expected.
+    static func explain(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
+        }
+        let expected = "a JSON object with `steps` (each a `request` and its `response`), see Fixtures/twilio"
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return "not valid JSON; expected \(expected)"
+        case .dataCorrupted(let context):
+            return "`\(path(context.codingPath))`: \(context.debugDescription)"
+        case .keyNotFound(let key, let context):
+            let parent = path(context.codingPath)
+            return "`\(parent.isEmpty ? key.stringValue : parent + "." + key.stringValue)` is missing; expected \(expected)"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            let place = path(context.codingPath)
+            return "\(place.isEmpty ? "the top level" : "`\(place)`") should be \(Self.describe(type)); expected \(expected)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        case _ where String(describing: type).hasPrefix("Array<"): "a list"
+        default: "an object"
+        }
     }
 
     public func write(to url: URL) throws {

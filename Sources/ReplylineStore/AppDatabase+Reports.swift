@@ -106,3 +106,10 @@ extension AppDatabase {
         }
     }
 }
+
+extension AppDatabase {
+    /// The businesses that have contacts in this database, by id.
+    public func businessIDs() async throws -> [String] {
+        try await read { db in try String.fetchAll(db, sql: "SELECT DISTINCT business_id FROM contacts ORDER BY business_id") }
+    }
+}

@@ -18,6 +18,15 @@ struct Export: AsyncParsableCommand {
                 throw ValidationError("no database at \(database); pass --database PATH")
             }
             let db = try AppDatabase(path: database)
+            if let business {
+                let known = try await db.businessIDs()
+                guard known.contains(business) else {
+                    throw ValidationError(
+                        known.isEmpty
+                            ? "no business has contacts in \(database) yet, so there is no ledger for \(business)"
+                            : "no business \(business) in \(database); known: \(known.joined(separator: ", "))")
+                }
+            }
             let events = try await db.consentLedger(businessID: business)
             print(ConsentCSV.render(events), terminator: "")
         }

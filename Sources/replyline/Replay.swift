@@ -22,6 +22,7 @@ struct Replay: AsyncParsableCommand {
             let url = URL(fileURLWithPath: path)
             files += isDirectory.boolValue ? try FixtureRunner.fixtureFiles(in: url) : [url]
         }
+        guard !files.isEmpty else { throw ConfigurationError("no fixtures (.json files) in \(fixtures.joined(separator: ", "))") }
         var failures = 0
         var steps = 0
         for file in files {
