@@ -55,10 +55,13 @@ public struct BusinessConfiguration: Sendable {
     public var apiKey: String?
     /// starter, professional, business or enterprise; usage limits follow it.
     public var plan: String
+    /// The Twilio account (AC…, a subaccount's when it has one) its numbers belong to: a
+    /// status callback naming another account is ignored. Nil: `TWILIO_ACCOUNT_SID`.
+    public var accountSID: String?
 
     public init(
         id: String, rules: Rules, numbers: [String] = [], messagingServiceIDs: [String] = [], apiKey: String? = nil,
-        plan: String = "starter"
+        plan: String = "starter", accountSID: String? = nil
     ) {
         self.id = id
         self.rules = rules
@@ -66,5 +69,6 @@ public struct BusinessConfiguration: Sendable {
         self.messagingServiceIDs = messagingServiceIDs
         self.apiKey = apiKey
         self.plan = plan
+        self.accountSID = accountSID
     }
 }

@@ -16,6 +16,8 @@ public enum Deployment {
             var plan: String?
             /// The environment variable holding this business's API key.
             var api_key_env: String?
+            /// The Twilio account (AC…) its status callbacks must name.
+            var account_sid: String?
         }
         var businesses: [BusinessEntry]
     }
@@ -93,7 +95,7 @@ public enum Deployment {
             }
             return BusinessConfiguration(
                 id: entry.id, rules: rules, numbers: numbers, messagingServiceIDs: entry.messaging_service_sids ?? [], apiKey: key,
-                plan: entry.plan ?? "starter")
+                plan: entry.plan ?? "starter", accountSID: entry.account_sid)
         }
     }
 }

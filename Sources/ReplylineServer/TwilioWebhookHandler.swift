@@ -18,6 +18,37 @@ public struct TwilioWebhookHandler: Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
     let metrics: Metrics
+    /// The account each business's status callbacks must name, by business id: its own
+    /// `account_sid`, else the deployment's `TWILIO_ACCOUNT_SID`. A business with neither
+    /// is absent, and its callbacks are checked on their number alone: the only other
+    /// account to go by would be the `AccountSid` of its inbound texts, which arrive over
+    /// the same signed channel as the callbacks (so it proves nothing more) and would
+    /// silently drop every callback the day the number moves to a subaccount.
+    let expectedAccounts: [String: String]
+    /// The business that sends from each number (its provider numbers and its sending
+    /// number), for callbacks that arrive before their message is known.
+    let sendersByNumber: [String: String]
+
+    init(
+        database: AppDatabase, directory: BusinessDirectory, verifier: TwilioSignatureVerifier, publicURL: String,
+        deploymentAccountSID: String?, now: @escaping @Sendable () -> Date, logger: Logger, metrics: Metrics
+    ) {
+        self.database = database
+        self.directory = directory
+        self.verifier = verifier
+        self.publicURL = publicURL
+        self.now = now
+        self.logger = logger
+        self.metrics = metrics
+        var accounts: [String: String] = [:]
+        var senders: [String: String] = [:]
+        for business in directory.businesses {
+            if let account = business.accountSID ?? deploymentAccountSID { accounts[business.id] = account }
+            for number in business.numbers.union([business.sendingNumber]) { senders[number] = business.id }
+        }
+        self.expectedAccounts = accounts
+        self.sendersByNumber = senders
+    }
 
     public func inbound(_ request: WebhookRequest) async -> WebhookResponse {
         let started = ContinuousClock.now
@@ -58,6 +89,11 @@ public struct TwilioWebhookHandler: Sendable {
     /// Twilio's status callback: signed like inbound messages; the status only moves
     /// forward, every callback is kept in the message's history, and one for an id not yet
     /// known is held until the id appears. Answered 204 once committed.
+    ///
+    /// A callback must belong to the business its message belongs to: its `From` (our
+    /// sending number on a status callback) must be the message's, and its `AccountSid`
+    /// the business's expected account (see `expectedAccounts`). One that does not is
+    /// ignored with a warning and still answered 204, so the provider stops retrying.
     public func status(_ request: WebhookRequest) async -> WebhookResponse {
         do {
             let form = try verifiedForm(request)
@@ -72,11 +108,35 @@ public struct TwilioWebhookHandler: Sendable {
                 query.split(separator: "&").first { $0.hasPrefix("m=") }.flatMap { Int64($0.dropFirst(2)) }
             }
             let errorCode = form["ErrorCode"].flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
+            // A From that is no phone number (a whatsapp: address) stays as sent: it matches no message's number.
+            let from = form["From"].map { PhoneNumber(withCountryCode: $0)?.e164 ?? $0 }
+            let sender = from.flatMap { sendersByNumber[$0] } ?? (directory.businesses.count == 1 ? directory.businesses[0].id : nil)
             let callback = StatusCallback(
                 provider: TwilioInbound.provider, providerMessageID: sid, status: status, errorCode: errorCode,
-                errorMessage: form["ErrorMessage"] ?? errorCode.map(ProviderErrorCode.meaning), messageID: hint)
-            _ = try await database.recordStatusCallback(callback, now: now())
+                errorMessage: form["ErrorMessage"] ?? errorCode.map(ProviderErrorCode.meaning), messageID: hint,
+                accountID: form["AccountSid"], from: from, businessID: sender)
+            let outcome = try await database.recordStatusCallback(callback, now: now(), expectedAccounts: expectedAccounts)
             metrics.statusCallback(status: status.rawValue)
+            switch outcome {
+            case .applied(let current, let business):
+                logger.info(
+                    "twilio status callback",
+                    metadata: [
+                        "sid": "\(WebhookError.printable(sid))", "business": "\(business)", "reported": "\(status.rawValue)",
+                        "status": "\(current.rawValue)",
+                    ])
+            case .held:
+                logger.info(
+                    "twilio status callback held until its message is known",
+                    metadata: ["sid": "\(WebhookError.printable(sid))", "business": "\(sender ?? "")", "reported": "\(status.rawValue)"])
+            case .ignored(let mismatch):
+                logger.warning(
+                    "twilio status callback ignored: it does not belong to the message's business",
+                    metadata: [
+                        "sid": "\(WebhookError.printable(sid))", "business": "\(mismatch.businessID ?? "none")",
+                        "reason": "\(WebhookError.printable(mismatch.description, limit: 200))",
+                    ])
+            }
             return WebhookResponse(status: 204, contentType: "text/plain; charset=utf-8", body: "")
         } catch {
             return refusal(error, webhook: "status callback")
