@@ -55,21 +55,62 @@ public struct TwilioWebhookHandler: Sendable {
         defer { metrics.webhookDuration(ContinuousClock.now - started) }
         do {
             let form = try verifiedForm(request)
-            let message = try TwilioInbound.parse(form)
+            var message = try TwilioInbound.parse(form)
+            message.to = try Self.routingNumber(message.to)
             guard let business = directory.business(receivingOn: message.to, messagingServiceID: message.messagingServiceID) else {
                 throw WebhookError.unknownNumber(message.to)
             }
+            message.from = try Self.contactNumber(message.from, country: business.rules.business.country)
+            if !message.droppedMedia.isEmpty {
+                logger.notice(
+                    "twilio inbound message: media dropped, not an http(s) URL",
+                    metadata: [
+                        "sid": "\(message.providerMessageID)", "business": "\(business.id)",
+                        "parameters": "\(message.droppedMedia.joined(separator: ","))",
+                    ])
+            }
             let now = self.now()
             let engine = business.engine
+            let text = message.text
             let outcome = try await database.recordInbound(
                 message, businessID: business.id, now: now,
-                decide: { engine.decide(message.text, contact: $0, now: now) },
+                decide: { engine.decide(text, contact: $0, now: now) },
                 render: { decision in TwiML.render(decision.replies.map { TwiMLMessage(body: $0) }) })
-            metrics.inbound(intent: outcome.decision?.intent.description ?? "", duplicate: outcome.isDuplicate)
+            let intent = outcome.decision?.intent.description ?? ""
+            metrics.inbound(intent: intent, duplicate: outcome.isDuplicate)
+            logger.info(
+                "twilio inbound message",
+                metadata: [
+                    "sid": "\(message.providerMessageID)", "business": "\(business.id)", "message": "\(outcome.messageID)",
+                    "outcome": "\(outcome.isDuplicate ? "duplicate" : intent)",
+                ])
+            logger.trace("twilio inbound message body", metadata: ["sid": "\(message.providerMessageID)", "body": "\(message.body)"])
             return WebhookResponse(status: 200, contentType: TwiML.contentType, body: outcome.reply)
         } catch {
             return refusal(error, webhook: "inbound message")
         }
+    }
+
+    /// The number a text was sent to, in E.164, found before its business is known and so
+    /// without a country: Twilio writes it in E.164 already, other providers as digits
+    /// starting with the country code. A national number or a short code is no number a
+    /// business can own (configured numbers are E.164), so it is refused as malformed.
+    static func routingNumber(_ to: String) throws(WebhookError) -> String {
+        guard let number = PhoneNumber(withCountryCode: to) else {
+            throw .invalidParameter("To", "`\(to)` is not a phone number; expected E.164 such as +15551234567")
+        }
+        return number.e164
+    }
+
+    /// The customer's number in E.164, as the API and the inbox write it: Twilio sends
+    /// E.164 (returned as it is, without allocating), other providers may send a national
+    /// number, read in the business's `country`.
+    static func contactNumber(_ from: String, country: String) throws(WebhookError) -> String {
+        guard let number = PhoneNumber(from, defaultCountry: country) else {
+            throw .invalidParameter(
+                "From", "`\(from)` is not a phone number; expected E.164 such as +15551234567 or a national number of \(country)")
+        }
+        return number.e164
     }
 
     /// The answer to a webhook that failed: its refusal with the reason, or a 500 (nothing
@@ -183,7 +224,7 @@ extension WebhookError {
         switch self {
         case .unsupportedMediaType: 415
         case .bodyTooLarge: 413
-        case .malformedForm, .invalidUTF8, .missingParameter, .invalidParameter: 400
+        case .malformedForm, .invalidUTF8, .missingParameter, .invalidParameter, .unsupportedChannel: 400
         case .missingSignature, .badSignature: 403
         case .signatureKeyNotConfigured: 500
         case .unknownNumber: 404
