@@ -93,13 +93,14 @@ public struct TwilioWebhookHandler: Sendable {
 
     /// The number a text was sent to, in E.164, found before its business is known and so
     /// without a country: Twilio writes it in E.164 already, other providers as digits
-    /// starting with the country code. A national number or a short code is no number a
-    /// business can own (configured numbers are E.164), so it is refused as malformed.
+    /// starting with the country code (a national number would need a country, and every
+    /// business's numbers are configured in E.164 anyway). A short code (only digits, too
+    /// few for a phone number) is kept as sent: a business may receive on one through its
+    /// Messaging Service. Anything else is refused as malformed.
     static func routingNumber(_ to: String) throws(WebhookError) -> String {
-        guard let number = PhoneNumber(withCountryCode: to) else {
-            throw .invalidParameter("To", "`\(to)` is not a phone number; expected E.164 such as +15551234567")
-        }
-        return number.e164
+        if let number = PhoneNumber(withCountryCode: to) { return number.e164 }
+        if (3...8).contains(to.utf8.count), to.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) { return to }
+        throw .invalidParameter("To", "`\(to)` is not a phone number; expected E.164 such as +15551234567")
     }
 
     /// The customer's number in E.164, as the API and the inbox write it: Twilio sends

@@ -44,8 +44,8 @@ struct InboundNumberTests {
         "A From or To that is not a phone number is refused with 400 naming it, and nothing is stored",
         arguments: [
             ("From", "abc", "Invalid parameter From: `abc` is not a phone number"),
-            ("From", "555-1234", "Invalid parameter From"), ("To", "12345", "Invalid parameter To: `12345` is not a phone number"),
-            ("To", "not-a-number", "Invalid parameter To"),
+            ("From", "555-1234", "Invalid parameter From"),
+            ("To", "not-a-number", "Invalid parameter To: `not-a-number` is not a phone number"), ("To", "+1 501", "Invalid parameter To"),
             ("From", "whatsapp:+14155550100", "Parameter From is a whatsapp: address, but Replyline handles SMS and MMS only"),
             ("To", "whatsapp:+15017122661", "Parameter To is a whatsapp: address"),
             ("From", "messenger:1234567890", "Parameter From is a messenger: address"),
@@ -72,6 +72,21 @@ struct InboundNumberTests {
             let thread = try #require(try await server.database.thread(businessID: "salon", phone: "+14155550100"))
             #expect(thread.messages.map(\.toNumber).first == "+13125550148")
             #expect(try await server.database.thread(businessID: "clinic", phone: "+14155550100") == nil)
+        }
+    }
+
+    @Test("A short code To is kept as sent: it reaches the business whose Messaging Service received it, else no business")
+    func shortCode() async throws {
+        let server = try TestServer.twoBusinesses()
+        try await server.app.test(.router) { client in
+            let unknown = try await Self.post(client, TestServer.sms("SMshort1", to: "12345", body: "hours"))
+            #expect(unknown.status == .notFound)
+            #expect(unknown.body.hasPrefix("No business receives texts on 12345."))
+            let answer = try await Self.post(
+                client, TestServer.sms("SMshort2", to: "12345", body: "hours") + [("MessagingServiceSid", "MGsalon")])
+            #expect(answer.status == .ok)
+            let thread = try #require(try await server.database.thread(businessID: "salon", phone: "+14155550100"))
+            #expect(thread.messages.map(\.toNumber).first == "12345")
         }
     }
 
