@@ -7,6 +7,8 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidUTF8(String)
     case missingParameter(String)
     case invalidParameter(String, String)
+    /// A `From` or `To` on another channel than SMS (`whatsapp:+1…`): the parameter and the channel.
+    case unsupportedChannel(String, String)
     case missingSignature
     case badSignature
     case signatureKeyNotConfigured
@@ -28,6 +30,8 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
             "Missing required parameter \(name). Provider webhooks always carry it; check the sender."
         case .invalidParameter(let name, let reason):
             "Invalid parameter \(name): \(reason)."
+        case .unsupportedChannel(let name, let channel):
+            "Parameter \(name) is a \(channel): address, but Replyline handles SMS and MMS only. Point that channel's webhook at a service that handles \(channel)."
         case .missingSignature:
             "Missing X-Twilio-Signature header. Requests must be signed by Twilio with the account's auth token."
         case .badSignature:
@@ -47,6 +51,7 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidUTF8(let field): .invalidUTF8(Self.printable(field))
         case .missingParameter(let name): .missingParameter(Self.printable(name))
         case .invalidParameter(let name, let reason): .invalidParameter(Self.printable(name), Self.printable(reason, limit: 160))
+        case .unsupportedChannel(let name, let channel): .unsupportedChannel(Self.printable(name), Self.printable(channel))
         case .unknownNumber(let number): .unknownNumber(Self.printable(number))
         case .bodyTooLarge, .missingSignature, .badSignature, .signatureKeyNotConfigured: self
         }

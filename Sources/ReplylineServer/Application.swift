@@ -34,7 +34,8 @@ public struct Replyline: Sendable {
         self.twilio = TwilioWebhookHandler(
             database: database, directory: directory,
             verifier: TwilioSignatureVerifier(authToken: configuration.twilioAuthToken, sharedKey: configuration.twilioSharedKey),
-            publicURL: configuration.effectivePublicURL, now: configuration.now, logger: logger, metrics: metrics)
+            publicURL: configuration.effectivePublicURL, deploymentAccountSID: configuration.twilioAccountSID, now: configuration.now,
+            logger: logger, metrics: metrics)
         let sender =
             sender
             ?? configuration.twilioAccountSID.flatMap { account in

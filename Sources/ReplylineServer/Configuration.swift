@@ -60,10 +60,13 @@ public struct BusinessConfiguration: Sendable {
     /// starter, professional, business or enterprise; usage limits follow it. Nil, the
     /// default, is no plan and no limit.
     public var plan: String?
+    /// The Twilio account (AC…, a subaccount's when it has one) its numbers belong to: a
+    /// status callback naming another account is ignored. Nil: `TWILIO_ACCOUNT_SID`.
+    public var accountSID: String?
 
     public init(
         id: String, rules: Rules, numbers: [String] = [], messagingServiceIDs: [String] = [], apiKey: String? = nil,
-        plan: String? = nil
+        plan: String? = nil, accountSID: String? = nil
     ) {
         self.id = id
         self.rules = rules
@@ -71,6 +74,7 @@ public struct BusinessConfiguration: Sendable {
         self.messagingServiceIDs = messagingServiceIDs
         self.apiKey = apiKey
         self.plan = plan
+        self.accountSID = accountSID
     }
 
     /// The provider numbers it receives on: its own list, else its rules file's.

@@ -18,6 +18,8 @@ public enum Deployment {
             var plan: String?
             /// The environment variable holding this business's API key.
             var api_key_env: String?
+            /// The Twilio account (AC…) its status callbacks must name.
+            var account_sid: String?
         }
         var businesses: [BusinessEntry]
     }
@@ -138,6 +140,14 @@ public enum Deployment {
                 rules.business.timeZone = timeZone
             }
             try check(plan: entry.plan, where: "\(configPath): business \(entry.id)")
+            // A typo here would silently ignore every status callback of the business.
+            if let account = entry.account_sid,
+                !(account.count == 34 && account.hasPrefix("AC") && account.dropFirst(2).allSatisfy(\.isHexDigit))
+            {
+                throw ConfigurationError(
+                    "\(configPath): business \(entry.id): account_sid `\(account.prefix(40))` is not a Twilio account SID; copy it from the console: AC followed by 32 hex digits"
+                )
+            }
             let numbers = try (entry.numbers ?? []).map { text in
                 guard let number = PhoneNumber(text, defaultCountry: rules.business.country) else {
                     throw ConfigurationError(
@@ -155,7 +165,7 @@ public enum Deployment {
             }
             return BusinessConfiguration(
                 id: entry.id, rules: rules, numbers: numbers, messagingServiceIDs: entry.messaging_service_sids ?? [], apiKey: key,
-                plan: entry.plan)
+                plan: entry.plan, accountSID: entry.account_sid)
         }
         try validate(businesses, source: configPath)
         return businesses

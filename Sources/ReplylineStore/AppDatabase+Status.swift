@@ -12,9 +12,17 @@ public struct StatusCallback: Sendable, Equatable {
     /// Our message id, when the callback URL carried it (`?m=`): it lets a callback that
     /// beats the REST response find its message.
     public var messageID: Int64?
+    /// The account the callback names (Twilio's `AccountSid`).
+    public var accountID: String?
+    /// The number the message was sent from, as the callback names it (`From`, E.164).
+    public var from: String?
+    /// The business that sends from `from`: a callback held for a message not yet known
+    /// is checked against it and later applies only to a message of that business.
+    public var businessID: String?
 
     public init(
-        provider: String, providerMessageID: String, status: DeliveryStatus, errorCode: String?, errorMessage: String?, messageID: Int64?
+        provider: String, providerMessageID: String, status: DeliveryStatus, errorCode: String?, errorMessage: String?, messageID: Int64?,
+        accountID: String? = nil, from: String? = nil, businessID: String? = nil
     ) {
         self.provider = provider
         self.providerMessageID = providerMessageID
@@ -22,50 +30,116 @@ public struct StatusCallback: Sendable, Equatable {
         self.errorCode = errorCode
         self.errorMessage = errorMessage
         self.messageID = messageID
+        self.accountID = accountID
+        self.from = from
+        self.businessID = businessID
     }
 }
 
 /// What a status callback did.
 public enum StatusCallbackOutcome: Sendable, Equatable {
-    /// Applied: the message's status is now this (it never moves backwards).
-    case applied(DeliveryStatus)
+    /// Applied to a message of `businessID`: its status is now this (it never moves backwards).
+    case applied(DeliveryStatus, businessID: String)
     /// No message has that id yet: held until one does.
     case held
+    /// Not applied, and nothing changed: the callback does not belong to the message's business.
+    case ignored(StatusCallbackMismatch)
+}
+
+/// Why a status callback was ignored: what did not match the business its message belongs to.
+public struct StatusCallbackMismatch: Sendable, Equatable, CustomStringConvertible {
+    /// The business the message belongs to (or, for a callback that would be held, the one
+    /// sending from its `From`); nil when no business does.
+    public var businessID: String?
+    public var description: String
 }
 
 extension AppDatabase {
     /// Records a callback in the message's status history and moves its status forward
     /// only; a callback for an id not yet known is held and applied when the id appears.
-    public func recordStatusCallback(_ callback: StatusCallback, now: Date) async throws -> StatusCallbackOutcome {
+    ///
+    /// A callback must belong to the message's business, or it changes nothing and is
+    /// `ignored`: its `from` must be the number the message went out from, and its
+    /// account the one `expectedAccounts` names for that business (a business missing
+    /// there has no account check). A callback held for a message not yet known is
+    /// checked now against `callback.businessID` and later bound to that business and
+    /// number (see `applyHeldCallbacks`).
+    public func recordStatusCallback(
+        _ callback: StatusCallback, now: Date, expectedAccounts: [String: String] = [:]
+    ) async throws -> StatusCallbackOutcome {
         try await write { db in
             var message = try StoredMessage.filter(
                 sql: "provider = ? AND provider_message_id = ?", arguments: [callback.provider, callback.providerMessageID]
             )
             .fetchOne(db)
+            var isNamedByURL = false
             if message == nil, let id = callback.messageID,
-                var named = try StoredMessage.fetchOne(db, key: id), named.direction == .outbound, named.providerMessageId == nil
+                let named = try StoredMessage.fetchOne(db, key: id), named.direction == .outbound, named.providerMessageId == nil
             {
-                named.providerMessageId = callback.providerMessageID
-                try named.update(db, columns: ["provider_message_id"])
                 message = named
+                isNamedByURL = true
             }
-            guard let message else {
+            guard var message else {
+                guard let business = callback.businessID else {
+                    let reason = "no message has this id and no business sends from \(callback.from ?? "its From")"
+                    return .ignored(StatusCallbackMismatch(businessID: nil, description: reason))
+                }
+                if let reason = Self.mismatch(
+                    callback, businessID: business, number: callback.from, expectedAccount: expectedAccounts[business])
+                {
+                    return .ignored(StatusCallbackMismatch(businessID: business, description: reason))
+                }
                 try db.execute(
                     sql: """
-                        INSERT INTO held_status_callbacks (provider, provider_message_id, status, error_code, error_message, received_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
+                        INSERT INTO held_status_callbacks (provider, provider_message_id, status, error_code, error_message, received_at,
+                            account_sid, from_number, business_id)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         callback.provider, callback.providerMessageID, callback.status.rawValue, callback.errorCode, callback.errorMessage,
-                        now,
+                        now, callback.accountID, callback.from, business,
                     ])
                 return .held
             }
-            return try Self.apply(db, callback, to: message, at: now)
+            let owner = try Self.owner(db, of: message)
+            if let reason = Self.mismatch(
+                callback, businessID: owner.businessID, number: owner.number, expectedAccount: expectedAccounts[owner.businessID])
+            {
+                return .ignored(StatusCallbackMismatch(businessID: owner.businessID, description: reason))
+            }
+            if isNamedByURL {
+                message.providerMessageId = callback.providerMessageID
+                try message.update(db, columns: ["provider_message_id"])
+            }
+            return .applied(try Self.apply(db, callback, to: message, at: now), businessID: owner.businessID)
         }
     }
 
-    static func apply(_ db: Database, _ callback: StatusCallback, to message: StoredMessage, at now: Date) throws -> StatusCallbackOutcome {
+    /// Why `callback` does not belong to a message of `businessID` sent from `number`, or
+    /// nil when it does. A callback without `From` is checked on its account alone.
+    static func mismatch(_ callback: StatusCallback, businessID: String, number: String?, expectedAccount: String?) -> String? {
+        if let expected = expectedAccount, callback.accountID != expected {
+            guard let account = callback.accountID else { return "it names no AccountSid; business \(businessID) expects its own" }
+            return "AccountSid \(account) is not the account of business \(businessID)"
+        }
+        if let from = callback.from, let number, from != number {
+            return "From \(from) is not the number the message was sent from (\(number))"
+        }
+        return nil
+    }
+
+    /// The business `message` belongs to and our number in it: the one it was sent from,
+    /// or for an inbound message the one it came to.
+    static func owner(_ db: Database, of message: StoredMessage) throws -> (businessID: String, number: String) {
+        guard
+            let business = try String.fetchOne(
+                db, sql: "SELECT business_id FROM conversations WHERE id = ?", arguments: [message.conversationId])
+        else { throw StoredValueError("message \(message.id ?? 0) has no conversation") }
+        return (business, message.direction == .outbound ? message.fromNumber : message.toNumber)
+    }
+
+    /// Applies `callback` to `message` and returns the message's status now.
+    static func apply(_ db: Database, _ callback: StatusCallback, to message: StoredMessage, at now: Date) throws -> DeliveryStatus {
         let last = try Row.fetchOne(
             db, sql: "SELECT status, error_code FROM message_status_events WHERE message_id = ? ORDER BY id DESC LIMIT 1",
             arguments: [message.id])
@@ -89,10 +163,15 @@ extension AppDatabase {
             try db.execute(sql: "UPDATE outbox SET state = 'sent' WHERE message_id = ? AND state = 'unknown'", arguments: [message.id])
         }
         if callback.errorCode == "21610" { try recordProviderOptOut(db, messageID: message.id!, now: now) }
-        return .applied(next)
+        return next
     }
 
     /// Applies, in arrival order, the callbacks held for `sid`, now that a message has it.
+    ///
+    /// Each was checked when it arrived against the business sending from its `From`; it
+    /// applies only if the message is that business's and went out from that number, and
+    /// is otherwise dropped with the rest. Rows held before v4 recorded neither and apply
+    /// as they always did.
     static func applyHeldCallbacks(_ db: Database, provider: String, sid: String) throws {
         let held = try Row.fetchAll(
             db, sql: "SELECT * FROM held_status_callbacks WHERE provider = ? AND provider_message_id = ? ORDER BY id",
@@ -104,6 +183,10 @@ extension AppDatabase {
                     .fetchOne(db),
                 let status = DeliveryStatus(rawValue: row["status"])
             else { continue }
+            let owner = try owner(db, of: message)
+            let business: String? = row["business_id"]
+            let from: String? = row["from_number"]
+            guard business == nil || business == owner.businessID, from == nil || from == owner.number else { continue }
             let callback = StatusCallback(
                 provider: provider, providerMessageID: sid, status: status, errorCode: row["error_code"],
                 errorMessage: row["error_message"],

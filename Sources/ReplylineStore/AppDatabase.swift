@@ -322,6 +322,17 @@ public final class AppDatabase: Sendable {
                     CREATE INDEX outbox_due ON outbox (state, due_at);
                     """)
         }
+        // A status callback names a message by its provider id alone; one held for an id
+        // not yet known keeps what ties it to a business (its AccountSid, its From, and the
+        // business it was checked against), so it is checked again when its message appears.
+        migrator.registerMigration("v5: held status callbacks keep their account, number and business") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE held_status_callbacks ADD COLUMN account_sid TEXT;
+                    ALTER TABLE held_status_callbacks ADD COLUMN from_number TEXT;
+                    ALTER TABLE held_status_callbacks ADD COLUMN business_id TEXT;
+                    """)
+        }
         return migrator
     }
 }

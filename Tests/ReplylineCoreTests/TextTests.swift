@@ -77,6 +77,28 @@ struct PhoneNumberTests {
     func rejects(input: String) {
         #expect(PhoneNumber(input, defaultCountry: "US") == nil)
     }
+
+    @Test(
+        "Without a country, a number must carry its country code: E.164, 00, or digits that start with it",
+        arguments: [
+            ("+15017122661", "+15017122661"), ("15017122661", "+15017122661"), ("+1 501 712 2661", "+15017122661"),
+            ("0044 20 7946 0958", "+442079460958"), ("447700900123", "+447700900123"), ("12345", nil), ("0207946095", nil),
+            ("abc", nil), ("", nil), ("+0123456789", nil), ("whatsapp:+15017122661", nil),
+        ])
+    func withCountryCode(input: String, expected: String?) {
+        #expect(PhoneNumber(withCountryCode: input)?.e164 == expected)
+    }
+
+    @Test("A number already in E.164 is kept as it is, whatever the default country")
+    func alreadyE164() {
+        for input in ["+15017122661", "+447700900123", "+61412345678", "+861012345678901"] {
+            #expect(PhoneNumber(input, defaultCountry: "GB")?.e164 == input)
+            #expect(PhoneNumber.isE164(input))
+        }
+        for input in ["+1501712266a", "+0501712266", "+1234567", "+1234567890123456", "15017122661", "+1 501 712 2661"] {
+            #expect(!PhoneNumber.isE164(input), "\(input)")
+        }
+    }
 }
 
 @Suite("Templates")

@@ -187,6 +187,37 @@ struct MigrationTests {
         }
     }
 
+    /// A held callback now keeps what ties it to a business; one held by an older release
+    /// keeps its row, with those columns empty, and still applies as it did.
+    @Test("v5 gives held status callbacks an account, a number and a business; rows held before keep theirs empty")
+    func heldCallbackOwners() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let path = try Self.olderDatabase(in: directory, upTo: "v3: fewer index entries per webhook") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO contacts (id, business_id, phone, created_at) VALUES (1, 'b', '+14155550100', '2026-11-01');
+                    INSERT INTO conversations (id, business_id, contact_id, last_message_at) VALUES (1, 'b', 1, '2026-11-01');
+                    INSERT INTO messages (id, conversation_id, direction, kind, provider, provider_message_id, from_number, to_number,
+                        body, segments, encoding, status, created_at)
+                    VALUES (7, 1, 'outbound', 'manual', 'twilio', 'SMold', '+15017122661', '+14155550100', 'x', 1, 'GSM-7', 'sent', '2026-11-01');
+                    INSERT INTO held_status_callbacks (id, provider, provider_message_id, status, received_at)
+                        VALUES (4, 'twilio', 'SMold', 'delivered', '2026-11-01 10:00:00.000');
+                    """)
+        }
+        let database = try AppDatabase(path: path)
+        try await database.write { db in
+            let columns = try db.columns(in: "held_status_callbacks").map(\.name)
+            #expect(Array(columns.suffix(3)) == ["account_sid", "from_number", "business_id"])
+            #expect(
+                try Row.fetchOne(db, sql: "SELECT id, status, account_sid, from_number, business_id FROM held_status_callbacks")
+                    == ["id": 4, "status": "delivered", "account_sid": nil, "from_number": nil, "business_id": nil])
+            try AppDatabase.applyHeldCallbacks(db, provider: "twilio", sid: "SMold")
+            #expect(try String.fetchOne(db, sql: "SELECT status FROM messages WHERE id = 7") == "delivered")
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM held_status_callbacks") == 0)
+        }
+    }
+
     /// A file in `directory` as a release with migrations up to `migration` left it, with
     /// `write` run in it; closed, ready for `AppDatabase` to migrate.
     static func olderDatabase(in directory: TemporaryDirectory, upTo migration: String, _ write: (Database) throws -> Void) throws -> String

@@ -22,11 +22,14 @@ public struct InboundMessage: Sendable, Hashable {
     public var providerOptOut: ProviderOptOut?
     /// Every parameter the provider sent, in order, unknown ones included.
     public var parameters: [(name: String, value: String)]
+    /// The parameters (`MediaUrl1`, ...) whose media was dropped because they did not
+    /// name an http(s) URL; their values stay in `parameters`, never in `media`.
+    public var droppedMedia: [String]
 
     public init(
         provider: String, providerMessageID: String, accountID: String?, messagingServiceID: String?,
         from: String, to: String, body: String, media: [Media], providerOptOut: ProviderOptOut?,
-        parameters: [(name: String, value: String)]
+        parameters: [(name: String, value: String)], droppedMedia: [String] = []
     ) {
         self.provider = provider
         self.providerMessageID = providerMessageID
@@ -38,6 +41,7 @@ public struct InboundMessage: Sendable, Hashable {
         self.media = media
         self.providerOptOut = providerOptOut
         self.parameters = parameters
+        self.droppedMedia = droppedMedia
     }
 
     public var text: InboundText { InboundText(body: body, mediaCount: media.count, providerOptOut: providerOptOut) }

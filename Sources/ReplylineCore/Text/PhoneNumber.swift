@@ -25,6 +25,10 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible,
     /// Parses `text`, reading a number without a country code as one of `defaultCountry`
     /// (an ISO 3166 alpha-2 code). Returns nil for anything that is not a phone number.
     public init?(_ text: String, defaultCountry: String = "US") {
+        if Self.isE164(text) {
+            self.e164 = text
+            return
+        }
         var digits = ""
         var international = false
         var sawDigit = false
@@ -63,5 +67,27 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible,
             guard array[0] >= "2", array[3] >= "2" else { return nil }
         }
         self.e164 = "+" + country.code + digits
+    }
+
+    /// Parses `text` without a default country: E.164 (`+15551234567`, spaces and dashes
+    /// allowed), `00` and the country code, or bare digits that start with the country
+    /// code (`15551234567`, as Plivo, Telnyx and Vonage write numbers). Nil for anything
+    /// else, a national number or a short code included.
+    public init?(withCountryCode text: String) {
+        guard let first = text.unicodeScalars.first(where: { $0 != " " }) else { return nil }
+        self.init(first == "+" || first == "0" ? text : "+" + text, defaultCountry: "")
+    }
+
+    /// True when `text` is already E.164 (`+`, then 8 to 15 digits, the first not 0): what
+    /// Twilio sends, so the webhook's common case is recognised without allocating.
+    static func isE164(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        guard (9...16).contains(utf8.count), utf8.first == UInt8(ascii: "+") else { return false }
+        var digits = utf8.dropFirst()
+        guard digits.first != UInt8(ascii: "0") else { return false }
+        while let digit = digits.popFirst() {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return false }
+        }
+        return true
     }
 }

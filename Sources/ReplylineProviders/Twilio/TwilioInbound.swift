@@ -1,6 +1,10 @@
+import Foundation
 import ReplylineCore
 
 /// Reads Twilio's inbound-message webhook parameters into an `InboundMessage`.
+///
+/// Pure: numbers are checked for shape and channel here, and normalized by the server once
+/// it knows the business's country.
 public enum TwilioInbound {
     public static let provider = "twilio"
 
@@ -17,10 +21,14 @@ public enum TwilioInbound {
         }
         let from = try required("From")
         let to = try required("To")
-        for (name, value) in [("From", from), ("To", to)] where value.utf8.count > 64 || value.utf8.contains(where: { $0 < 0x20 }) {
-            throw .invalidParameter(name, "expected a phone number such as +15551234567")
+        for (name, value) in [("From", from), ("To", to)] {
+            if value.utf8.count > 64 || value.utf8.contains(where: { $0 < 0x20 }) {
+                throw .invalidParameter(name, "expected a phone number such as +15551234567")
+            }
+            if let channel = channel(of: value) { throw .unsupportedChannel(name, channel) }
         }
         var media: [InboundMessage.Media] = []
+        var dropped: [String] = []
         if let countText = form["NumMedia"] {
             guard let count = Int(countText), (0...TwiML.maxMediaPerMessage).contains(count) else {
                 throw .invalidParameter(
@@ -30,6 +38,10 @@ public enum TwilioInbound {
                 guard let url = form["MediaUrl\(index)"], !url.isEmpty else {
                     throw .invalidParameter("NumMedia", "it is \(count) but MediaUrl\(index) is missing")
                 }
+                guard isWebURL(url) else {
+                    dropped.append("MediaUrl\(index)")
+                    continue
+                }
                 media.append(.init(url: url, contentType: form["MediaContentType\(index)"]))
             }
         }
@@ -37,7 +49,29 @@ public enum TwilioInbound {
         return InboundMessage(
             provider: provider, providerMessageID: sid, accountID: form["AccountSid"],
             messagingServiceID: form["MessagingServiceSid"], from: from, to: to, body: withoutNUL(form["Body"] ?? ""),
-            media: media, providerOptOut: optOut, parameters: form.pairs)
+            media: media, providerOptOut: optOut, parameters: form.pairs, droppedMedia: dropped)
+    }
+
+    /// The channel of a Twilio address such as `whatsapp:+14155550100` or `messenger:123`
+    /// (letters before a colon), or nil for a plain number. Replyline speaks SMS and MMS
+    /// only: its replies and sends would not reach a WhatsApp or Messenger user.
+    static func channel(of address: String) -> String? {
+        guard let colon = address.utf8.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        let prefix = address.utf8[..<colon]
+        let isLetter = { (byte: UInt8) in (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) }
+        guard (1...20).contains(prefix.count), prefix.allSatisfy(isLetter) else { return nil }
+        return String(address[..<colon]).lowercased()
+    }
+
+    /// True for an absolute http or https URL with a host and no control characters or
+    /// spaces: the only media URLs kept, since they are served back to staff as links
+    /// (`javascript:`, `data:` or `file:` ones are dropped).
+    static func isWebURL(_ text: String) -> Bool {
+        guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || (0x7F...0x9F).contains($0.value) }),
+            let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+        else { return false }
+        return true
     }
 }
 
