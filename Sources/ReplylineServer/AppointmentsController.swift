@@ -147,7 +147,8 @@ struct AppointmentsController {
 
         init(_ object: [String: Any]) throws { self.object = object }
 
-        func text(_ field: String, required: Bool, max: Int = 200) throws -> String? {
+        /// A string field, trimmed; `lines` says whether it may hold line breaks (see `APIText`).
+        func text(_ field: String, required: Bool, max: Int = 200, lines: APIText.Lines = .one) throws -> String? {
             guard let value = object[field], !(value is NSNull) else {
                 if required { throw APIError.invalid(field, "`\(field)` is required.") }
                 return nil
@@ -155,6 +156,7 @@ struct AppointmentsController {
             guard let string = value as? String, !string.trimmingCharacters(in: .whitespaces).isEmpty, string.count <= max else {
                 throw APIError.invalid(field, "`\(field)` must be a non-empty string of at most \(max) characters.")
             }
+            try APIText.check(string, field: field, lines: lines)
             return string.trimmingCharacters(in: .whitespaces)
         }
 

@@ -162,7 +162,9 @@ struct InboxController {
         guard mediaValues.count <= TwiML.maxMediaPerMessage else {
             throw APIError.invalid("media", "At most \(TwiML.maxMediaPerMessage) media URLs per message.")
         }
+        try APIText.check(body, field: "body", lines: .many)
         for url in mediaValues {
+            try APIText.check(url, field: "media", lines: .one)
             guard let parsed = URL(string: url), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil else {
                 throw APIError.invalid("media", "`\(url.prefix(80))` is not an http(s) URL.")
             }
