@@ -3,11 +3,13 @@ import Hummingbird
 import ReplylineCore
 import ReplylineStore
 
-/// `POST /api/v1/appointments` and `GET /api/v1/appointments/{id}`.
+/// `POST /api/v1/appointments`, `GET /api/v1/appointments` (see AppointmentList.swift) and
+/// `GET/PATCH/DELETE /api/v1/appointments/{id}`.
 struct AppointmentsController {
     let replyline: Replyline
 
     func addRoutes(to group: RouterGroup<APIContext>) {
+        group.get("appointments", use: list)
         group.post("appointments", use: create)
         group.get("appointments/{id}", use: show)
         group.patch("appointments/{id}", use: update)
@@ -25,6 +27,8 @@ struct AppointmentsController {
         var created_at: Date
         var updated_at: Date
         var confirmation_message_id: Int64?
+        /// Only in the list: the messages about it still to go.
+        var pending_messages: [PendingMessageJSON]?
 
         init(_ appointment: StoredAppointment, phone: String, confirmationMessageID: Int64? = nil) {
             id = appointment.id
