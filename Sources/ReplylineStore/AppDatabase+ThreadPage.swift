@@ -12,6 +12,8 @@ public struct ThreadPageRows: ~Copyable {
     public enum Column: Int32 {
         case id, direction, kind, body, media, segments, encoding, status, errorCode, errorMessage, providerMessageID
         case appointmentID, inReplyTo, createdAt
+        /// When the outbox will send it, for a message it holds pending past now (see `MessageHold`).
+        case scheduledFor, heldReason
     }
 
     /// True when older messages exist beyond this page.
@@ -47,9 +49,10 @@ public struct ThreadPageRows: ~Copyable {
 
 extension AppDatabase {
     /// The newest `limit` messages of a thread older than `before` (a message id), oldest
-    /// first, handed to `render` inside one read transaction. Nil when there is no thread.
+    /// first, handed to `render` inside one read transaction, each with its hold at `now`
+    /// if the outbox holds it. Nil when there is no thread.
     public func threadPage<Page: Sendable>(
-        businessID: String, phone: String, limit: Int, before: Int64?,
+        businessID: String, phone: String, limit: Int, before: Int64?, now: Date,
         render: @escaping @Sendable (inout ThreadPageRows) throws -> Page
     ) async throws -> Page? {
         try await read { db in
@@ -71,14 +74,17 @@ extension AppDatabase {
                         ORDER BY message_id, message_status_events.id
                         """), arguments: [conversationID, after, before]
             ).map(StatusEvent.init(positional:))
+            // Each message's pending outbox entry, if due later than now, through the
+            // outbox's unique message_id: one lookup a message (see `MessageHold`).
             let statement = try RawStatement(
                 db,
                 """
-                SELECT id, direction, kind, body, media, segments, encoding, status, error_code, error_message, provider_message_id,
-                    appointment_id, in_reply_to, created_at
-                FROM messages WHERE conversation_id = ? AND id > ? AND id < ? ORDER BY id
+                SELECT messages.id, direction, kind, body, media, segments, encoding, status, error_code, error_message,
+                    provider_message_id, appointment_id, in_reply_to, created_at, outbox.due_at, outbox.last_error
+                FROM messages LEFT JOIN outbox ON \(Self.heldEntry)
+                WHERE conversation_id = ? AND messages.id > ? AND messages.id < ? ORDER BY messages.id
                 """)
-            statement.bind(.integer(conversationID), .integer(after), .integer(before))
+            statement.bind(.text(StoredDate.text(now)), .integer(conversationID), .integer(after), .integer(before))
             var rows = ThreadPageRows(hasOlder: boundary != nil, statement: statement, history: history)
             return try render(&rows)
         }
