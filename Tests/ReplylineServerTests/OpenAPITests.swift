@@ -200,6 +200,27 @@ struct OpenAPITests {
         #expect(documented.subtracting(exercised).isEmpty, "documented but never exercised: \(documented.subtracting(exercised).sorted())")
     }
 
+    @Test("Each documented path answers another method with 405 and an Allow listing exactly its documented methods")
+    func allowMatchesDocument() async throws {
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repositoryDocument)) as! [String: Any]
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        let documented = paths.map { template, item in
+            (template, item.keys.filter { ["get", "post", "patch", "delete", "put"].contains($0) }.map { $0.uppercased() }.sorted())
+        }
+        let server = try TestServer()
+        try await server.app.test(.router) { client in
+            for (template, documented) in documented {
+                let uri =
+                    "/api/v1"
+                    + template.replacingOccurrences(of: "{phone}", with: "+14155550100").replacingOccurrences(of: "{id}", with: "apt_1")
+                try await client.execute(uri: uri, method: .put, headers: [.authorization: "Bearer key-clinic"]) { response in
+                    #expect(response.status == .methodNotAllowed, "PUT \(template)")
+                    #expect(response.headers[.allow] == documented.joined(separator: ", "), "\(template)")
+                }
+            }
+        }
+    }
+
     func check(
         _ client: some TestClientProtocol, _ validator: SchemaValidator, _ method: HTTPRequest.Method, _ uri: String, _ body: String?,
         _ key: String,
