@@ -221,6 +221,41 @@ struct OpenAPITests {
         }
     }
 
+    @Test("Every documented operation declares the 429 the rate limiter answers it with, and its Retry-After")
+    func rateLimitDocumented() async throws {
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repositoryDocument)) as! [String: Any]
+        let validator = SchemaValidator(document: document)
+        let tooMany = (document["components"] as? [String: Any]).flatMap { $0["responses"] as? [String: Any] }?["TooManyRequests"]
+        #expect(((tooMany as? [String: Any])?["headers"] as? [String: Any])?["Retry-After"] != nil)
+        let operations = (document["paths"] as? [String: [String: Any]] ?? [:]).flatMap { template, item in
+            item.keys.filter { ["get", "post", "patch", "delete"].contains($0) }.map {
+                (HTTPRequest.Method(rawValue: $0.uppercased())!, template)
+            }
+        }
+        let server = try TestServer()
+        var configuration = server.replyline.configuration
+        configuration.apiRateLimit = RateLimit(perSecond: 0.01, burst: 1)  // one request, then none for 100 s
+        let limited = try Replyline(configuration, database: server.database, logger: TestServer.quietLogger)
+        try await buildApplication(limited).test(.router) { client in
+            _ = try await client.json(.get, "/api/v1/conversations")
+            for (method, template) in operations {
+                let uri =
+                    "/api/v1"
+                    + template.replacingOccurrences(of: "{phone}", with: "+14155550100").replacingOccurrences(of: "{id}", with: "apt_1")
+                let (status, retryAfter, body) = try await client.execute(
+                    uri: uri, method: method, headers: [.authorization: "Bearer key-clinic", .contentType: "application/json"],
+                    body: ByteBuffer(string: "{}")
+                ) { ($0.status, $0.headers[.retryAfter], try? JSONSerialization.jsonObject(with: Data(buffer: $0.body))) }
+                #expect(status == .tooManyRequests, "\(method) \(template)")
+                #expect(retryAfter.flatMap(Int.init).map { $0 >= 1 } == true, "\(method) \(template)")
+                switch validator.responseSchema(method: method.rawValue, path: uri, status: 429) {
+                case .failure(let error): Issue.record("\(error)")
+                case .success(let (_, schema)): #expect(validator.problems(body ?? [:], schema).isEmpty, "\(method) \(template)")
+                }
+            }
+        }
+    }
+
     func check(
         _ client: some TestClientProtocol, _ validator: SchemaValidator, _ method: HTTPRequest.Method, _ uri: String, _ body: String?,
         _ key: String,
