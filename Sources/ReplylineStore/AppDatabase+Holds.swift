@@ -17,8 +17,8 @@ public struct MessageHold: Sendable, Equatable {
 }
 
 extension AppDatabase {
-    /// The join condition from `messages` to its held outbox entry, with `now` its one
-    /// argument. Only `pending` is relied on: other outbox states are never waiting.
+    /// What makes an outbox row the held entry of the message in scope as `messages`, with
+    /// `now` its one argument. Only `pending` is relied on: other outbox states never wait.
     static let heldEntry = "outbox.message_id = messages.id AND outbox.state = 'pending' AND outbox.due_at > ?"
 
     /// The holds of these messages at `now`, by message id; messages not held are absent.
