@@ -120,6 +120,8 @@ public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol
     InboxController(replyline: replyline).addRoutes(to: api)
     ReportsController(replyline: replyline).addRoutes(to: api)
     EventsController(replyline: replyline).addRoutes(to: api)
+    // Last, so it sees every route and wraps none of them (see the middleware).
+    router.add(middleware: MethodNotAllowedMiddleware<APIContext>(router.routes))
     let timeout = TimeAmount(configuration.requestTimeout)
     return Application(
         router: router,

@@ -3,11 +3,13 @@ import Hummingbird
 import ReplylineCore
 import ReplylineStore
 
-/// `POST /api/v1/appointments` and `GET /api/v1/appointments/{id}`.
+/// `POST /api/v1/appointments`, `GET /api/v1/appointments` (see AppointmentList.swift) and
+/// `GET/PATCH/DELETE /api/v1/appointments/{id}`.
 struct AppointmentsController {
     let replyline: Replyline
 
     func addRoutes(to group: RouterGroup<APIContext>) {
+        group.get("appointments", use: list)
         group.post("appointments", use: create)
         group.get("appointments/{id}", use: show)
         group.patch("appointments/{id}", use: update)
@@ -25,6 +27,8 @@ struct AppointmentsController {
         var created_at: Date
         var updated_at: Date
         var confirmation_message_id: Int64?
+        /// Only in the list: the messages about it still to go.
+        var pending_messages: [PendingMessageJSON]?
 
         init(_ appointment: StoredAppointment, phone: String, confirmationMessageID: Int64? = nil) {
             id = appointment.id
@@ -147,7 +151,8 @@ struct AppointmentsController {
 
         init(_ object: [String: Any]) throws { self.object = object }
 
-        func text(_ field: String, required: Bool, max: Int = 200) throws -> String? {
+        /// A string field, trimmed; `lines` says whether it may hold line breaks (see `APIText`).
+        func text(_ field: String, required: Bool, max: Int = 200, lines: APIText.Lines = .one) throws -> String? {
             guard let value = object[field], !(value is NSNull) else {
                 if required { throw APIError.invalid(field, "`\(field)` is required.") }
                 return nil
@@ -155,6 +160,7 @@ struct AppointmentsController {
             guard let string = value as? String, !string.trimmingCharacters(in: .whitespaces).isEmpty, string.count <= max else {
                 throw APIError.invalid(field, "`\(field)` must be a non-empty string of at most \(max) characters.")
             }
+            try APIText.check(string, field: field, lines: lines)
             return string.trimmingCharacters(in: .whitespaces)
         }
 

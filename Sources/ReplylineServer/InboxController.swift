@@ -77,8 +77,12 @@ struct InboxController {
         var appointment_id: String?
         var in_reply_to: Int64?
         var created_at: Date
+        /// Present while the outbox holds the message: when it will go, and why it waits
+        /// once the outbox has deferred it (quiet hours, cadence, a retry).
+        var scheduled_for: Date?
+        var held_reason: String?
 
-        init(_ message: StoredMessage, history: [StatusEvent]) {
+        init(_ message: StoredMessage, history: [StatusEvent], hold: MessageHold? = nil) {
             id = message.id!
             direction = message.direction.rawValue
             kind = message.kind
@@ -96,6 +100,8 @@ struct InboxController {
             appointment_id = message.appointmentId
             in_reply_to = message.inReplyTo
             created_at = message.createdAt
+            scheduled_for = hold?.until
+            held_reason = hold?.reason
         }
     }
 
@@ -140,7 +146,8 @@ struct InboxController {
         }
         guard
             let page = try await replyline.database.threadPage(
-                businessID: business.id, phone: phone, limit: limit, before: before, render: JSONText.threadPage)
+                businessID: business.id, phone: phone, limit: limit, before: before, now: replyline.configuration.now(),
+                render: JSONText.threadPage)
         else {
             throw APIError.notFound("Conversation with \(phone)")
         }
@@ -162,7 +169,9 @@ struct InboxController {
         guard mediaValues.count <= TwiML.maxMediaPerMessage else {
             throw APIError.invalid("media", "At most \(TwiML.maxMediaPerMessage) media URLs per message.")
         }
+        try APIText.check(body, field: "body", lines: .many)
         for url in mediaValues {
+            try APIText.check(url, field: "media", lines: .one)
             guard let parsed = URL(string: url), parsed.scheme == "https" || parsed.scheme == "http", parsed.host != nil else {
                 throw APIError.invalid("media", "`\(url.prefix(80))` is not an http(s) URL.")
             }

@@ -137,6 +137,7 @@ extension JSONText {
         member(",\"encoding\":", row.text(.encoding))
         member(",\"error_code\":", row.text(.errorCode))
         member(",\"error_message\":", row.text(.errorMessage))
+        member(",\"held_reason\":", row.text(.heldReason))
         if let id = row.integer(.id) {
             raw(",\"id\":")
             number(id)
@@ -154,6 +155,10 @@ extension JSONText {
             json.raw("}")
         }
         member(",\"provider_message_id\":", row.text(.providerMessageID))
+        if row.text(.scheduledFor) != nil {
+            raw(",\"scheduled_for\":")
+            try storedDate(row, .scheduledFor)
+        }
         if let segments = row.integer(.segments) {
             raw(",\"segments\":")
             number(segments)

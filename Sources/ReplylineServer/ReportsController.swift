@@ -125,7 +125,7 @@ struct EventsController {
         guard let phone = PhoneNumber(phoneText, defaultCountry: business.rules.business.country) else {
             throw APIError.invalid("phone", "`\(phoneText)` is not a phone number. Use E.164 (+15551234567).")
         }
-        let summary = try fields.text("summary", required: true, max: 600)!
+        let summary = try fields.text("summary", required: true, max: 600, lines: .many)!
         var appointment: Appointment?
         if let id = try fields.text("appointment_id", required: false) {
             guard let (stored, owner) = try await replyline.database.appointment(id: id, businessID: business.id), owner == phone.e164

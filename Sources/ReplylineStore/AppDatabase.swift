@@ -333,6 +333,13 @@ public final class AppDatabase: Sendable {
                     ALTER TABLE held_status_callbacks ADD COLUMN business_id TEXT;
                     """)
         }
+        // GET /api/v1/appointments lists a business's appointments by start time, then id;
+        // they were indexed only by contact, so a list would read and sort the whole table.
+        // One index serves every filter and the cursor (see `appointmentList`). A webhook's
+        // C or R changes an appointment's state, not these columns: it writes no entry here.
+        migrator.registerMigration("v6: appointments by business and start time") { db in
+            try db.execute(sql: "CREATE INDEX appointments_by_business ON appointments (business_id, starts_at, id)")
+        }
         return migrator
     }
 }

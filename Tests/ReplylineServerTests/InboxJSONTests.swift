@@ -68,6 +68,14 @@ struct InboxJSONTests {
                 errorCode: "30003", errorMessage: "Unreachable \"handset\"", messageID: sent.message.id)
             _ = try await server.database.recordStatusCallback(callback, now: server.clock.now)
             try await client.text("Hi", sid: "SMjsonB", from: "+14155550101")
+            // A reminder the outbox held back, with a reason that needs escaping; the other
+            // reminder waits for its time.
+            let reminder = try #require(
+                try await server.database.dueOutbox(now: server.clock.now.addingTimeInterval(30 * 86_400), limit: 10).first {
+                    $0.message.kind == "reminder"
+                })
+            try await server.database.deferSend(
+                reminder.entry, until: reminder.entry.dueAt.addingTimeInterval(3600), reason: "held: \"quiet\" hours\n")
 
             // The thread page is written straight from SQLite's rows; JSONEncoder encodes the
             // same page built from StoredMessages, paged as the API pages.
@@ -75,6 +83,8 @@ struct InboxJSONTests {
             #expect(full.messages.contains { $0.media.count == 2 })
             #expect(full.messages.contains { $0.status_history.contains { $0.error_code == "30003" && $0.error_message != nil } })
             #expect(full.next_cursor == nil)
+            #expect(full.messages.filter { $0.scheduled_for != nil }.count == 2)
+            #expect(full.messages.contains { $0.held_reason == "held: \"quiet\" hours\n" })
             try expectSame(try await handPage(client, "?limit=50"), JSON.encoder.encode(full))
             let newest = try await expectedPage(server, limit: 3, before: nil)
             let cursor = try #require(newest.next_cursor)
@@ -104,7 +114,8 @@ struct InboxJSONTests {
             try await server.database.messages(businessID: "clinic", phone: "+14155550100", limit: limit + 1, before: before))
         let page = rows.count > limit ? Array(rows.dropFirst()) : rows
         let next = rows.count > limit ? page.first.map { Cursor.encode(messageID: $0.message.id!) } : nil
-        return MessagePage(messages: page.map { .init($0.message, history: $0.history) }, next_cursor: next)
+        let holds = try await server.database.holds(messageIDs: page.map { $0.message.id! }, now: server.clock.now)
+        return MessagePage(messages: page.map { .init($0.message, history: $0.history, hold: holds[$0.message.id!]) }, next_cursor: next)
     }
 
     func expectSame(_ hand: String, _ encoded: Data) throws {

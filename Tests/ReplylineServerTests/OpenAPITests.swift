@@ -145,6 +145,10 @@ struct OpenAPITests {
                 ),
                 (.post, "/api/v1/appointments", "{not json", "key-clinic"),
                 (.get, "/api/v1/appointments/apt_missing", nil, "key-clinic"),
+                (.get, "/api/v1/appointments", nil, "key-clinic"),
+                (.get, "/api/v1/appointments?state=awaiting_reply,confirmed&from=2026-11-01T00:00:00Z&limit=1", nil, "key-clinic"),
+                (.get, "/api/v1/appointments?state=bogus", nil, "key-clinic"),
+                (.get, "/api/v1/appointments", nil, "wrong-key"),
                 (.get, "/api/v1/conversations", nil, "key-clinic"),
                 (.get, "/api/v1/conversations?limit=1", nil, "key-clinic"),
                 (.get, "/api/v1/conversations?limit=0", nil, "key-clinic"),
@@ -194,6 +198,62 @@ struct OpenAPITests {
                 }
             })
         #expect(documented.subtracting(exercised).isEmpty, "documented but never exercised: \(documented.subtracting(exercised).sorted())")
+    }
+
+    @Test("Each documented path answers another method with 405 and an Allow listing exactly its documented methods")
+    func allowMatchesDocument() async throws {
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repositoryDocument)) as! [String: Any]
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        let documented = paths.map { template, item in
+            (template, item.keys.filter { ["get", "post", "patch", "delete", "put"].contains($0) }.map { $0.uppercased() }.sorted())
+        }
+        let server = try TestServer()
+        try await server.app.test(.router) { client in
+            for (template, documented) in documented {
+                let uri =
+                    "/api/v1"
+                    + template.replacingOccurrences(of: "{phone}", with: "+14155550100").replacingOccurrences(of: "{id}", with: "apt_1")
+                try await client.execute(uri: uri, method: .put, headers: [.authorization: "Bearer key-clinic"]) { response in
+                    #expect(response.status == .methodNotAllowed, "PUT \(template)")
+                    #expect(response.headers[.allow] == documented.joined(separator: ", "), "\(template)")
+                }
+            }
+        }
+    }
+
+    @Test("Every documented operation declares the 429 the rate limiter answers it with, and its Retry-After")
+    func rateLimitDocumented() async throws {
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repositoryDocument)) as! [String: Any]
+        let validator = SchemaValidator(document: document)
+        let tooMany = (document["components"] as? [String: Any]).flatMap { $0["responses"] as? [String: Any] }?["TooManyRequests"]
+        #expect(((tooMany as? [String: Any])?["headers"] as? [String: Any])?["Retry-After"] != nil)
+        let operations = (document["paths"] as? [String: [String: Any]] ?? [:]).flatMap { template, item in
+            item.keys.filter { ["get", "post", "patch", "delete"].contains($0) }.map {
+                (HTTPRequest.Method(rawValue: $0.uppercased())!, template)
+            }
+        }
+        let server = try TestServer()
+        var configuration = server.replyline.configuration
+        configuration.apiRateLimit = RateLimit(perSecond: 0.01, burst: 1)  // one request, then none for 100 s
+        let limited = try Replyline(configuration, database: server.database, logger: TestServer.quietLogger)
+        try await buildApplication(limited).test(.router) { client in
+            _ = try await client.json(.get, "/api/v1/conversations")
+            for (method, template) in operations {
+                let uri =
+                    "/api/v1"
+                    + template.replacingOccurrences(of: "{phone}", with: "+14155550100").replacingOccurrences(of: "{id}", with: "apt_1")
+                let (status, retryAfter, body) = try await client.execute(
+                    uri: uri, method: method, headers: [.authorization: "Bearer key-clinic", .contentType: "application/json"],
+                    body: ByteBuffer(string: "{}")
+                ) { ($0.status, $0.headers[.retryAfter], try? JSONSerialization.jsonObject(with: Data(buffer: $0.body))) }
+                #expect(status == .tooManyRequests, "\(method) \(template)")
+                #expect(retryAfter.flatMap(Int.init).map { $0 >= 1 } == true, "\(method) \(template)")
+                switch validator.responseSchema(method: method.rawValue, path: uri, status: 429) {
+                case .failure(let error): Issue.record("\(error)")
+                case .success(let (_, schema)): #expect(validator.problems(body ?? [:], schema).isEmpty, "\(method) \(template)")
+                }
+            }
+        }
     }
 
     func check(

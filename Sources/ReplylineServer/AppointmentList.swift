@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import ReplylineCore
+import ReplylineStore
+
+/// `GET /api/v1/appointments?state=…&from=…&to=…&limit=…&cursor=…`: the business's
+/// appointments by start time, each with the messages about it still to go and when.
+extension AppointmentsController {
+    struct PendingMessageJSON: Encodable {
+        var message_id: Int64
+        var kind: String
+        var due_at: Date
+        var held_reason: String?
+
+        init(_ pending: PendingAppointmentMessage) {
+            message_id = pending.messageID
+            kind = pending.kind
+            due_at = pending.dueAt
+            held_reason = pending.heldReason
+        }
+    }
+
+    struct AppointmentPage: Encodable {
+        var appointments: [AppointmentJSON]
+        var next_cursor: String?
+    }
+
+    @Sendable func list(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let query = request.uri.queryParameters
+        let limit = try Query.limit(query)
+        let filter = try Self.filter(query)
+        let cursor = try query.get("cursor").map { text -> AppointmentCursor in
+            guard let cursor = Cursor.decodeAppointment(String(text)) else { throw Query.invalidCursor }
+            return cursor
+        }
+        let rows = try await replyline.database.appointments(businessID: business.id, filter: filter, limit: limit + 1, after: cursor)
+        let page = rows.prefix(limit)
+        let next =
+            rows.count > limit
+            ? page.last.map { Cursor.encode(AppointmentCursor(startsAt: $0.appointment.startsAt, id: $0.appointment.id)) } : nil
+        return try JSON.response(
+            AppointmentPage(
+                appointments: page.map { listed in
+                    var json = AppointmentJSON(listed.appointment, phone: listed.phone)
+                    json.pending_messages = listed.pendingMessages.map(PendingMessageJSON.init)
+                    return json
+                }, next_cursor: next))
+    }
+
+    /// `state` (one or more, comma-separated), `from` and `to` (RFC 3339, on starts_at; `to`
+    /// exclusive); each bad value is a 400 naming its parameter.
+    static func filter(_ query: Parameters) throws -> AppointmentFilter {
+        var filter = AppointmentFilter()
+        if let text = query.get("state") {
+            let names = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            filter.states = try names.map { name in
+                guard let state = AppointmentState(rawValue: name) else {
+                    throw APIError(
+                        .badRequest, code: "invalid_parameter",
+                        message:
+                            "`state` must be one or more of \(AppointmentState.allCases.map(\.rawValue).joined(separator: ", ")), separated by commas; `\(name.prefix(40))` is none of them.",
+                        field: "state")
+                }
+                return state
+            }
+        }
+        for name in ["from", "to"] {
+            guard let text = query.get(name) else { continue }
+            guard let date = RFC3339.date(from: text) else {
+                throw APIError(
+                    .badRequest, code: "invalid_parameter",
+                    message: "`\(name)` must be an RFC 3339 time with an offset, e.g. 2026-12-01T00:00:00-05:00 (encode + as %2B).",
+                    field: name)
+            }
+            if name == "from" { filter.from = date } else { filter.to = date }
+        }
+        if let from = filter.from, let to = filter.to, to <= from {
+            throw APIError(
+                .badRequest, code: "invalid_parameter", message: "`to` must be later than `from` (`to` is exclusive).", field: "to")
+        }
+        return filter
+    }
+}
+
+extension Cursor {
+    /// `a:<starts_at in ms>:<id>`: the last appointment of a page, which the next one follows.
+    static func encode(_ cursor: AppointmentCursor) -> String {
+        encode("a:\(Int64((cursor.startsAt.timeIntervalSince1970 * 1000).rounded())):\(cursor.id)")
+    }
+
+    static func decodeAppointment(_ cursor: String) -> AppointmentCursor? {
+        guard let parts = decode(cursor), parts.count == 3, parts[0] == "a", let millis = Int64(parts[1]), !parts[2].isEmpty else {
+            return nil
+        }
+        return AppointmentCursor(startsAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: String(parts[2]))
+    }
+}
