@@ -9,10 +9,9 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the HTTP server: provider webhooks, the JSON API and the outbox.",
         discussion: """
-            Secrets come from the environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,
-            TWILIO_WEBHOOK_SHARED_KEY, REPLYLINE_API_KEY (REPLYLINE_API_KEY_<ID> for the other
-            businesses of a --rules folder), REPLYLINE_METRICS_TOKEN. Without TWILIO_AUTH_TOKEN,
-            webhooks are accepted unsigned (local development only).
+            Secrets come from the environment: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_WEBHOOK_SHARED_KEY, \
+            REPLYLINE_API_KEY (REPLYLINE_API_KEY_<ID> for the other businesses of a --rules folder), \
+            REPLYLINE_METRICS_TOKEN. Without TWILIO_AUTH_TOKEN, webhooks are accepted unsigned (local development only).
             """)
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
