@@ -43,7 +43,9 @@ public final class Metrics: Sendable {
     }
 
     func outbound(result: String) {
-        counter("outbound_messages", "Outbox send outcomes: sent, blocked, failed, retry, deferred.", [("result", result)]).increment()
+        counter(
+            "outbound_messages", "Outbox send outcomes: sent, blocked, skipped, failed, retry, deferred, unknown.", [("result", result)]
+        ).increment()
     }
 
     func statusCallback(status: String) {
