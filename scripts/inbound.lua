@@ -1,5 +1,5 @@
 -- wrk script: unsigned inbound webhooks, unique MessageSids per thread, a mix of keywords and free text.
--- Run against `replyline serve` started without TWILIO_AUTH_TOKEN (see README, Performance).
+-- Run against `replyline serve` started without TWILIO_AUTH_TOKEN (see docs/performance.md).
 local counter = 0
 local threads = 0
 
