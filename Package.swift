@@ -47,16 +47,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .target(name: "CWALBuffer", linkerSettings: [.linkedLibrary("sqlite3")]),
-        .target(name: "CPageCache", linkerSettings: [.linkedLibrary("sqlite3")]),
         .target(
             name: "ReplylineStore",
             dependencies: [
                 "ReplylineCore",
-                "CWALBuffer",
-                "CPageCache",
                 .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
         .target(

@@ -2,6 +2,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ReplylineCore
+import ReplylineStore
 
 /// The request context of every route: Hummingbird's core storage plus the business the
 /// request's API key belongs to, once `APIKeyMiddleware` has checked it.
@@ -66,6 +67,12 @@ struct APIKeyMiddleware: RouterMiddleware {
         }
         var context = context
         context.business = business
-        return try await next(request, context)
+        do {
+            return try await next(request, context)
+        } catch let error as StoreUnavailable {
+            throw APIError(
+                .serviceUnavailable, code: "storage_unavailable", message: "\(error) Nothing was changed; try again later.",
+                headers: [.retryAfter: String(StoreUnavailable.retryAfterSeconds)])
+        }
     }
 }

@@ -46,8 +46,8 @@ public struct Replyline: Sendable {
                 }
             } ?? ConsoleSender()
         self.outbox = OutboxWorker(
-            database: database, sender: sender, directory: directory, now: configuration.now, interval: configuration.outboxInterval,
-            logger: logger, metrics: metrics)
+            database: database, sender: sender, instance: configuration.effectiveInstanceID, directory: directory, now: configuration.now,
+            interval: configuration.outboxInterval, logger: logger, metrics: metrics)
     }
 }
 
@@ -206,8 +206,8 @@ struct WebhooksController {
     }
 
     static func response(_ answer: WebhookResponse) -> Response {
-        Response(
-            status: .init(code: answer.status), headers: [.contentType: answer.contentType],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
+        var headers: HTTPFields = [.contentType: answer.contentType]
+        if let seconds = answer.retryAfter { headers[.retryAfter] = String(seconds) }
+        return Response(status: .init(code: answer.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
     }
 }

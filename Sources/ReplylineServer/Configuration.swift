@@ -37,6 +37,9 @@ public struct ServerConfiguration: Sendable {
     public var metricsToken: String?
     /// When set, `/metrics` is served on this address alone, not on the main port.
     public var metricsAddress: (host: String, port: Int)?
+    /// Names this instance's outbox claims. It must stay the same across restarts and
+    /// differ between instances sharing a database: by default the host name and port.
+    public var instanceID: String?
 
     public init() {}
 
@@ -45,6 +48,8 @@ public struct ServerConfiguration: Sendable {
         while url.hasSuffix("/") { url.removeLast() }
         return url
     }
+
+    public var effectiveInstanceID: String { instanceID ?? "\(ProcessInfo.processInfo.hostName):\(port)" }
 }
 
 /// One business of the deployment: its rules, its numbers and its API key.

@@ -61,6 +61,12 @@ struct InboxController {
         var content_type: String?
     }
 
+    /// openapi.json's `MessagePage`: a thread's messages, oldest first.
+    struct MessagePage: Encodable {
+        var messages: [MessageJSON]
+        var next_cursor: String?
+    }
+
     struct MessageJSON: Encodable {
         var id: Int64
         var direction: String
@@ -120,7 +126,7 @@ struct InboxController {
         let page = rows.prefix(limit)
         let next =
             rows.count > limit ? page.last.map { Cursor.encode(ConversationCursor(lastMessageAt: $0.lastMessageAt, id: $0.id)) } : nil
-        return ConversationPage(conversations: page.map(ConversationJSON.init), next_cursor: next).json().response
+        return try JSON.response(ConversationPage(conversations: page.map(ConversationJSON.init), next_cursor: next))
     }
 
     @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
@@ -146,12 +152,15 @@ struct InboxController {
         }
         guard
             let page = try await replyline.database.threadPage(
-                businessID: business.id, phone: phone, limit: limit, before: before, now: replyline.configuration.now(),
-                render: JSONText.threadPage)
+                businessID: business.id, phone: phone, limit: limit, before: before, now: replyline.configuration.now())
         else {
             throw APIError.notFound("Conversation with \(phone)")
         }
-        return page.response
+        let oldest = page.messages.first?.message.id
+        return try JSON.response(
+            MessagePage(
+                messages: page.messages.map { MessageJSON($0.message, history: $0.history, hold: $0.hold) },
+                next_cursor: page.hasOlder ? oldest.map(Cursor.encode(messageID:)) : nil))
     }
 
     @Sendable func send(_ request: Request, context: APIContext) async throws -> Response {

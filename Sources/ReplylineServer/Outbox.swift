@@ -54,6 +54,8 @@ public enum Plan {
 public struct OutboxWorker: Service {
     let database: AppDatabase
     let sender: any MessageSender
+    /// Names this worker's claims (`ServerConfiguration.effectiveInstanceID`).
+    let instance: String
     let directory: BusinessDirectory
     let now: @Sendable () -> Date
     let interval: Duration
@@ -63,14 +65,21 @@ public struct OutboxWorker: Service {
     var jitter: @Sendable () -> Double = { Double.random(in: 0.8...1.2) }
 
     public func run() async throws {
-        let interrupted = try await database.recoverInterruptedSends()
+        let interrupted = try await database.recoverInterruptedSends(restartOf: instance, now: now())
         if interrupted > 0 {
             logger.warning("\(interrupted) message(s) were being sent when the server stopped; marked unknown, not sent again")
         }
         // On SIGTERM the send in flight finishes and is recorded, then the worker stops:
         // only the wait between passes is cancelled, never a send.
+        var lastSweep = now()
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
+                // Claims another instance left when it died are settled once their lease runs out.
+                if now().timeIntervalSince(lastSweep) >= AppDatabase.sendLease {
+                    lastSweep = now()
+                    let expired = try await database.recoverInterruptedSends(now: lastSweep)
+                    if expired > 0 { logger.warning("\(expired) message(s) claimed by a stopped instance; marked unknown, not sent again") }
+                }
                 _ = try await runOnce()
             } catch {
                 logger.error("outbox pass failed", metadata: ["error": "\(error)"])
@@ -124,7 +133,7 @@ public struct OutboxWorker: Service {
                 try await database.deferSend(item.entry, until: until, reason: reason)
                 log(message, business: businessID, reason)
             case .send:
-                guard try await database.claimSend(item.entry) else { continue }
+                guard try await database.claimSend(item.entry, owner: instance, now: now) else { continue }
                 var result = await sender.send(message)
                 if case .retry(let after, let reason) = result {
                     result = .retry(

@@ -122,6 +122,14 @@ public struct TwilioWebhookHandler: Sendable {
             logger.notice("twilio \(webhook) refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
             return WebhookResponse(status: error.httpStatus, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
         }
+        if let error = error as? StoreUnavailable {
+            metrics.webhookRefused(status: 503)
+            logger.error("twilio \(webhook) not stored", metadata: ["reason": "\(error.reason)"])
+            return WebhookResponse(
+                status: 503, contentType: "text/plain; charset=utf-8",
+                body: "\(error) The \(webhook) was not acknowledged; the provider may retry.\n",
+                retryAfter: StoreUnavailable.retryAfterSeconds)
+        }
         logger.error("twilio \(webhook) failed to commit", metadata: ["error": "\(error)"])
         return WebhookResponse(
             status: 500, contentType: "text/plain; charset=utf-8",

@@ -38,10 +38,13 @@ public struct WebhookResponse: Sendable, Equatable {
     public var status: Int
     public var contentType: String
     public var body: String
+    /// Seconds for a `Retry-After` header (a 503 while the database cannot store).
+    public var retryAfter: Int?
 
-    public init(status: Int, contentType: String, body: String) {
+    public init(status: Int, contentType: String, body: String, retryAfter: Int? = nil) {
         self.status = status
         self.contentType = contentType
         self.body = body
+        self.retryAfter = retryAfter
     }
 }

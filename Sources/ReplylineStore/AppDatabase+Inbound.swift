@@ -32,35 +32,33 @@ extension AppDatabase {
         let media = StoredMessage.encodeMedia(message.media)
         let parameters = StoredMessage.encodeParameters(message.parameters)
         let stamp = StoredDate.text(now)
-        // The single writer runs every transaction, so its per-message work bounds
-        // throughput: cached statements with explicit columns, bound and read through
-        // SQLite's C API (see `RawStatement`).
         return try await write { db in
-            let existing = try RawStatement(db, "SELECT id, webhook_reply FROM messages WHERE provider = ? AND provider_message_id = ?")
-            existing.bind(.text(message.provider), .text(message.providerMessageID))
-            if try existing.step() {
-                return InboundOutcome(reply: existing.text(1) ?? "", isDuplicate: true, decision: nil, messageID: existing.integer(0))
+            // A retry of a message already recorded: its stored answer, nothing changed.
+            if let existing = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, webhook_reply FROM messages WHERE provider = ? AND provider_message_id = ?"),
+                arguments: [message.provider, message.providerMessageID])
+            {
+                return InboundOutcome(reply: existing[1] ?? "", isDuplicate: true, decision: nil, messageID: existing[0])
             }
             let contact = try Self.contactState(db, businessID: businessID, phone: message.from, stamp: stamp)
             let conversation = try Self.conversationState(db, businessID: businessID, contactID: contact.id, stamp: stamp)
+            let upcoming = try Row.fetchCursor(
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, customer_name, service, starts_at, amount_cents, state FROM appointments
+                        WHERE contact_id = ? AND starts_at > ? ORDER BY starts_at
+                        """), arguments: [contact.id, stamp])
             var appointments: [Appointment] = []
-            let upcoming = try RawStatement(
-                db,
-                """
-                SELECT id, customer_name, service, starts_at, amount_cents, state FROM appointments
-                WHERE contact_id = ? AND starts_at > ? ORDER BY starts_at
-                """)
-            upcoming.bind(.integer(contact.id), .text(stamp))
-            while try upcoming.step() {
+            while let row = try upcoming.next() {
                 // A value that does not decode fails this webhook (a 500 the provider
                 // retries), never the process.
-                guard let id = upcoming.text(0), let service = upcoming.text(2), let startsAt = try upcoming.date(3),
-                    let state = upcoming.text(5).flatMap(AppointmentState.init(rawValue:))
-                else { throw StoredValueError("appointment \(upcoming.text(0) ?? "?") of contact \(contact.id) does not decode") }
+                guard let state = (row[5] as String?).flatMap(AppointmentState.init(rawValue:)) else {
+                    throw StoredValueError("appointment \(row[0] as String? ?? "?") of contact \(contact.id) has no known state")
+                }
                 appointments.append(
                     Appointment(
-                        id: id, customerName: upcoming.text(1), service: service, startsAt: startsAt,
-                        amountCents: upcoming.isNull(4) ? nil : Int(upcoming.integer(4)), state: state))
+                        id: try row.decode(atIndex: 0), customerName: try row.decode(atIndex: 1), service: try row.decode(atIndex: 2),
+                        startsAt: try row.storedDate(atIndex: 3), amountCents: try row.decode(atIndex: 4), state: state))
             }
             let decision = decide(
                 ContactSnapshot(
@@ -69,123 +67,144 @@ extension AppDatabase {
             let reply = render(decision)
             let appointmentID = decision.appointmentChange?.appointmentID
 
-            let insert = try RawStatement(
-                db,
-                """
-                INSERT INTO messages (conversation_id, direction, kind, provider, provider_message_id, from_number, to_number, body,
-                    media, segments, encoding, status, intent, parameters, webhook_reply, appointment_id, created_at)
-                VALUES (?, 'inbound', 'inbound', ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)
-                """)
-            insert.bind(
-                .integer(conversation.id), .text(message.provider), .text(message.providerMessageID), .text(message.from),
-                .text(message.to), .text(message.body), .text(media), .integer(count.segments), .text(count.encoding.rawValue),
-                .text(decision.intent.description), .text(parameters), .text(reply), .text(appointmentID), .text(stamp))
-            try insert.run()
+            // The unique (provider, provider_message_id) decides between two writers that
+            // both found no such message above: the second inserts nothing and answers as a
+            // retry, before it has changed anything but creating the contact both share.
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO messages (conversation_id, direction, kind, provider, provider_message_id, from_number, to_number, body,
+                        media, segments, encoding, status, intent, parameters, webhook_reply, appointment_id, created_at)
+                    VALUES (?, 'inbound', 'inbound', ?, ?, ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?, ?, ?)
+                    ON CONFLICT (provider, provider_message_id) DO NOTHING
+                    """
+            ).execute(arguments: [
+                conversation.id, message.provider, message.providerMessageID, message.from, message.to, message.body, media,
+                count.segments, count.encoding.rawValue, decision.intent.description, parameters, reply, appointmentID, stamp,
+            ])
+            guard db.changesCount == 1 else {
+                let existing = try Row.fetchOne(
+                    db.cachedStatement(sql: "SELECT id, webhook_reply FROM messages WHERE provider = ? AND provider_message_id = ?"),
+                    arguments: [message.provider, message.providerMessageID])
+                return InboundOutcome(reply: existing?[1] ?? "", isDuplicate: true, decision: nil, messageID: existing?[0] ?? 0)
+            }
             let inboundID = db.lastInsertedRowID
 
             if let change = decision.consentChange, change.to != contact.consent {
-                let event = try RawStatement(
-                    db,
-                    """
-                    INSERT INTO consent_events (business_id, contact_id, phone, from_state, to_state, source, message_id, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-                event.bind(
-                    .text(businessID), .integer(contact.id), .text(message.from), .text(contact.consent.rawValue),
-                    .text(change.to.rawValue), .text(change.source.rawValue), .text(message.providerMessageID), .text(stamp))
-                try event.run()
-                let consent = try RawStatement(db, "UPDATE contacts SET consent = ? WHERE id = ?")
-                consent.bind(.text(change.to.rawValue), .integer(contact.id))
-                try consent.run()
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO consent_events (business_id, contact_id, phone, from_state, to_state, source, message_id, created_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [
+                    businessID, contact.id, message.from, contact.consent.rawValue, change.to.rawValue, change.source.rawValue,
+                    message.providerMessageID, stamp,
+                ])
+                try db.cachedStatement(sql: "UPDATE contacts SET consent = ? WHERE id = ?").execute(arguments: [
+                    change.to.rawValue, contact.id,
+                ])
             }
             if let change = decision.appointmentChange {
                 // Guarded on the state the engine saw, so a change is never applied twice.
-                let update = try RawStatement(db, "UPDATE appointments SET state = ?, updated_at = ? WHERE id = ? AND state = ?")
-                update.bind(.text(change.to.rawValue), .text(stamp), .text(change.appointmentID), .text(change.from.rawValue))
-                try update.run()
+                try db.cachedStatement(sql: "UPDATE appointments SET state = ?, updated_at = ? WHERE id = ? AND state = ?").execute(
+                    arguments: [change.to.rawValue, stamp, change.appointmentID, change.from.rawValue])
             }
             var preview = message.body.isEmpty && !message.media.isEmpty ? "[media]" : message.body
             for text in decision.replies {
                 let count = SegmentCounter.count(text)
-                let replyRow = try RawStatement(
-                    db,
-                    """
-                    INSERT INTO messages (conversation_id, direction, kind, provider, from_number, to_number, body, media, segments,
-                        encoding, status, in_reply_to, appointment_id, created_at, sent_at)
-                    VALUES (?, 'outbound', 'reply', ?, ?, ?, ?, '[]', ?, ?, 'accepted', ?, ?, ?, ?)
-                    """)
-                replyRow.bind(
-                    .integer(conversation.id), .text(message.provider), .text(message.to), .text(message.from), .text(text),
-                    .integer(count.segments), .text(count.encoding.rawValue), .integer(inboundID), .text(appointmentID), .text(stamp),
-                    .text(stamp))
-                try replyRow.run()
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO messages (conversation_id, direction, kind, provider, from_number, to_number, body, media, segments,
+                            encoding, status, in_reply_to, appointment_id, created_at, sent_at)
+                        VALUES (?, 'outbound', 'reply', ?, ?, ?, ?, '[]', ?, ?, 'accepted', ?, ?, ?, ?)
+                        """
+                ).execute(arguments: [
+                    conversation.id, message.provider, message.to, message.from, text, count.segments, count.encoding.rawValue,
+                    inboundID, appointmentID, stamp, stamp,
+                ])
                 preview = text
             }
-            let activity = try RawStatement(
-                db,
-                """
-                UPDATE conversations SET unread_count = unread_count + 1, needs_reply = needs_reply OR ?,
-                    staff_flag = COALESCE(?, staff_flag), last_message_at = ?, last_message_preview = ?,
-                    last_unrecognized_reply_at = CASE WHEN ? THEN ? ELSE last_unrecognized_reply_at END
-                WHERE id = ?
-                """)
-            activity.bind(
-                .bool(decision.needsReply), .text(decision.staffFlag), .text(stamp), .text(String(preview.prefix(160))),
-                .bool(decision.isUnrecognizedAcknowledgement), .text(stamp), .integer(conversation.id))
-            try activity.run()
+            try db.cachedStatement(
+                sql: """
+                    UPDATE conversations SET unread_count = unread_count + 1, needs_reply = needs_reply OR ?,
+                        staff_flag = COALESCE(?, staff_flag), last_message_at = ?, last_message_preview = ?,
+                        last_unrecognized_reply_at = CASE WHEN ? THEN ? ELSE last_unrecognized_reply_at END
+                    WHERE id = ?
+                    """
+            ).execute(arguments: [
+                decision.needsReply, decision.staffFlag, stamp, String(preview.prefix(160)), decision.isUnrecognizedAcknowledgement,
+                stamp, conversation.id,
+            ])
             return InboundOutcome(reply: reply, isDuplicate: false, decision: decision, messageID: inboundID)
         }
     }
 
-    /// The contact's id, name and consent, created opted in on first contact.
+    /// The contact's id, name and consent, created opted in on first contact. Insert-or-get:
+    /// of two writers creating the same contact, one inserts and both read the one row.
     static func contactState(_ db: Database, businessID: String, phone: String, stamp: String) throws -> (
         id: Int64, name: String?, consent: ConsentState
     ) {
-        let select = try RawStatement(db, "SELECT id, name, consent FROM contacts WHERE business_id = ? AND phone = ?")
-        select.bind(.text(businessID), .text(phone))
-        if try select.step() {
-            guard let consent = select.text(2).flatMap(ConsentState.init(rawValue:)) else {
-                throw StoredValueError("contact \(select.integer(0)) has consent `\(select.text(2) ?? "NULL")`")
-            }
-            return (select.integer(0), select.text(1), consent)
+        let select = try db.cachedStatement(sql: "SELECT id, name, consent FROM contacts WHERE business_id = ? AND phone = ?")
+        var row = try Row.fetchOne(select, arguments: [businessID, phone])
+        if row == nil {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO contacts (business_id, phone, consent, created_at) VALUES (?, ?, 'opted_in', ?)
+                    ON CONFLICT (business_id, phone) DO NOTHING
+                    """
+            ).execute(arguments: [businessID, phone, stamp])
+            row = try Row.fetchOne(select, arguments: [businessID, phone])
         }
-        let insert = try RawStatement(db, "INSERT INTO contacts (business_id, phone, consent, created_at) VALUES (?, ?, 'opted_in', ?)")
-        insert.bind(.text(businessID), .text(phone), .text(stamp))
-        try insert.run()
-        return (db.lastInsertedRowID, nil, .optedIn)
+        guard let row else { throw StoredValueError("contact \(phone) of \(businessID) could not be created") }
+        guard let consent = (row[2] as String?).flatMap(ConsentState.init(rawValue:)) else {
+            throw StoredValueError("contact \(row[0] as Int64? ?? 0) has consent `\(row[2] as String? ?? "NULL")`")
+        }
+        return (try row.decode(atIndex: 0), try row.decode(atIndex: 1), consent)
     }
 
-    /// The conversation's id and last acknowledgement, created on first contact.
+    /// The conversation's id and last acknowledgement, created on first contact (insert-or-get).
     static func conversationState(_ db: Database, businessID: String, contactID: Int64, stamp: String) throws -> (
         id: Int64, lastUnrecognizedReplyAt: Date?
     ) {
-        let select = try RawStatement(db, "SELECT id, last_unrecognized_reply_at FROM conversations WHERE contact_id = ?")
-        select.bind(.integer(contactID))
-        if try select.step() { return (select.integer(0), try select.date(1)) }
-        let insert = try RawStatement(db, "INSERT INTO conversations (business_id, contact_id, last_message_at) VALUES (?, ?, ?)")
-        insert.bind(.text(businessID), .integer(contactID), .text(stamp))
-        try insert.run()
-        return (db.lastInsertedRowID, nil)
+        let select = try db.cachedStatement(sql: "SELECT id, last_unrecognized_reply_at FROM conversations WHERE contact_id = ?")
+        var row = try Row.fetchOne(select, arguments: [contactID])
+        if row == nil {
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO conversations (business_id, contact_id, last_message_at) VALUES (?, ?, ?)
+                    ON CONFLICT (contact_id) DO NOTHING
+                    """
+            ).execute(arguments: [businessID, contactID, stamp])
+            row = try Row.fetchOne(select, arguments: [contactID])
+        }
+        guard let row else { throw StoredValueError("the conversation of contact \(contactID) could not be created") }
+        return (try row.decode(atIndex: 0), try row.optionalStoredDate(atIndex: 1))
     }
 
+    /// The contact, created opted in on first contact (insert-or-get, as `contactState`).
     static func contact(_ db: Database, businessID: String, phone: String, now: Date) throws -> StoredContact {
-        if let contact = try StoredContact.filter(sql: "business_id = ? AND phone = ?", arguments: [businessID, phone]).fetchOne(db) {
-            return contact
-        }
-        var contact = StoredContact(
-            id: nil, businessId: businessID, phone: phone, name: nil, consent: .optedIn, numberInvalid: false, createdAt: now)
-        try contact.insert(db)
+        let existing = StoredContact.filter(sql: "business_id = ? AND phone = ?", arguments: [businessID, phone])
+        if let contact = try existing.fetchOne(db) { return contact }
+        try db.execute(
+            sql: """
+                INSERT INTO contacts (business_id, phone, consent, created_at) VALUES (?, ?, 'opted_in', ?)
+                ON CONFLICT (business_id, phone) DO NOTHING
+                """, arguments: [businessID, phone, now])
+        guard let contact = try existing.fetchOne(db) else { throw StoredValueError("contact \(phone) of \(businessID) could not be created") }
         return contact
     }
 
+    /// The contact's conversation, created on first contact (insert-or-get).
     static func conversation(_ db: Database, contact: StoredContact, now: Date) throws -> StoredConversation {
-        if let conversation = try StoredConversation.filter(sql: "contact_id = ?", arguments: [contact.id!]).fetchOne(db) {
-            return conversation
+        let existing = StoredConversation.filter(sql: "contact_id = ?", arguments: [contact.id!])
+        if let conversation = try existing.fetchOne(db) { return conversation }
+        try db.execute(
+            sql: """
+                INSERT INTO conversations (business_id, contact_id, last_message_at) VALUES (?, ?, ?)
+                ON CONFLICT (contact_id) DO NOTHING
+                """, arguments: [contact.businessId, contact.id!, now])
+        guard let conversation = try existing.fetchOne(db) else {
+            throw StoredValueError("the conversation of contact \(contact.id!) could not be created")
         }
-        var conversation = StoredConversation(
-            id: nil, businessId: contact.businessId, contactId: contact.id!, unreadCount: 0, needsReply: false,
-            staffFlag: nil, lastMessageAt: now, lastMessagePreview: "", lastUnrecognizedReplyAt: nil)
-        try conversation.insert(db)
         return conversation
     }
 }

@@ -114,26 +114,42 @@ extension AppDatabase {
         return (start, calendar.date(byAdding: .month, value: 1, to: start)!)
     }
 
-    /// Marks `entry` as being sent, before the provider is called. Returns false when
-    /// another worker took it. An entry left `sending` by a crash is never sent again.
-    public func claimSend(_ entry: OutboxEntry) async throws -> Bool {
+    /// How long a claim holds an entry: longer than any send takes (the REST client gives
+    /// up after 15 seconds), so an entry past its lease was left by an instance that died.
+    public static let sendLease: TimeInterval = 60
+
+    /// Marks `entry` as being sent by `owner` until `now + sendLease`, in one statement,
+    /// before the provider is called. Returns false when another worker took it. An entry
+    /// left `sending` by a crash is never sent again (see `recoverInterruptedSends`).
+    public func claimSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
         try await write { db in
             try db.execute(
-                sql: "UPDATE outbox SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
-                arguments: [entry.id])
+                sql: """
+                    UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
+                    WHERE id = ? AND state = 'pending'
+                    """, arguments: [owner, now.addingTimeInterval(Self.sendLease), entry.id])
             return db.changesCount == 1
         }
     }
 
     /// Sends interrupted by a crash (claimed, no outcome recorded) become `unknown`: they
     /// are not retried, since the provider may have sent them; a status callback that
-    /// names them later settles them.
+    /// names them later settles them. Only claims that can no longer be in flight are
+    /// touched: those whose lease expired, and with `restartOf` those of that instance
+    /// (an instance restarting under its own name has no send in flight yet). Another
+    /// instance's current sends are left alone.
     @discardableResult
-    public func recoverInterruptedSends() async throws -> Int {
+    public func recoverInterruptedSends(restartOf owner: String? = nil, now: Date) async throws -> Int {
         try await write { db in
+            let interrupted = """
+                state = 'sending' AND (lease_expires_at IS NULL OR lease_expires_at <= ? OR lease_owner = ?)
+                """
             try db.execute(
-                sql: "UPDATE messages SET status = 'unknown' WHERE id IN (SELECT message_id FROM outbox WHERE state = 'sending')")
-            try db.execute(sql: "UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending' WHERE state = 'sending'")
+                sql: "UPDATE messages SET status = 'unknown' WHERE id IN (SELECT message_id FROM outbox WHERE \(interrupted))",
+                arguments: [now, owner])
+            try db.execute(
+                sql: "UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending' WHERE \(interrupted)",
+                arguments: [now, owner])
             return db.changesCount
         }
     }

@@ -1,4 +1,3 @@
-import CWALBuffer
 import Foundation
 import GRDB
 import ReplylineCore
@@ -17,9 +16,6 @@ public final class AppDatabase: Sendable {
     /// - Parameter idleLogTruncation: how long the write-ahead log must sit idle before it
     ///   is truncated (see `Checkpointer`).
     public convenience init(path: String, idleLogTruncation: TimeInterval = 5) throws {
-        // Gathers each commit's log writes into one (see Sources/CWALBuffer). Should it ever
-        // fail to register, SQLite's own VFS stays in place: correct, only slower.
-        _ = replyline_wal_buffer_register()
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             // The writer checkpoints only past 32,768 pages (128 MiB of log) instead of
@@ -66,8 +62,15 @@ public final class AppDatabase: Sendable {
     }
 
     /// Runs `work` in the shared group-commit transaction and returns once it is committed.
+    /// A disk that is full or failing throws `StoreUnavailable`: nothing was committed.
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await committer.submit(work)
+        do {
+            return try await committer.submit(work)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL {
+            throw StoreUnavailable(reason: "the disk holding the database is full")
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_IOERR {
+            throw StoreUnavailable(reason: "the database's disk failed a read or write (\(error.resultCode))")
+        }
     }
 
     public func read<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -340,8 +343,28 @@ public final class AppDatabase: Sendable {
         migrator.registerMigration("v6: appointments by business and start time") { db in
             try db.execute(sql: "CREATE INDEX appointments_by_business ON appointments (business_id, starts_at, id)")
         }
+        // An outbox claim names its instance and how long it holds, so that with several
+        // instances on one database a restart settles only the sends that can no longer be
+        // in flight (see `recoverInterruptedSends`).
+        migrator.registerMigration("v7: outbox claims with an owner and a lease") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+                    ALTER TABLE outbox ADD COLUMN lease_expires_at DATETIME;
+                    """)
+        }
         return migrator
     }
+}
+
+/// The database cannot take writes for now (a full or failing disk); nothing was stored.
+/// Callers answer 503 with a `Retry-After`, so the provider or client tries again later.
+public struct StoreUnavailable: Error, CustomStringConvertible {
+    public var reason: String
+    /// How long callers ask to be left alone before trying again.
+    public static let retryAfterSeconds = 30
+
+    public var description: String { "The database cannot store anything now: \(reason)." }
 }
 
 public struct BackupError: Error, CustomStringConvertible {

@@ -37,9 +37,6 @@ public enum StoredDate {
         }
     }
 
-    /// True when `bytes` are a date in GRDB's stored form, `2026-11-25 15:00:00.123`.
-    public static func hasStoredForm(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { fields(bytes) != nil }
-
     /// A stored date column's value: nil when NULL, by arithmetic in GRDB's stored form, by
     /// GRDB in any other it reads; an error when it is not a date.
     static func decode(_ value: DatabaseValue) throws -> Date? {

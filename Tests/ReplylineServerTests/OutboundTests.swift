@@ -228,14 +228,36 @@ struct OutboundTests {
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let due = try await server.database.dueOutbox(now: server.clock.now, limit: 10)
             let entry = try #require(due.first { $0.message.kind == "confirmation_request" }?.entry)
-            #expect(try await server.database.claimSend(entry))
-            // The process dies here: the provider may or may not have the message.
-            #expect(try await server.database.recoverInterruptedSends() == 1)
+            #expect(try await server.database.claimSend(entry, owner: "a:8080", now: server.clock.now))
+            // Another instance's claim, still in its lease, is not touched.
+            #expect(try await server.database.recoverInterruptedSends(restartOf: "b:8080", now: server.clock.now) == 0)
+            // The process dies here: the provider may or may not have the message. Its lease
+            // runs out, or it restarts under its own name, and the send is settled unknown.
+            #expect(
+                try await server.database.recoverInterruptedSends(now: server.clock.now.addingTimeInterval(AppDatabase.sendLease - 1)) == 0)
+            #expect(try await server.database.recoverInterruptedSends(restartOf: "a:8080", now: server.clock.now) == 1)
             try await server.replyline.outbox.runOnce()
             #expect(fake.received.isEmpty)
             #expect(try await Self.confirmation(server).status == "unknown")
             _ = try await Self.callback(client, sid: "SMlost", status: "delivered", messageID: entry.messageId)
             #expect(try await Self.confirmation(server).status == "delivered")
+        }
+    }
+
+    @Test("A claim whose lease ran out is settled unknown by any instance; one still in its lease is not")
+    func expiredLease() async throws {
+        try await Self.withFakeTwilio { fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            let due = try await server.database.dueOutbox(now: server.clock.now, limit: 10)
+            let entry = try #require(due.first { $0.message.kind == "confirmation_request" }?.entry)
+            #expect(try await server.database.claimSend(entry, owner: "a:8080", now: server.clock.now))
+            #expect(try await !server.database.claimSend(entry, owner: "b:8080", now: server.clock.now))
+            let expiry = server.clock.now.addingTimeInterval(AppDatabase.sendLease)
+            #expect(try await server.database.recoverInterruptedSends(now: expiry.addingTimeInterval(-0.001)) == 0)
+            #expect(try await server.database.recoverInterruptedSends(now: expiry) == 1)
+            try await server.replyline.outbox.runOnce()
+            #expect(fake.received.isEmpty)
+            #expect(try await Self.confirmation(server).status == "unknown")
         }
     }
 
