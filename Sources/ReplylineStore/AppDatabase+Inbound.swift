@@ -21,11 +21,12 @@ extension AppDatabase {
     ///
     /// - Parameters:
     ///   - decide: the pure engine, called with the contact's state read in this transaction.
-    ///   - render: the provider's reply format for the decision.
+    ///   - render: the provider's reply format for the decision; nil when its replies go
+    ///     through the outbox instead: each is queued (due now) and the response is empty.
     public func recordInbound(
         _ message: InboundMessage, businessID: String, now: Date,
         decide: @escaping @Sendable (ContactSnapshot) -> Decision,
-        render: @escaping @Sendable (Decision) -> String
+        render: (@Sendable (Decision) -> String)?
     ) async throws -> InboundOutcome {
         // Everything that does not need the database is done before joining the writer's queue.
         let count = SegmentCounter.count(message.body)
@@ -66,7 +67,7 @@ extension AppDatabase {
                 ContactSnapshot(
                     consent: contact.consent, customerName: contact.name, upcomingAppointments: appointments,
                     lastUnrecognizedReplyAt: conversation.lastUnrecognizedReplyAt))
-            let reply = render(decision)
+            let reply = render?(decision) ?? ""
             let appointmentID = decision.appointmentChange?.appointmentID
 
             let insert = try RawStatement(
@@ -107,6 +108,26 @@ extension AppDatabase {
             var preview = message.body.isEmpty && !message.media.isEmpty ? "[media]" : message.body
             for text in decision.replies {
                 let count = SegmentCounter.count(text)
+                if render == nil {
+                    // Sent by the outbox once this commits, through the business's provider.
+                    let queued = try RawStatement(
+                        db,
+                        """
+                        INSERT INTO messages (conversation_id, direction, kind, provider, from_number, to_number, body, media, segments,
+                            encoding, status, in_reply_to, appointment_id, created_at)
+                        VALUES (?, 'outbound', 'reply', ?, ?, ?, ?, '[]', ?, ?, 'queued', ?, ?, ?)
+                        """)
+                    queued.bind(
+                        .integer(conversation.id), .text(message.provider), .text(message.to), .text(message.from), .text(text),
+                        .integer(count.segments), .text(count.encoding.rawValue), .integer(inboundID), .text(appointmentID), .text(stamp))
+                    try queued.run()
+                    let entry = try RawStatement(
+                        db, "INSERT INTO outbox (message_id, business_id, due_at, attempts, state) VALUES (?, ?, ?, 0, 'pending')")
+                    entry.bind(.integer(db.lastInsertedRowID), .text(businessID), .text(stamp))
+                    try entry.run()
+                    preview = text
+                    continue
+                }
                 let replyRow = try RawStatement(
                     db,
                     """
