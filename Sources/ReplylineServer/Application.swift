@@ -9,53 +9,62 @@ import ReplylineStore
 import ServiceLifecycle
 
 /// The running parts of Replyline, built once from a configuration: the database, the
-/// businesses, the webhook handler and the outbox worker. `buildApplication` puts HTTP
-/// in front of it; `replyline replay` drives it without HTTP.
+/// businesses, the providers' webhook pipelines and the outbox worker. `buildApplication`
+/// puts HTTP in front of it; `replyline replay` drives it without HTTP.
 public struct Replyline: Sendable {
     public let configuration: ServerConfiguration
     public let database: AppDatabase
     public let directory: BusinessDirectory
-    public let twilio: TwilioWebhookHandler
+    public let providers: ProviderRegistry
+    /// Each provider's webhooks, by provider name.
+    public let webhooks: [String: any WebhookHandling]
     public let outbox: OutboxWorker
     public let logger: Logger
     public let metrics = Metrics()
 
-    /// - Parameter sender: how the outbox sends; by default Twilio's REST API when the
-    ///   account SID and auth token are configured, else the console.
+    /// - Parameters:
+    ///   - providers: the providers webhooks come from and messages go through; by default
+    ///     Twilio (see `ProviderRegistry.standard`).
+    ///   - sender: when given, sends every business's messages instead of its provider's
+    ///     sender (a test's recorder, `simulate`'s printer).
     public init(
-        _ configuration: ServerConfiguration, database: AppDatabase? = nil, sender: (any MessageSender)? = nil, logger: Logger
+        _ configuration: ServerConfiguration, database: AppDatabase? = nil, providers: ProviderRegistry? = nil,
+        sender: (any MessageSender)? = nil, logger: Logger
     ) throws {
         precondition(!configuration.businesses.isEmpty, "a deployment needs at least one business")
+        let providers = providers ?? .standard(configuration)
+        for business in configuration.businesses where providers[business.provider] == nil {
+            throw ConfigurationError(
+                "business \(business.id): unknown provider `\(business.provider)`; use one of \(providers.names.joined(separator: ", "))")
+        }
         self.configuration = configuration
         self.logger = logger
+        self.providers = providers
         let database = try database ?? AppDatabase(path: configuration.databasePath)
         self.database = database
         self.directory = BusinessDirectory(configuration.businesses)
-        self.twilio = TwilioWebhookHandler(
-            database: database, directory: directory,
-            verifier: TwilioSignatureVerifier(authToken: configuration.twilioAuthToken, sharedKey: configuration.twilioSharedKey),
-            publicURL: configuration.effectivePublicURL, deploymentAccountSID: configuration.twilioAccountSID, now: configuration.now,
+        let environment = WebhookEnvironment(
+            database: database, directory: directory, publicURL: configuration.effectivePublicURL, now: configuration.now,
             logger: logger, metrics: metrics)
-        let sender =
-            sender
-            ?? configuration.twilioAccountSID.flatMap { account in
-                configuration.twilioAuthToken.map { token in
-                    TwilioSender(
-                        client: TwilioRESTClient(baseURL: configuration.twilioAPIBaseURL, accountSID: account, authToken: token),
-                        publicURL: configuration.effectivePublicURL)
-                }
-            } ?? ConsoleSender()
+        var webhooks: [String: any WebhookHandling] = [:]
+        for entry in providers.entries { webhooks[entry.name] = entry.makeWebhooks(environment) }
+        self.webhooks = webhooks
+        var senders: [String: any MessageSender] = [:]
+        for business in directory.businesses { senders[business.id] = sender ?? providers[business.provider]!.sender }
         self.outbox = OutboxWorker(
-            database: database, sender: sender, instance: configuration.effectiveInstanceID, directory: directory, now: configuration.now,
-            interval: configuration.outboxInterval, logger: logger, metrics: metrics)
+            database: database, senders: senders, instance: configuration.effectiveInstanceID, directory: directory,
+            now: configuration.now, interval: configuration.outboxInterval, logger: logger, metrics: metrics)
     }
+
+    /// The sender of `business`'s messages: its provider's, unless one was given for all.
+    public func sender(for business: Business) -> any MessageSender { outbox.senders[business.id]! }
 }
 
 extension Replyline {
     /// Creates an appointment for `business` and queues its confirmation request.
     public func createAppointment(_ new: NewAppointment, for business: Business) async throws -> CreatedAppointment {
         try await database.createAppointment(
-            new, businessID: business.id, provider: outbox.sender.name, fromNumber: business.sendingNumber,
+            new, businessID: business.id, provider: sender(for: business).name, fromNumber: business.sendingNumber,
             now: configuration.now(), compose: compose(for: business))
     }
 }
@@ -66,7 +75,7 @@ extension Replyline {
         id: String, _ change: AppointmentUpdate, for business: Business
     ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: Int64?) {
         try await database.updateAppointment(
-            id: id, businessID: business.id, update: change, provider: outbox.sender.name, fromNumber: business.sendingNumber,
+            id: id, businessID: business.id, update: change, provider: sender(for: business).name, fromNumber: business.sendingNumber,
             now: configuration.now(), compose: compose(for: business))
     }
 }
@@ -113,7 +122,7 @@ public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol
             status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.bytes)))
     }
-    WebhooksController(twilio: replyline.twilio).addRoutes(to: router)
+    WebhooksController(webhooks: replyline.webhooks).addRoutes(to: router)
     let api = router.group("api/v1").add(
         middleware: APIKeyMiddleware(directory: replyline.directory, limiter: RateLimiter(replyline.configuration.apiRateLimit)))
     AppointmentsController(replyline: replyline).addRoutes(to: api)
@@ -164,28 +173,30 @@ struct MetricsController {
     }
 }
 
-/// The provider webhooks: HTTP in, `WebhookRequest` to the handler, its answer out.
+/// The provider webhooks, `/webhooks/{provider}/messages` and `/webhooks/{provider}/status`
+/// for each registered provider: HTTP in, `WebhookRequest` to its pipeline, the answer out.
 struct WebhooksController {
-    let twilio: TwilioWebhookHandler
+    let webhooks: [String: any WebhookHandling]
 
     func addRoutes(to router: Router<APIContext>) {
-        router.post("webhooks/twilio/messages") { request, _ in
-            var request = request
-            let webhook = await Self.webhookRequest(&request)
-            return Self.response(await twilio.inbound(webhook))
-        }
-        router.post("webhooks/twilio/status") { request, _ in
-            var request = request
-            let webhook = await Self.webhookRequest(&request)
-            return Self.response(await twilio.status(webhook))
+        for (name, handler) in webhooks.sorted(by: { $0.key < $1.key }) {
+            router.post("webhooks/\(name)/messages") { request, _ in
+                var request = request
+                let webhook = await Self.webhookRequest(&request, limit: handler.maxBodyBytes)
+                return Self.response(await handler.inbound(webhook))
+            }
+            router.post("webhooks/\(name)/status") { request, _ in
+                var request = request
+                let webhook = await Self.webhookRequest(&request, limit: handler.maxBodyBytes)
+                return Self.response(await handler.status(webhook))
+            }
         }
     }
 
-    static func webhookRequest(_ request: inout Request) async -> WebhookRequest {
+    static func webhookRequest(_ request: inout Request, limit: Int) async -> WebhookRequest {
         var headers: [(name: String, value: String)] = []
         headers.reserveCapacity(request.headers.count)
         for field in request.headers { headers.append((field.name.canonicalName, field.value)) }
-        let limit = TwilioWebhookHandler.maxBodyBytes
         var body: [UInt8] = []
         var exceeded = false
         var unreadable = false

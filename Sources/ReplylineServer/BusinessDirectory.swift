@@ -8,8 +8,10 @@ public struct Business: Sendable {
     public let numbers: Set<String>
     public let messagingServiceIDs: Set<String>
     public let plan: String?
-    /// The Twilio account (AC…) its status callbacks must name; nil: the deployment's.
+    /// The account (Twilio: AC…) its status callbacks must name; nil: the deployment's.
     public let accountSID: String?
+    /// The provider it sends through, by name.
+    public let provider: String
     let apiKey: [UInt8]?
 
     /// The number its outbound messages come from.
@@ -34,7 +36,8 @@ public struct BusinessDirectory: Sendable {
             Business(
                 id: configuration.id, rules: configuration.rules, engine: ConversationEngine(rules: configuration.rules),
                 numbers: Set(configuration.receivingNumbers), messagingServiceIDs: Set(configuration.messagingServiceIDs),
-                plan: configuration.plan, accountSID: configuration.accountSID, apiKey: configuration.apiKey.map { Array($0.utf8) })
+                plan: configuration.plan, accountSID: configuration.accountSID, provider: configuration.provider,
+                apiKey: configuration.apiKey.map { Array($0.utf8) })
         }
         var byNumber: [String: Business] = [:]
         var byService: [String: Business] = [:]

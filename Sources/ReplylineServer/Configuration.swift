@@ -1,5 +1,6 @@
 import Foundation
 import ReplylineCore
+import ReplylineProviders
 
 /// Everything `buildApplication` needs, as a plain value: the CLI fills it from flags and
 /// the environment, tests fill it directly.
@@ -65,13 +66,16 @@ public struct BusinessConfiguration: Sendable {
     /// starter, professional, business or enterprise; usage limits follow it. Nil, the
     /// default, is no plan and no limit.
     public var plan: String?
-    /// The Twilio account (AC…, a subaccount's when it has one) its numbers belong to: a
-    /// status callback naming another account is ignored. Nil: `TWILIO_ACCOUNT_SID`.
+    /// The account at its provider (Twilio: AC…, a subaccount's when it has one) its
+    /// numbers belong to: a status callback naming another account is ignored. Nil: the
+    /// deployment's (`TWILIO_ACCOUNT_SID`).
     public var accountSID: String?
+    /// The provider it sends through and whose webhooks it expects, by name.
+    public var provider: String
 
     public init(
         id: String, rules: Rules, numbers: [String] = [], messagingServiceIDs: [String] = [], apiKey: String? = nil,
-        plan: String? = nil, accountSID: String? = nil
+        plan: String? = nil, accountSID: String? = nil, provider: String = TwilioProvider.name
     ) {
         self.id = id
         self.rules = rules
@@ -80,6 +84,7 @@ public struct BusinessConfiguration: Sendable {
         self.apiKey = apiKey
         self.plan = plan
         self.accountSID = accountSID
+        self.provider = provider
     }
 
     /// The provider numbers it receives on: its own list, else its rules file's.

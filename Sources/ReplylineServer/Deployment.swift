@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import ReplylineCore
+import ReplylineProviders
 import Yams
 
 /// Reads the businesses of a deployment: from `--config` (several businesses) or from
@@ -18,8 +19,10 @@ public enum Deployment {
             var plan: String?
             /// The environment variable holding this business's API key.
             var api_key_env: String?
-            /// The Twilio account (AC…) its status callbacks must name.
+            /// The account at its provider (Twilio: AC…) its status callbacks must name.
             var account_sid: String?
+            /// The provider it sends through; `twilio` when left out.
+            var provider: String?
         }
         var businesses: [BusinessEntry]
     }
@@ -141,7 +144,8 @@ public enum Deployment {
             }
             try check(plan: entry.plan, where: "\(configPath): business \(entry.id)")
             // A typo here would silently ignore every status callback of the business.
-            if let account = entry.account_sid,
+            let provider = entry.provider ?? TwilioProvider.name
+            if provider == TwilioProvider.name, let account = entry.account_sid,
                 !(account.count == 34 && account.hasPrefix("AC") && account.dropFirst(2).allSatisfy(\.isHexDigit))
             {
                 throw ConfigurationError(
@@ -165,7 +169,7 @@ public enum Deployment {
             }
             return BusinessConfiguration(
                 id: entry.id, rules: rules, numbers: numbers, messagingServiceIDs: entry.messaging_service_sids ?? [], apiKey: key,
-                plan: entry.plan, accountSID: entry.account_sid)
+                plan: entry.plan, accountSID: entry.account_sid, provider: provider)
         }
         try validate(businesses, source: configPath)
         return businesses

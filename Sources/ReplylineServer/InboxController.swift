@@ -195,7 +195,7 @@ struct InboxController {
         do {
             let message = try await replyline.database.queueManualMessage(
                 businessID: business.id, phone: phone, body: body, media: mediaValues.map { .init(url: $0, contentType: nil) },
-                provider: replyline.outbox.sender.name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
+                provider: replyline.sender(for: business).name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
             return try JSON.response(MessageJSON(message, history: []), status: .created)
         } catch SendRefusal.optedOut(let since) {
             let when = since.map { " on \(RFC3339.string(from: $0))" } ?? ""

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReplylineCore
+import ReplylineProviders
 import ReplylineStore
 import ServiceLifecycle
 
@@ -50,10 +51,12 @@ public enum Plan {
 /// Sends what the outbox holds, in order. Every check is made again at send time, not
 /// only when the message was queued: consent, an invalid number, the plan's monthly
 /// limit, and for automated messages quiet hours and cadence. A deferred message holds
-/// back later messages to the same contact, so they keep their order.
+/// back later messages to the same contact, so they keep their order. Each message goes
+/// through its business's provider.
 public struct OutboxWorker: Service {
     let database: AppDatabase
-    let sender: any MessageSender
+    /// The sender of each business, by business id.
+    let senders: [String: any MessageSender]
     /// Names this worker's claims (`ServerConfiguration.effectiveInstanceID`).
     let instance: String
     let directory: BusinessDirectory
@@ -109,8 +112,13 @@ public struct OutboxWorker: Service {
             if monthCounts[businessID] == nil {
                 monthCounts[businessID] = try await database.sentThisMonth(businessID: businessID, now: now)
             }
+            // Asked only of a reply to a contact who opted out: rare, so not in `dueOutbox`.
+            let isReplyUnderCurrentConsent =
+                item.consent != .optedIn && item.message.kind == "reply"
+                ? try await database.replyDecidedUnderCurrentConsent(replyID: item.entry.messageId) : false
             let facts = SendFacts(
-                consent: item.consent, numberInvalid: item.numberInvalid, isAutomated: item.message.isAutomated,
+                consent: item.consent, isReplyUnderCurrentConsent: isReplyUnderCurrentConsent, numberInvalid: item.numberInvalid,
+                isAutomated: item.message.isAutomated,
                 quietHoursApply: item.message.isAutomated && item.message.kind != "post_call",
                 recentAutomatedSends: item.recentAutomatedSends + sentInPass[item.contactID, default: []],
                 sentThisMonth: monthCounts[businessID]!, monthlyLimit: Plan.hardLimit(business.plan),
@@ -133,7 +141,7 @@ public struct OutboxWorker: Service {
                 try await database.deferSend(item.entry, until: until, reason: reason)
                 log(message, business: businessID, reason)
             case .send:
-                guard try await database.claimSend(item.entry, owner: instance, now: now) else { continue }
+                guard let sender = senders[businessID], try await database.claimSend(item.entry, owner: instance, now: now) else { continue }
                 var result = await sender.send(message)
                 if case .retry(let after, let reason) = result {
                     result = .retry(
@@ -176,6 +184,17 @@ extension OutboxWorker {
 }
 
 extension SendResult {
+    /// A send the provider refused for good, with what its error code makes of it: an
+    /// opt-out, a number that cannot receive texts, or a plain failure.
+    public static func rejected(code: String?, message: String, error: ProviderError?) -> SendResult {
+        guard let code, let error else { return .failed(code: code, message: message) }
+        switch error.consequence {
+        case .failed: return .failed(code: code, message: message)
+        case .optedOut: return .optedOut(code: code, message: message)
+        case .invalidNumber: return .invalidNumber(code: code, message: message)
+        }
+    }
+
     /// The outcome as the log line says it.
     var logText: String {
         switch self {

@@ -95,7 +95,8 @@ struct ReportsController {
                 response_rate: rate(figures.contactsResponded, figures.contactsMessaged),
                 opt_out_rate: rate(figures.contactsOptedOut, figures.contactsMessaged),
                 error_codes: figures.errorCodes.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map {
-                    ErrorCodeJSON(code: $0.key, count: $0.value, meaning: ProviderErrorCode.meaning($0.key))
+                    ErrorCodeJSON(
+                        code: $0.key, count: $0.value, meaning: replyline.providers.meaning(of: $0.key, provider: business.provider))
                 }))
     }
 }
@@ -143,7 +144,7 @@ struct EventsController {
         do {
             let message = try await replyline.database.queueOutbound(
                 businessID: business.id, phone: phone.e164, kind: "post_call", body: body, media: [], appointmentID: appointment?.id,
-                provider: replyline.outbox.sender.name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
+                provider: replyline.sender(for: business).name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
             return try JSON.response(InboxController.MessageJSON(message, history: []), status: .created)
         } catch SendRefusal.optedOut {
             throw APIError(.conflict, code: "opted_out", message: "\(phone.e164) opted out; no follow-up can be sent.", field: "phone")

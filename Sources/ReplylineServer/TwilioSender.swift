@@ -5,7 +5,7 @@ import ReplylineStore
 
 /// Sends outbox messages through Twilio's REST API and reads its answer into a `SendResult`.
 public struct TwilioSender: MessageSender {
-    public let name = "twilio"
+    public let name = TwilioProvider.name
     let client: TwilioRESTClient
     /// Where Twilio posts delivery status; each message's id rides along in the query so a
     /// callback that beats the REST response still finds its message.
@@ -14,7 +14,7 @@ public struct TwilioSender: MessageSender {
     /// - Parameter publicURL: the server's public base URL; nil sends no StatusCallback.
     public init(client: TwilioRESTClient, publicURL: String?) {
         self.client = client
-        self.statusCallbackBase = publicURL.map { $0 + "/webhooks/twilio/status" }
+        self.statusCallbackBase = publicURL.map { $0 + "/webhooks/\(TwilioProvider.name)/status" }
     }
 
     public func send(_ message: StoredMessage) async -> SendResult {
@@ -33,11 +33,7 @@ public struct TwilioSender: MessageSender {
         case .indeterminate(let reason):
             return .unknown(reason: reason)
         case .rejected(let code, let message):
-            switch code {
-            case "21610": return .optedOut(code: "21610", message: message)
-            case "21211", "21614": return .invalidNumber(code: code!, message: message)
-            default: return .failed(code: code, message: message)
-            }
+            return .rejected(code: code, message: message, error: code.map(TwilioErrorCode.error))
         }
     }
 }

@@ -21,11 +21,12 @@ extension AppDatabase {
     ///
     /// - Parameters:
     ///   - decide: the pure engine, called with the contact's state read in this transaction.
-    ///   - render: the provider's reply format for the decision.
+    ///   - render: the provider's reply format for the decision; nil when its replies go
+    ///     through the outbox instead: each is queued (due now) and the response is empty.
     public func recordInbound(
         _ message: InboundMessage, businessID: String, now: Date,
         decide: @escaping @Sendable (ContactSnapshot) -> Decision,
-        render: @escaping @Sendable (Decision) -> String
+        render: (@Sendable (Decision) -> String)?
     ) async throws -> InboundOutcome {
         // Everything that does not need the database is done before joining the writer's queue.
         let count = SegmentCounter.count(message.body)
@@ -64,7 +65,7 @@ extension AppDatabase {
                 ContactSnapshot(
                     consent: contact.consent, customerName: contact.name, upcomingAppointments: appointments,
                     lastUnrecognizedReplyAt: conversation.lastUnrecognizedReplyAt))
-            let reply = render(decision)
+            let reply = render?(decision) ?? ""
             let appointmentID = decision.appointmentChange?.appointmentID
 
             // The unique (provider, provider_message_id) decides between two writers that
@@ -111,6 +112,24 @@ extension AppDatabase {
             var preview = message.body.isEmpty && !message.media.isEmpty ? "[media]" : message.body
             for text in decision.replies {
                 let count = SegmentCounter.count(text)
+                if render == nil {
+                    // Sent by the outbox once this commits, through the business's provider.
+                    try db.cachedStatement(
+                        sql: """
+                            INSERT INTO messages (conversation_id, direction, kind, provider, from_number, to_number, body, media, segments,
+                                encoding, status, in_reply_to, appointment_id, created_at)
+                            VALUES (?, 'outbound', 'reply', ?, ?, ?, ?, '[]', ?, ?, 'queued', ?, ?, ?)
+                            """
+                    ).execute(arguments: [
+                        conversation.id, message.provider, message.to, message.from, text, count.segments, count.encoding.rawValue,
+                        inboundID, appointmentID, stamp,
+                    ])
+                    try db.cachedStatement(
+                        sql: "INSERT INTO outbox (message_id, business_id, due_at, attempts, state) VALUES (?, ?, ?, 0, 'pending')"
+                    ).execute(arguments: [db.lastInsertedRowID, businessID, stamp])
+                    preview = text
+                    continue
+                }
                 try db.cachedStatement(
                     sql: """
                         INSERT INTO messages (conversation_id, direction, kind, provider, from_number, to_number, body, media, segments,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ReplylineProviders
 import ReplylineServer
 
 struct Replay: AsyncParsableCommand {
@@ -67,13 +68,18 @@ struct Replay: AsyncParsableCommand {
         }
     }
 
-    /// Webhooks go straight to their handler: replay needs no HTTP server.
+    /// Webhooks go straight to their provider's pipeline: replay needs no HTTP server.
     static func send(_ request: Fixture.Request, to replyline: Replyline) async throws -> Fixture.Response {
         let path = request.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.path
-        guard request.method == "POST", path == "/webhooks/twilio/messages" else {
-            throw ConfigurationError("replay sends only POST /webhooks/twilio/messages, not \(request.method) \(request.path)")
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard request.method == "POST", parts.count == 4, parts[0].isEmpty, parts[1] == "webhooks", parts[3] == "messages",
+            let webhooks = replyline.webhooks[String(parts[2])]
+        else {
+            throw ConfigurationError(
+                "replay sends only POST /webhooks/{provider}/messages (\(replyline.providers.names.joined(separator: ", "))), not \(request.method) \(request.path)"
+            )
         }
-        let answer = await replyline.twilio.inbound(
+        let answer = await webhooks.inbound(
             WebhookRequest(target: request.path, headers: request.headers.map { ($0[0], $0[1]) }, body: request.bodyBytes))
         return Fixture.Response(status: answer.status, contentType: answer.contentType, body: answer.body)
     }

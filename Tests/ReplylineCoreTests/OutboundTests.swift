@@ -161,14 +161,6 @@ struct DeliveryStatusTests {
     func precedence(current: DeliveryStatus, next: DeliveryStatus, expected: DeliveryStatus) {
         #expect(DeliveryStatus.advance(current, to: next) == expected)
     }
-
-    @Test("Error codes are explained")
-    func meanings() {
-        #expect(ProviderErrorCode.meaning("30003") == "unreachable destination handset")
-        #expect(ProviderErrorCode.meaning("30007") == "carrier filtered (spam)")
-        #expect(ProviderErrorCode.meaning("21610").contains("STOP"))
-        #expect(ProviderErrorCode.meaning("99999").contains("99999"))
-    }
 }
 
 @Suite("Reminder schedule")

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import ReplylineProviders
 import ReplylineServer
 import ReplylineStore
 import Testing
@@ -65,7 +66,7 @@ struct SecurityTests {
     @Test("Status callbacks and inbound webhooks answer a broken body with 400, a big one with 413")
     func unreadableBodies() async throws {
         let server = try TestServer()
-        let handler = server.replyline.twilio
+        let handler = try #require(server.replyline.webhooks["twilio"])
         let broken = WebhookRequest(
             target: "/webhooks/twilio/messages", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: [],
             bodyUnreadable: true)

@@ -39,7 +39,11 @@ final class TestServer: Sendable {
 
     let clock = TestClock()
 
-    init(configure: (inout ServerConfiguration) throws -> Void = { _ in }, sender: (any MessageSender)? = ConsoleSender()) throws {
+    /// - Parameter providers: the providers, made from the configuration; Twilio alone by default.
+    init(
+        configure: (inout ServerConfiguration) throws -> Void = { _ in },
+        providers: (ServerConfiguration) -> ProviderRegistry = ProviderRegistry.standard, sender: (any MessageSender)? = ConsoleSender()
+    ) throws {
         directory = try TemporaryDirectory()
         var configuration = ServerConfiguration()
         configuration.databasePath = directory.url.appendingPathComponent("test.sqlite").path
@@ -51,7 +55,7 @@ final class TestServer: Sendable {
         configuration.now = { clock.now }
         configuration.runsOutboxWorker = false
         try configure(&configuration)
-        replyline = try Replyline(configuration, sender: sender, logger: Self.quietLogger)
+        replyline = try Replyline(configuration, providers: providers(configuration), sender: sender, logger: Self.quietLogger)
     }
 
     /// Two businesses on one deployment: the clinic (its key `key-clinic`, its number

@@ -33,24 +33,3 @@ public enum DeliveryStatus: String, Sendable, CaseIterable, Codable {
         return next.rank > current.rank ? next : current
     }
 }
-
-/// What Twilio's error codes mean, for reports and the thread view.
-public enum ProviderErrorCode {
-    public static let meanings: [String: String] = [
-        "21211": "invalid 'To' phone number",
-        "21408": "sending to this region is not enabled",
-        "21610": "the recipient replied STOP (unsubscribed)",
-        "21614": "'To' is not a mobile number",
-        "30001": "queue overflow",
-        "30002": "account suspended",
-        "30003": "unreachable destination handset",
-        "30004": "message blocked",
-        "30005": "unknown destination handset",
-        "30006": "landline or unreachable carrier",
-        "30007": "carrier filtered (spam)",
-        "30008": "unknown error",
-        "30034": "message from an unregistered number (A2P 10DLC)",
-    ]
-
-    public static func meaning(_ code: String) -> String { meanings[code] ?? "see twilio.com/docs/api/errors/\(code)" }
-}

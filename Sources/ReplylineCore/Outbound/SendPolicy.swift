@@ -62,6 +62,10 @@ public struct BoundAppointment: Sendable, Equatable {
 
 public struct SendFacts: Sendable {
     public var consent: ConsentState
+    /// A reply queued by the engine under the contact's current consent (no change came
+    /// after the text it answers): the engine already chose it knowing that consent, so it
+    /// goes out although the contact has opted out (the STOP confirmation, HELP's answer).
+    public var isReplyUnderCurrentConsent: Bool
     /// The provider said the number cannot receive texts (Twilio 21211, 21614).
     public var numberInvalid: Bool
     /// Automated messages (confirmation requests, reminders, follow-ups) obey quiet hours and
@@ -79,12 +83,14 @@ public struct SendFacts: Sendable {
     public var appointment: BoundAppointment?
 
     public init(
-        consent: ConsentState, numberInvalid: Bool = false, isAutomated: Bool, quietHoursApply: Bool? = nil,
+        consent: ConsentState, isReplyUnderCurrentConsent: Bool = false, numberInvalid: Bool = false, isAutomated: Bool,
+        quietHoursApply: Bool? = nil,
         recentAutomatedSends: [Date] = [], sentThisMonth: Int = 0,
         monthlyLimit: Int? = nil,
         appointmentStartsAt: Date? = nil, appointment: BoundAppointment? = nil
     ) {
         self.consent = consent
+        self.isReplyUnderCurrentConsent = isReplyUnderCurrentConsent
         self.numberInvalid = numberInvalid
         self.isAutomated = isAutomated
         self.quietHoursApply = quietHoursApply ?? isAutomated
@@ -101,7 +107,7 @@ public enum SendPolicy {
     public static let cadenceWindow: TimeInterval = 10 * 60
 
     public static func verdict(_ facts: SendFacts, business: BusinessProfile, now: Date) -> SendVerdict {
-        guard facts.consent == .optedIn else { return .block("contact opted out") }
+        guard facts.consent == .optedIn || facts.isReplyUnderCurrentConsent else { return .block("contact opted out") }
         guard !facts.numberInvalid else { return .block("the number cannot receive texts") }
         if let reason = facts.appointment?.staleReason(now: now) { return .skip(reason) }
         if let limit = facts.monthlyLimit, facts.sentThisMonth >= limit {

@@ -104,3 +104,19 @@ public struct FormBody: Sendable, Equatable {
         return decoded
     }
 }
+
+extension FormBody {
+    /// True for `application/x-www-form-urlencoded`, in any case, with or without parameters
+    /// and the spaces around them.
+    public static func isContentType(_ contentType: String) -> Bool {
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
+        while let first = mediaType.first, isSpace(first) { mediaType.removeFirst() }
+        while let last = mediaType.last, isSpace(last) { mediaType.removeLast() }
+        return mediaType.elementsEqual(formType) { byte, expected in
+            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 == expected : byte == expected
+        }
+    }
+
+    private static let formType = Array("application/x-www-form-urlencoded".utf8)
+}

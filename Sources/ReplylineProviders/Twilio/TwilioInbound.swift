@@ -6,7 +6,7 @@ import ReplylineCore
 /// Pure: numbers are checked for shape and channel here, and normalized by the server once
 /// it knows the business's country.
 public enum TwilioInbound {
-    public static let provider = "twilio"
+    public static let provider = TwilioProvider.name
 
     public static func parse(_ form: FormBody) throws(WebhookError) -> InboundMessage {
         func required(_ name: String) throws(WebhookError) -> String {

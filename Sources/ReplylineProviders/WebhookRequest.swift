@@ -1,5 +1,5 @@
-/// A webhook request as received, independent of the HTTP server, so the same handler
-/// serves Hummingbird routes and `replyline replay`.
+/// A webhook request as received, independent of the HTTP server, so the same pipeline
+/// serves Hummingbird routes and `replyline replay`, and a provider reads it without one.
 public struct WebhookRequest: Sendable {
     /// The request target: path and query, as the provider called it.
     public var target: String
@@ -28,23 +28,16 @@ public struct WebhookRequest: Sendable {
         headers.filter { $0.name == name }.map(\.value)
     }
 
+    /// Our message id when the request target carries it as `m=` in the query: the outbox
+    /// puts it in each message's status-callback URL, so a callback that beats the
+    /// provider's answer to the send still finds its message.
+    public var messageIDHint: Int64? {
+        target.split(separator: "?", maxSplits: 1).dropFirst().first.flatMap { query in
+            query.split(separator: "&").first { $0.hasPrefix("m=") }.flatMap { Int64($0.dropFirst(2)) }
+        }
+    }
+
     static func lowercased(_ name: String) -> String {
         name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name
-    }
-}
-
-/// The answer to a webhook: status, content type and the exact body.
-public struct WebhookResponse: Sendable, Equatable {
-    public var status: Int
-    public var contentType: String
-    public var body: String
-    /// Seconds for a `Retry-After` header (a 503 while the database cannot store).
-    public var retryAfter: Int?
-
-    public init(status: Int, contentType: String, body: String, retryAfter: Int? = nil) {
-        self.status = status
-        self.contentType = contentType
-        self.body = body
-        self.retryAfter = retryAfter
     }
 }

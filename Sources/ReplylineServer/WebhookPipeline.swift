@@ -4,38 +4,48 @@ import ReplylineCore
 import ReplylineProviders
 import ReplylineStore
 
-/// Twilio's inbound-message webhook: parse, verify, record exactly once, answer in TwiML.
-///
-/// The order of checks is the order of cost: content type and size, form decoding, the
-/// signature (before anything touches the database), parameters, then the business.
-public struct TwilioWebhookHandler: Sendable {
-    public static let maxBodyBytes = 64 * 1024
+/// A provider's two webhooks, as the routes and `replyline replay` call them.
+public protocol WebhookHandling: Sendable {
+    /// The largest body the provider's webhooks may have; the routes read no more.
+    var maxBodyBytes: Int { get }
+    func inbound(_ request: WebhookRequest) async -> WebhookResponse
+    func status(_ request: WebhookRequest) async -> WebhookResponse
+}
 
+/// The webhook pipeline every provider shares: parse and verify through the provider,
+/// find the business by number, record exactly once, answer inline or leave the replies
+/// to the outbox. Generic over the provider, so its calls are direct on the hot path.
+///
+/// The order of checks is the order of cost: content type and size, decoding, the
+/// signature (before anything touches the database), parameters, then the business.
+struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
+    let provider: Provider
     let database: AppDatabase
     let directory: BusinessDirectory
-    let verifier: TwilioSignatureVerifier
     let publicURL: String
     let now: @Sendable () -> Date
     let logger: Logger
     let metrics: Metrics
     /// The account each business's status callbacks must name, by business id: its own
-    /// `account_sid`, else the deployment's `TWILIO_ACCOUNT_SID`. A business with neither
+    /// `account_sid`, else the provider's deployment account. A business with neither
     /// is absent, and its callbacks are checked on their number alone: the only other
-    /// account to go by would be the `AccountSid` of its inbound texts, which arrive over
+    /// account to go by would be the account of its inbound texts, which arrive over
     /// the same signed channel as the callbacks (so it proves nothing more) and would
     /// silently drop every callback the day the number moves to a subaccount.
     let expectedAccounts: [String: String]
     /// The business that sends from each number (its provider numbers and its sending
     /// number), for callbacks that arrive before their message is known.
     let sendersByNumber: [String: String]
+    /// The log lines, made once: each names the provider.
+    let lines: LogLines
 
     init(
-        database: AppDatabase, directory: BusinessDirectory, verifier: TwilioSignatureVerifier, publicURL: String,
-        deploymentAccountSID: String?, now: @escaping @Sendable () -> Date, logger: Logger, metrics: Metrics
+        provider: Provider, database: AppDatabase, directory: BusinessDirectory, publicURL: String, now: @escaping @Sendable () -> Date,
+        logger: Logger, metrics: Metrics
     ) {
+        self.provider = provider
         self.database = database
         self.directory = directory
-        self.verifier = verifier
         self.publicURL = publicURL
         self.now = now
         self.logger = logger
@@ -43,19 +53,24 @@ public struct TwilioWebhookHandler: Sendable {
         var accounts: [String: String] = [:]
         var senders: [String: String] = [:]
         for business in directory.businesses {
-            if let account = business.accountSID ?? deploymentAccountSID { accounts[business.id] = account }
+            if business.provider == provider.name, let account = business.accountSID ?? provider.accountID {
+                accounts[business.id] = account
+            }
             for number in business.numbers.union([business.sendingNumber]) { senders[number] = business.id }
         }
         self.expectedAccounts = accounts
         self.sendersByNumber = senders
+        self.lines = LogLines(provider: provider.name)
     }
 
-    public func inbound(_ request: WebhookRequest) async -> WebhookResponse {
+    var maxBodyBytes: Int { provider.maxBodyBytes }
+
+    func inbound(_ request: WebhookRequest) async -> WebhookResponse {
         let started = ContinuousClock.now
         defer { metrics.webhookDuration(ContinuousClock.now - started) }
         do {
-            let form = try verifiedForm(request)
-            var message = try TwilioInbound.parse(form)
+            let payload = try verifiedPayload(request)
+            var message = try provider.inboundMessage(payload)
             message.to = try Self.routingNumber(message.to)
             guard let business = directory.business(receivingOn: message.to, messagingServiceID: message.messagingServiceID) else {
                 throw WebhookError.unknownNumber(message.to)
@@ -63,7 +78,7 @@ public struct TwilioWebhookHandler: Sendable {
             message.from = try Self.contactNumber(message.from, country: business.rules.business.country)
             if !message.droppedMedia.isEmpty {
                 logger.notice(
-                    "twilio inbound message: media dropped, not an http(s) URL",
+                    lines.mediaDropped,
                     metadata: [
                         "sid": "\(message.providerMessageID)", "business": "\(business.id)",
                         "parameters": "\(message.droppedMedia.joined(separator: ","))",
@@ -72,20 +87,29 @@ public struct TwilioWebhookHandler: Sendable {
             let now = self.now()
             let engine = business.engine
             let text = message.text
+            let render: (@Sendable (Decision) -> String)?
+            let contentType: String
+            switch provider.replyMode {
+            case .inline(let type):
+                let provider = self.provider
+                render = { decision in provider.renderReplies(decision.replies) }
+                contentType = type
+            case .outbox:
+                render = nil
+                contentType = Self.plainText
+            }
             let outcome = try await database.recordInbound(
-                message, businessID: business.id, now: now,
-                decide: { engine.decide(text, contact: $0, now: now) },
-                render: { decision in TwiML.render(decision.replies.map { TwiMLMessage(body: $0) }) })
+                message, businessID: business.id, now: now, decide: { engine.decide(text, contact: $0, now: now) }, render: render)
             let intent = outcome.decision?.intent.description ?? ""
             metrics.inbound(intent: intent, duplicate: outcome.isDuplicate)
             logger.info(
-                "twilio inbound message",
+                lines.inbound,
                 metadata: [
                     "sid": "\(message.providerMessageID)", "business": "\(business.id)", "message": "\(outcome.messageID)",
                     "outcome": "\(outcome.isDuplicate ? "duplicate" : intent)",
                 ])
-            logger.trace("twilio inbound message body", metadata: ["sid": "\(message.providerMessageID)", "body": "\(message.body)"])
-            return WebhookResponse(status: 200, contentType: TwiML.contentType, body: outcome.reply)
+            logger.trace(lines.inboundBody, metadata: ["sid": "\(message.providerMessageID)", "body": "\(message.body)"])
+            return WebhookResponse(status: 200, contentType: contentType, body: outcome.reply)
         } catch {
             return refusal(error, webhook: "inbound message")
         }
@@ -114,117 +138,128 @@ public struct TwilioWebhookHandler: Sendable {
         return number.e164
     }
 
+    static var plainText: String { "text/plain; charset=utf-8" }
+
     /// The answer to a webhook that failed: its refusal with the reason, or a 500 (nothing
     /// was committed, so the provider's retry is safe).
     func refusal(_ error: any Error, webhook: String) -> WebhookResponse {
         if let error = error as? WebhookError {
             metrics.webhookRefused(status: error.httpStatus)
-            logger.notice("twilio \(webhook) refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
-            return WebhookResponse(status: error.httpStatus, contentType: "text/plain; charset=utf-8", body: error.description + "\n")
+            logger.notice("\(provider.name) \(webhook) refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
+            return WebhookResponse(status: error.httpStatus, contentType: Self.plainText, body: error.description + "\n")
         }
         if let error = error as? StoreUnavailable {
             metrics.webhookRefused(status: 503)
-            logger.error("twilio \(webhook) not stored", metadata: ["reason": "\(error.reason)"])
+            logger.error("\(provider.name) \(webhook) not stored", metadata: ["reason": "\(error.reason)"])
             return WebhookResponse(
-                status: 503, contentType: "text/plain; charset=utf-8",
-                body: "\(error) The \(webhook) was not acknowledged; the provider may retry.\n",
+                status: 503, contentType: Self.plainText,
+                body: "\(error) The \(webhook) was not acknowledged; the provider may retry.
+",
                 retryAfter: StoreUnavailable.retryAfterSeconds)
         }
-        logger.error("twilio \(webhook) failed to commit", metadata: ["error": "\(error)"])
+        logger.error("\(provider.name) \(webhook) failed to commit", metadata: ["error": "\(error)"])
         return WebhookResponse(
-            status: 500, contentType: "text/plain; charset=utf-8",
+            status: 500, contentType: Self.plainText,
             body: "The \(webhook) could not be stored and was not acknowledged; the provider may retry.\n")
     }
 
-    /// Twilio's status callback: signed like inbound messages; the status only moves
-    /// forward, every callback is kept in the message's history, and one for an id not yet
-    /// known is held until the id appears. Answered 204 once committed.
+    /// The status callback: signed like inbound messages; the status only moves forward,
+    /// every callback is kept in the message's history, and one for an id not yet known is
+    /// held until the id appears. Answered 204 once committed.
     ///
-    /// A callback must belong to the business its message belongs to: its `From` (our
-    /// sending number on a status callback) must be the message's, and its `AccountSid`
-    /// the business's expected account (see `expectedAccounts`). One that does not is
-    /// ignored with a warning and still answered 204, so the provider stops retrying.
-    public func status(_ request: WebhookRequest) async -> WebhookResponse {
+    /// A callback must belong to the business its message belongs to: its `from` (our
+    /// sending number on a status callback) must be the message's, and its account the
+    /// business's expected account (see `expectedAccounts`). One that does not is ignored
+    /// with a warning and still answered 204, so the provider stops retrying.
+    func status(_ request: WebhookRequest) async -> WebhookResponse {
         do {
-            let form = try verifiedForm(request)
-            guard let sid = form["MessageSid"] ?? form["SmsSid"], !sid.isEmpty else { throw WebhookError.missingParameter("MessageSid") }
-            guard let statusText = form["MessageStatus"] ?? form["SmsStatus"] else { throw WebhookError.missingParameter("MessageStatus") }
-            guard let status = DeliveryStatus(rawValue: statusText.lowercased()) else {
-                throw WebhookError.invalidParameter(
-                    "MessageStatus",
-                    "`\(statusText.prefix(30))` is not one of \(DeliveryStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            let hint = request.target.split(separator: "?", maxSplits: 1).dropFirst().first.flatMap { query in
-                query.split(separator: "&").first { $0.hasPrefix("m=") }.flatMap { Int64($0.dropFirst(2)) }
-            }
-            let errorCode = form["ErrorCode"].flatMap { $0.isEmpty || $0 == "0" ? nil : $0 }
+            let report = try provider.statusReport(try verifiedPayload(request), request: request)
+            let sid = report.providerMessageID
+            let status = report.status
             // A From that is no phone number (a whatsapp: address) stays as sent: it matches no message's number.
-            let from = form["From"].map { PhoneNumber(withCountryCode: $0)?.e164 ?? $0 }
+            let from = report.from.map { PhoneNumber(withCountryCode: $0)?.e164 ?? $0 }
             let sender = from.flatMap { sendersByNumber[$0] } ?? (directory.businesses.count == 1 ? directory.businesses[0].id : nil)
             let callback = StatusCallback(
-                provider: TwilioInbound.provider, providerMessageID: sid, status: status, errorCode: errorCode,
-                errorMessage: form["ErrorMessage"] ?? errorCode.map(ProviderErrorCode.meaning), messageID: hint,
-                accountID: form["AccountSid"], from: from, businessID: sender)
+                provider: provider.name, providerMessageID: sid, status: status, errorCode: report.errorCode,
+                errorMessage: report.errorMessage, messageID: report.messageIDHint, accountID: report.accountID, from: from,
+                businessID: sender)
             let outcome = try await database.recordStatusCallback(callback, now: now(), expectedAccounts: expectedAccounts)
             metrics.statusCallback(status: status.rawValue)
             switch outcome {
             case .applied(let current, let business):
                 logger.info(
-                    "twilio status callback",
+                    lines.status,
                     metadata: [
                         "sid": "\(WebhookError.printable(sid))", "business": "\(business)", "reported": "\(status.rawValue)",
                         "status": "\(current.rawValue)",
                     ])
             case .held:
                 logger.info(
-                    "twilio status callback held until its message is known",
+                    lines.statusHeld,
                     metadata: ["sid": "\(WebhookError.printable(sid))", "business": "\(sender ?? "")", "reported": "\(status.rawValue)"])
             case .ignored(let mismatch):
                 logger.warning(
-                    "twilio status callback ignored: it does not belong to the message's business",
+                    lines.statusIgnored,
                     metadata: [
                         "sid": "\(WebhookError.printable(sid))", "business": "\(mismatch.businessID ?? "none")",
                         "reason": "\(WebhookError.printable(mismatch.description, limit: 200))",
                     ])
             }
-            return WebhookResponse(status: 204, contentType: "text/plain; charset=utf-8", body: "")
+            return WebhookResponse(status: 204, contentType: Self.plainText, body: "")
         } catch {
             return refusal(error, webhook: "status callback")
         }
     }
 
-    /// Checks content type and size, decodes the form, and verifies the signature.
-    func verifiedForm(_ request: WebhookRequest) throws(WebhookError) -> FormBody {
+    /// Checks content type and size, decodes the body, and verifies the signature.
+    func verifiedPayload(_ request: WebhookRequest) throws(WebhookError) -> Provider.Payload {
         let contentType = request.headerValues("content-type").first
-        guard let contentType, Self.isForm(contentType) else { throw .unsupportedMediaType(contentType) }
-        guard !request.bodyExceededLimit, request.body.count <= Self.maxBodyBytes else { throw .bodyTooLarge(limit: Self.maxBodyBytes) }
+        guard let contentType, provider.accepts(contentType: contentType) else { throw .unsupportedMediaType(contentType) }
+        let limit = provider.maxBodyBytes
+        guard !request.bodyExceededLimit, request.body.count <= limit else { throw .bodyTooLarge(limit: limit) }
         guard !request.bodyUnreadable else {
             throw .malformedForm("the body could not be read (a broken chunked encoding or a short body)")
         }
-        let form = try FormBody.decode(request.body)
-        let signatures = Set(request.headerValues("x-twilio-signature"))
-        guard signatures.count <= 1 else { throw .badSignature }
-        try verifier.verify(
-            url: publicURL + request.target, parameters: form.pairs, rawBody: request.body,
-            signature: signatures.first, signatureSettings: request.headerValues("x-twilio-webhooks-signature-settings").first)
-        return form
+        let payload = try provider.decode(request.body)
+        try provider.verify(request, payload: payload, url: publicURL + request.target)
+        return payload
     }
 }
 
-extension TwilioWebhookHandler {
-    /// True for `application/x-www-form-urlencoded`, in any case, with or without parameters
-    /// and the spaces around them.
-    static func isForm(_ contentType: String) -> Bool {
-        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        var mediaType = contentType.utf8.prefix { $0 != UInt8(ascii: ";") }
-        while let first = mediaType.first, isSpace(first) { mediaType.removeFirst() }
-        while let last = mediaType.last, isSpace(last) { mediaType.removeLast() }
-        return mediaType.elementsEqual(formType) { byte, expected in
-            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 == expected : byte == expected
-        }
-    }
+/// A provider's log lines, each starting with its name, made once per pipeline rather
+/// than per request.
+struct LogLines: Sendable {
+    let inbound: Logger.Message
+    let inboundBody: Logger.Message
+    let mediaDropped: Logger.Message
+    let status: Logger.Message
+    let statusHeld: Logger.Message
+    let statusIgnored: Logger.Message
 
-    private static let formType = Array("application/x-www-form-urlencoded".utf8)
+    init(provider: String) {
+        inbound = "\(provider) inbound message"
+        inboundBody = "\(provider) inbound message body"
+        mediaDropped = "\(provider) inbound message: media dropped, not an http(s) URL"
+        status = "\(provider) status callback"
+        statusHeld = "\(provider) status callback held until its message is known"
+        statusIgnored = "\(provider) status callback ignored: it does not belong to the message's business"
+    }
+}
+
+/// The answer to a webhook: status, content type and the exact body.
+public struct WebhookResponse: Sendable, Equatable {
+    public var status: Int
+    public var contentType: String
+    public var body: String
+    /// Seconds for a `Retry-After` header (a 503 while the database cannot store).
+    public var retryAfter: Int?
+
+    public init(status: Int, contentType: String, body: String, retryAfter: Int? = nil) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+        self.retryAfter = retryAfter
+    }
 }
 
 extension WebhookError {
