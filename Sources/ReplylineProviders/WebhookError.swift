@@ -13,6 +13,8 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
     case badSignature
     case signatureKeyNotConfigured
     case unknownNumber(String)
+    /// A text to a number whose business uses another provider: the number and that provider.
+    case otherProvider(String, String)
 
     public var description: String {
         // Every string here may hold request bytes: shown escaped and cut short, so an
@@ -40,6 +42,8 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
             "The request is signed with a shared key (X-Twilio-Webhooks-Signature-Settings) but TWILIO_WEBHOOK_SHARED_KEY is not set."
         case .unknownNumber(let number):
             "No business receives texts on \(number). Add it to `business.numbers` in the business's rules file."
+        case .otherProvider(let number, let provider):
+            "The business receiving on \(number) uses \(provider). Point the number's webhook at /webhooks/\(provider)/messages, or set that business's `provider`."
         }
     }
 
@@ -53,6 +57,7 @@ public enum WebhookError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidParameter(let name, let reason): .invalidParameter(Self.printable(name), Self.printable(reason, limit: 160))
         case .unsupportedChannel(let name, let channel): .unsupportedChannel(Self.printable(name), Self.printable(channel))
         case .unknownNumber(let number): .unknownNumber(Self.printable(number))
+        case .otherProvider(let number, let provider): .otherProvider(Self.printable(number), provider)
         case .bodyTooLarge, .missingSignature, .badSignature, .signatureKeyNotConfigured: self
         }
     }

@@ -10,8 +10,8 @@ import ServiceLifecycle
 
 /// The running parts of Replyline, built once from a configuration: the database, the
 /// businesses, the providers' webhook pipelines and the outbox worker. `buildApplication`
-/// puts HTTP in front of it; `replyline replay` drives it without HTTP.
-public struct Replyline: Sendable {
+/// puts HTTP in front of them; `replyline replay` drives them without HTTP.
+public struct AppServices: Sendable {
     public let configuration: ServerConfiguration
     public let database: AppDatabase
     public let directory: BusinessDirectory
@@ -60,7 +60,7 @@ public struct Replyline: Sendable {
     public func sender(for business: Business) -> any MessageSender { outbox.senders[business.id]! }
 }
 
-extension Replyline {
+extension AppServices {
     /// Creates an appointment for `business` and queues its confirmation request.
     public func createAppointment(_ new: NewAppointment, for business: Business) async throws -> CreatedAppointment {
         try await database.createAppointment(
@@ -69,7 +69,7 @@ extension Replyline {
     }
 }
 
-extension Replyline {
+extension AppServices {
     /// Changes an appointment of `business`; a new time queues a new confirmation request.
     public func updateAppointment(
         id: String, _ change: AppointmentUpdate, for business: Business
@@ -80,7 +80,7 @@ extension Replyline {
     }
 }
 
-extension Replyline {
+extension AppServices {
     /// The engine's texts for an appointment of `business`: its confirmation request, its
     /// reminder, and when the reminders are due.
     func compose(for business: Business) -> @Sendable (Appointment) -> AppointmentMessages {
@@ -98,10 +98,10 @@ extension Replyline {
 
 /// Builds the HTTP application from a configuration (the one function tests and `serve` share).
 public func buildApplication(_ configuration: ServerConfiguration, logger: Logger) throws -> some ApplicationProtocol {
-    try buildApplication(Replyline(configuration, logger: logger))
+    try buildApplication(AppServices(configuration, logger: logger))
 }
 
-public func buildApplication(_ replyline: Replyline) -> some ApplicationProtocol {
+public func buildApplication(_ replyline: AppServices) -> some ApplicationProtocol {
     let router = Router(context: APIContext.self)
     router.get("healthz") { _, _ in "ok\n" }
     let configuration = replyline.configuration
@@ -219,6 +219,7 @@ struct WebhooksController {
     static func response(_ answer: WebhookResponse) -> Response {
         var headers: HTTPFields = [.contentType: answer.contentType]
         if let seconds = answer.retryAfter { headers[.retryAfter] = String(seconds) }
-        return Response(status: .init(code: answer.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
+        return Response(
+            status: .init(code: answer.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
     }
 }

@@ -6,7 +6,7 @@ import ReplylineStore
 /// `POST /api/v1/appointments`, `GET /api/v1/appointments` (see AppointmentList.swift) and
 /// `GET/PATCH/DELETE /api/v1/appointments/{id}`.
 struct AppointmentsController {
-    let replyline: Replyline
+    let replyline: AppServices
 
     func addRoutes(to group: RouterGroup<APIContext>) {
         group.get("appointments", use: list)

@@ -45,7 +45,7 @@ public struct FixtureRunner {
     }
 
     /// Applies the fixture's setup through the same operations the API uses.
-    public static func applySetup(_ fixture: Fixture, to replyline: Replyline) async throws {
+    public static func applySetup(_ fixture: Fixture, to replyline: AppServices) async throws {
         guard let business = replyline.directory.businesses.first else { return }
         for item in fixture.setup?.appointments ?? [] {
             var object: [String: Any] = ["phone": item.phone, "service": item.service, "starts_at": item.startsAt]

@@ -6,7 +6,7 @@ import ReplylineStore
 
 /// The inbox: conversations, threads, manual sends, read marks, and the consent ledger.
 struct InboxController {
-    let replyline: Replyline
+    let replyline: AppServices
 
     func addRoutes(to group: RouterGroup<APIContext>) {
         group.get("conversations", use: list)

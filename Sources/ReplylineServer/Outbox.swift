@@ -141,7 +141,9 @@ public struct OutboxWorker: Service {
                 try await database.deferSend(item.entry, until: until, reason: reason)
                 log(message, business: businessID, reason)
             case .send:
-                guard let sender = senders[businessID], try await database.claimSend(item.entry, owner: instance, now: now) else { continue }
+                guard let sender = senders[businessID], try await database.claimSend(item.entry, owner: instance, now: now) else {
+                    continue
+                }
                 var result = await sender.send(message)
                 if case .retry(let after, let reason) = result {
                     result = .retry(

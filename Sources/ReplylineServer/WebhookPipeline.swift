@@ -75,6 +75,8 @@ struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
             guard let business = directory.business(receivingOn: message.to, messagingServiceID: message.messagingServiceID) else {
                 throw WebhookError.unknownNumber(message.to)
             }
+            // Its replies and later texts go through its own provider, not this one.
+            guard business.provider == provider.name else { throw WebhookError.otherProvider(message.to, business.provider) }
             message.from = try Self.contactNumber(message.from, country: business.rules.business.country)
             if !message.droppedMedia.isEmpty {
                 logger.notice(
@@ -153,8 +155,7 @@ struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
             logger.error("\(provider.name) \(webhook) not stored", metadata: ["reason": "\(error.reason)"])
             return WebhookResponse(
                 status: 503, contentType: Self.plainText,
-                body: "\(error) The \(webhook) was not acknowledged; the provider may retry.
-",
+                body: "\(error) The \(webhook) was not acknowledged; the provider may retry.\n",
                 retryAfter: StoreUnavailable.retryAfterSeconds)
         }
         logger.error("\(provider.name) \(webhook) failed to commit", metadata: ["error": "\(error)"])
@@ -271,7 +272,7 @@ extension WebhookError {
         case .malformedForm, .invalidUTF8, .missingParameter, .invalidParameter, .unsupportedChannel: 400
         case .missingSignature, .badSignature: 403
         case .signatureKeyNotConfigured: 500
-        case .unknownNumber: 404
+        case .unknownNumber, .otherProvider: 404
         }
     }
 }

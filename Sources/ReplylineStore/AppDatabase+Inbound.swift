@@ -208,7 +208,9 @@ extension AppDatabase {
                 INSERT INTO contacts (business_id, phone, consent, created_at) VALUES (?, ?, 'opted_in', ?)
                 ON CONFLICT (business_id, phone) DO NOTHING
                 """, arguments: [businessID, phone, now])
-        guard let contact = try existing.fetchOne(db) else { throw StoredValueError("contact \(phone) of \(businessID) could not be created") }
+        guard let contact = try existing.fetchOne(db) else {
+            throw StoredValueError("contact \(phone) of \(businessID) could not be created")
+        }
         return contact
     }
 

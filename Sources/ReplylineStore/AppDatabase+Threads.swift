@@ -3,7 +3,7 @@ import GRDB
 import ReplylineCore
 
 /// A contact's thread with a business, oldest message first.
-public struct Thread: Sendable {
+public struct ConversationThread: Sendable {
     public var contact: StoredContact
     public var conversation: StoredConversation
     public var messages: [StoredMessage]
@@ -11,14 +11,14 @@ public struct Thread: Sendable {
 
 extension AppDatabase {
     /// The thread of `phone` with `businessID`, or nil when they never exchanged a message.
-    public func thread(businessID: String, phone: String) async throws -> Thread? {
+    public func thread(businessID: String, phone: String) async throws -> ConversationThread? {
         try await read { db in
             guard
                 let contact = try StoredContact.filter(sql: "business_id = ? AND phone = ?", arguments: [businessID, phone]).fetchOne(db),
                 let conversation = try StoredConversation.filter(sql: "contact_id = ?", arguments: [contact.id!]).fetchOne(db)
             else { return nil }
             let messages = try StoredMessage.filter(sql: "conversation_id = ?", arguments: [conversation.id!]).order(sql: "id").fetchAll(db)
-            return Thread(contact: contact, conversation: conversation, messages: messages)
+            return ConversationThread(contact: contact, conversation: conversation, messages: messages)
         }
     }
 

@@ -36,7 +36,7 @@ struct Replay: AsyncParsableCommand {
                 databasePath: directory.appendingPathComponent("replay.sqlite").path)
             var logger = Logger(label: "replyline.replay")
             logger.logLevel = .critical
-            let replyline = try Replyline(configuration, logger: logger)
+            let replyline = try AppServices(configuration, logger: logger)
             try await FixtureRunner.applySetup(fixture, to: replyline)
             let results = try await FixtureRunner.run(fixture, database: replyline.database) { request in
                 try await Self.send(request, to: replyline)
@@ -69,7 +69,7 @@ struct Replay: AsyncParsableCommand {
     }
 
     /// Webhooks go straight to their provider's pipeline: replay needs no HTTP server.
-    static func send(_ request: Fixture.Request, to replyline: Replyline) async throws -> Fixture.Response {
+    static func send(_ request: Fixture.Request, to replyline: AppServices) async throws -> Fixture.Response {
         let path = request.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.path
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard request.method == "POST", parts.count == 4, parts[0].isEmpty, parts[1] == "webhooks", parts[3] == "messages",

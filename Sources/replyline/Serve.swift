@@ -95,7 +95,7 @@ struct Serve: AsyncParsableCommand {
             )
         }
         logger.info("database \(database): integrity ok")
-        let app = buildApplication(try Replyline(configuration, database: store, logger: logger))
+        let app = buildApplication(try AppServices(configuration, database: store, logger: logger))
         for business in configuration.businesses {
             let numbers = business.receivingNumbers
             let receives =

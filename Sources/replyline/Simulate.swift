@@ -11,7 +11,7 @@ struct Simulate: AsyncParsableCommand {
         abstract: "Text a business as a customer in the terminal and see how the engine answers.",
         discussion: """
             Runs on a scratch database with one appointment awaiting an answer. Each line you type is an
-            inbound text; Replyline shows its reply, the segment count and what changed. Type /state to see
+            inbound text; AppServices shows its reply, the segment count and what changed. Type /state to see
             the appointment and consent, /quit or end of input to stop.
             """)
 
@@ -33,7 +33,7 @@ struct Simulate: AsyncParsableCommand {
         ]
         var logger = Logger(label: "replyline.simulate")
         logger.logLevel = .critical
-        let replyline = try Replyline(configuration, sender: PrintingSender(), logger: logger)
+        let replyline = try AppServices(configuration, sender: PrintingSender(), logger: logger)
         let business = replyline.directory.businesses[0]
         guard let customer = PhoneNumber(phone, defaultCountry: business.rules.business.country) else {
             throw ValidationError("--phone \(phone) is not a phone number")
@@ -83,7 +83,7 @@ struct Simulate: AsyncParsableCommand {
         }
     }
 
-    func printState(_ replyline: Replyline, phone: String) async throws {
+    func printState(_ replyline: AppServices, phone: String) async throws {
         if let (appointment, _) = try await replyline.database.appointment(id: "apt_1", businessID: "default") {
             print("    appointment apt_1: \(appointment.service), \(appointment.state.rawValue)")
         }

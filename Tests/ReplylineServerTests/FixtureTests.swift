@@ -24,7 +24,7 @@ struct FixtureTests {
         let temp = try TemporaryDirectory()
         let configuration = try FixtureRunner.configuration(
             for: recorded, rulesDirectory: Repository.rules, databasePath: temp.url.appendingPathComponent("fixture.sqlite").path)
-        let replyline = try Replyline(configuration, logger: TestServer.quietLogger)
+        let replyline = try AppServices(configuration, logger: TestServer.quietLogger)
         try await FixtureRunner.applySetup(recorded, to: replyline)
         let results = try await buildApplication(replyline).test(.router) { client in
             try await FixtureRunner.run(recorded, database: replyline.database) { request in

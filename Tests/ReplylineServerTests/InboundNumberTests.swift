@@ -94,7 +94,7 @@ struct InboundNumberTests {
     func mediaURLs() async throws {
         let server = try TestServer()
         let log = LogCapture()
-        let replyline = try Replyline(server.replyline.configuration, database: server.database, logger: log.logger)
+        let replyline = try AppServices(server.replyline.configuration, database: server.database, logger: log.logger)
         let media = [
             "javascript:alert(1)", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", "data:text/html,<b>x</b>",
             "http://cdn.example.com/a.png", "https://", "/relative/path.png", "https://x.example/a\u{7}b", "file:///etc/passwd",
@@ -120,7 +120,7 @@ struct InboundNumberTests {
     func inboundLogLine() async throws {
         let server = try TestServer()
         let log = LogCapture()
-        let replyline = try Replyline(server.replyline.configuration, database: server.database, logger: log.logger)
+        let replyline = try AppServices(server.replyline.configuration, database: server.database, logger: log.logger)
         try await buildApplication(replyline).test(.router) { client in
             try await client.text("my secret question", sid: "SMlog1")
             try await client.text("my secret question", sid: "SMlog1")

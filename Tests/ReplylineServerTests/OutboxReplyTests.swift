@@ -105,15 +105,22 @@ struct OutboxReplyTests {
         }
     }
 
-    @Test("The relay's webhook checks its own token, and Twilio's route still answers inline beside it")
+    @Test("The relay's webhook checks its own token; Twilio's route answers inline for a Twilio business and refuses the relay's numbers")
     func routesPerProvider() async throws {
         let sender = RelaySender()
         let server = try TestServer.onRelay(sender)
         try await server.app.test(.router) { client in
             #expect(try await Self.text(client, "HELP", id: "RL1", token: "wrong").status == .forbidden)
             #expect(try await server.database.thread(businessID: "clinic", phone: Self.customer) == nil)
-            let twiml = try await client.text("HELP", sid: "SMtw1")
+            let twiml = try await client.text("HELP", sid: "SMtw1", to: TestServer.salonNumber)
             #expect(twiml.contains("<Message>"))
+            // The clinic's number through Twilio's route: refused, its business is on the relay.
+            let (headers, form) = TestServer.inbound(TestServer.sms("SMtw2", body: "HELP"))
+            try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: form) { response in
+                #expect(response.status == .notFound)
+                #expect(String(buffer: response.body).contains("/webhooks/relay/messages"))
+            }
+            #expect(try await server.database.thread(businessID: "clinic", phone: Self.customer) == nil)
             try await client.execute(uri: "/webhooks/plivo/messages", method: .post) { #expect($0.status == .notFound) }
             try await server.replyline.outbox.runOnce()
             #expect(sender.bodies.isEmpty)

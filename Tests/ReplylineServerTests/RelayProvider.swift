@@ -75,7 +75,13 @@ extension TestServer {
     /// The clinic on the relay, beside Twilio; the relay's messages go through `sender`.
     static func onRelay(_ sender: RelaySender, log: LogCapture? = nil) throws -> TestServer {
         try TestServer(
-            configure: { $0.businesses[0].provider = "relay" },
+            configure: { configuration in
+                configuration.businesses[0].provider = "relay"
+                // A second business, on Twilio, beside it.
+                let salon = try RulesLoader.load(contentsOf: Repository.rules.appendingPathComponent("salon.yml"))
+                configuration.businesses.append(
+                    BusinessConfiguration(id: "salon", rules: salon, numbers: [TestServer.salonNumber], apiKey: "key-salon"))
+            },
             providers: { configuration in
                 var registry = ProviderRegistry.standard(configuration)
                 registry.register(RelayProvider(), sender: sender)

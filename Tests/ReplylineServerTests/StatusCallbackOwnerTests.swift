@@ -163,7 +163,7 @@ struct StatusCallbackOwnerTests {
     func logLines() async throws {
         let server = try Self.server()
         let log = LogCapture()
-        let replyline = try Replyline(
+        let replyline = try AppServices(
             server.replyline.configuration, database: server.database, sender: TwilioStandIn(), logger: log.logger)
         try await buildApplication(replyline).test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)

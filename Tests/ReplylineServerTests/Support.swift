@@ -35,7 +35,7 @@ final class TestServer: Sendable {
     static let business = "+15017122661"
 
     let directory: TemporaryDirectory
-    let replyline: Replyline
+    let replyline: AppServices
 
     let clock = TestClock()
 
@@ -55,7 +55,7 @@ final class TestServer: Sendable {
         configuration.now = { clock.now }
         configuration.runsOutboxWorker = false
         try configure(&configuration)
-        replyline = try Replyline(configuration, providers: providers(configuration), sender: sender, logger: Self.quietLogger)
+        replyline = try AppServices(configuration, providers: providers(configuration), sender: sender, logger: Self.quietLogger)
     }
 
     /// Two businesses on one deployment: the clinic (its key `key-clinic`, its number

@@ -79,7 +79,8 @@ struct ThreadPageTests {
         let page = rows.count > limit ? Array(rows.dropFirst()) : rows
         let next = rows.count > limit ? page.first.map { Cursor.encode(messageID: $0.message.id!) } : nil
         let holds = try await server.database.holds(messageIDs: page.map { $0.message.id! }, now: server.clock.now)
-        return MessagePage(messages: page.map { .init($0.message, history: $0.history, hold: holds[$0.message.id!]) }, next_cursor: next)
+        return InboxController.MessagePage(
+            messages: page.map { .init($0.message, history: $0.history, hold: holds[$0.message.id!]) }, next_cursor: next)
     }
 
     func expectSame(_ page: String, _ encoded: Data) throws {

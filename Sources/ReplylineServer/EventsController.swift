@@ -1,0 +1,55 @@
+import Foundation
+import Hummingbird
+import ReplylineCore
+import ReplylineStore
+
+/// `POST /events/call-completed {"phone", "summary", "appointment_id"?}`: the follow-up
+/// text after a phone call (a voice agent's or a person's), from the rules' `post_call` reply.
+struct EventsController {
+    let replyline: AppServices
+
+    func addRoutes(to group: RouterGroup<APIContext>) {
+        group.post("events/call-completed", use: callCompleted)
+    }
+
+    @Sendable func callCompleted(_ request: Request, context: APIContext) async throws -> Response {
+        let business = try context.requireBusiness()
+        let object = try await JSON.object(request)
+        if let unknown = object.keys.sorted().first(where: { !["phone", "summary", "appointment_id"].contains($0) }) {
+            throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are phone, summary, appointment_id.")
+        }
+        guard let template = business.rules.replies.postCall else {
+            throw APIError(
+                .unprocessableContent, code: "no_post_call_reply",
+                message: "The rules file \(business.rules.source) has no `replies.post_call`; add one to send call follow-ups.")
+        }
+        let fields = try AppointmentsController.Fields(object)
+        let phoneText = try fields.text("phone", required: true)!
+        guard let phone = PhoneNumber(phoneText, defaultCountry: business.rules.business.country) else {
+            throw APIError.invalid("phone", "`\(phoneText)` is not a phone number. Use E.164 (+15551234567).")
+        }
+        let summary = try fields.text("summary", required: true, max: 600, lines: .many)!
+        var appointment: Appointment?
+        if let id = try fields.text("appointment_id", required: false) {
+            guard let (stored, owner) = try await replyline.database.appointment(id: id, businessID: business.id), owner == phone.e164
+            else {
+                throw APIError(
+                    .notFound, code: "not_found", message: "Appointment \(id) of \(phone.e164) not found.", field: "appointment_id")
+            }
+            appointment = Appointment(
+                id: stored.id, customerName: stored.customerName, service: stored.service, startsAt: stored.startsAt,
+                amountCents: stored.amountCents, state: stored.state)
+        }
+        var values = business.engine.values(contact: ContactSnapshot(), appointment: appointment)
+        values[.summary] = summary
+        let body = template.render(values)
+        do {
+            let message = try await replyline.database.queueOutbound(
+                businessID: business.id, phone: phone.e164, kind: "post_call", body: body, media: [], appointmentID: appointment?.id,
+                provider: replyline.sender(for: business).name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
+            return try JSON.response(InboxController.MessageJSON(message, history: []), status: .created)
+        } catch SendRefusal.optedOut {
+            throw APIError(.conflict, code: "opted_out", message: "\(phone.e164) opted out; no follow-up can be sent.", field: "phone")
+        }
+    }
+}
