@@ -52,7 +52,7 @@ public final class AppDatabase: Sendable {
 
     init(writer: any DatabaseWriter, checkpointer: Checkpointer?) throws {
         self.writer = writer
-        self.committer = GroupCommitter(writer: writer)
+        self.committer = GroupCommitter(writer: writer, committed: { checkpointer?.committed() })
         self.checkpointer = checkpointer
         try Self.migrator.migrate(writer)
     }

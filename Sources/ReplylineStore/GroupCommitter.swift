@@ -27,10 +27,13 @@ final class GroupCommitter: Sendable {
     let queue = Mutex(Queue())
     /// Upper bound on jobs per transaction, so one commit never holds a caller for long.
     let maxBatch: Int
+    /// Called after each commit, on the writer's queue (the checkpointer's wake-up).
+    let committed: @Sendable () -> Void
 
-    init(writer: any DatabaseWriter, maxBatch: Int = 512) {
+    init(writer: any DatabaseWriter, maxBatch: Int = 512, committed: @escaping @Sendable () -> Void = {}) {
         self.writer = writer
         self.maxBatch = maxBatch
+        self.committed = committed
     }
 
     func submit<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -78,6 +81,7 @@ final class GroupCommitter: Sendable {
                 // Rolled back: nothing of this batch happened. Each job again, alone.
                 resumes = isolated(batch, db)
             }
+            committed()
             for resume in resumes { resume() }
         }
     }
