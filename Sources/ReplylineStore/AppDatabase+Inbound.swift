@@ -41,8 +41,9 @@ extension AppDatabase {
             {
                 return InboundOutcome(reply: existing[1] ?? "", isDuplicate: true, decision: nil, messageID: existing[0])
             }
-            let contact = try Self.contactState(db, businessID: businessID, phone: message.from, stamp: stamp)
-            let conversation = try Self.conversationState(db, businessID: businessID, contactID: contact.id, stamp: stamp)
+            let state = try Self.threadState(db, businessID: businessID, phone: message.from, stamp: stamp)
+            let contact = state.contact
+            let conversation = state.conversation
             let upcoming = try Row.fetchCursor(
                 db.cachedStatement(
                     sql: """
@@ -157,46 +158,46 @@ extension AppDatabase {
         }
     }
 
-    /// The contact's id, name and consent, created opted in on first contact. Insert-or-get:
+    /// The contact's id, name and consent and its conversation's id and last
+    /// acknowledgement, in one statement; both are created on first contact. Insert-or-get:
     /// of two writers creating the same contact, one inserts and both read the one row.
-    static func contactState(_ db: Database, businessID: String, phone: String, stamp: String) throws -> (
-        id: Int64, name: String?, consent: ConsentState
+    static func threadState(_ db: Database, businessID: String, phone: String, stamp: String) throws -> (
+        contact: (id: Int64, name: String?, consent: ConsentState), conversation: (id: Int64, lastUnrecognizedReplyAt: Date?)
     ) {
-        let select = try db.cachedStatement(sql: "SELECT id, name, consent FROM contacts WHERE business_id = ? AND phone = ?")
-        var row = try Row.fetchOne(select, arguments: [businessID, phone])
-        if row == nil {
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO contacts (business_id, phone, consent, created_at) VALUES (?, ?, 'opted_in', ?)
-                    ON CONFLICT (business_id, phone) DO NOTHING
-                    """
-            ).execute(arguments: [businessID, phone, stamp])
-            row = try Row.fetchOne(select, arguments: [businessID, phone])
+        let select = try db.cachedStatement(
+            sql: """
+                SELECT contacts.id, contacts.name, contacts.consent, conversations.id, conversations.last_unrecognized_reply_at
+                FROM contacts LEFT JOIN conversations ON conversations.contact_id = contacts.id
+                WHERE contacts.business_id = ? AND contacts.phone = ?
+                """)
+        for _ in 0..<3 {
+            guard let row = try Row.fetchOne(select, arguments: [businessID, phone]) else {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO contacts (business_id, phone, consent, created_at) VALUES (?, ?, 'opted_in', ?)
+                        ON CONFLICT (business_id, phone) DO NOTHING
+                        """
+                ).execute(arguments: [businessID, phone, stamp])
+                continue
+            }
+            let contactID: Int64 = try row.decode(atIndex: 0)
+            guard let conversationID = row[3] as Int64? else {
+                try db.cachedStatement(
+                    sql: """
+                        INSERT INTO conversations (business_id, contact_id, last_message_at) VALUES (?, ?, ?)
+                        ON CONFLICT (contact_id) DO NOTHING
+                        """
+                ).execute(arguments: [businessID, contactID, stamp])
+                continue
+            }
+            guard let consent = (row[2] as String?).flatMap(ConsentState.init(rawValue:)) else {
+                throw StoredValueError("contact \(contactID) has consent `\(row[2] as String? ?? "NULL")`")
+            }
+            return (
+                (contactID, try row.decode(atIndex: 1), consent), (conversationID, try row.optionalStoredDate(atIndex: 4))
+            )
         }
-        guard let row else { throw StoredValueError("contact \(phone) of \(businessID) could not be created") }
-        guard let consent = (row[2] as String?).flatMap(ConsentState.init(rawValue:)) else {
-            throw StoredValueError("contact \(row[0] as Int64? ?? 0) has consent `\(row[2] as String? ?? "NULL")`")
-        }
-        return (try row.decode(atIndex: 0), try row.decode(atIndex: 1), consent)
-    }
-
-    /// The conversation's id and last acknowledgement, created on first contact (insert-or-get).
-    static func conversationState(_ db: Database, businessID: String, contactID: Int64, stamp: String) throws -> (
-        id: Int64, lastUnrecognizedReplyAt: Date?
-    ) {
-        let select = try db.cachedStatement(sql: "SELECT id, last_unrecognized_reply_at FROM conversations WHERE contact_id = ?")
-        var row = try Row.fetchOne(select, arguments: [contactID])
-        if row == nil {
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO conversations (business_id, contact_id, last_message_at) VALUES (?, ?, ?)
-                    ON CONFLICT (contact_id) DO NOTHING
-                    """
-            ).execute(arguments: [businessID, contactID, stamp])
-            row = try Row.fetchOne(select, arguments: [contactID])
-        }
-        guard let row else { throw StoredValueError("the conversation of contact \(contactID) could not be created") }
-        return (try row.decode(atIndex: 0), try row.optionalStoredDate(atIndex: 1))
+        throw StoredValueError("the contact \(phone) of \(businessID) and its conversation could not be created")
     }
 
     /// The contact, created opted in on first contact (insert-or-get, as `contactState`).
