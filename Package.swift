@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "ReplylineProviders", targets: ["ReplylineProviders"]),
         .library(name: "ReplylineProvidersHTTP", targets: ["ReplylineProvidersHTTP"]),
         .library(name: "ReplylineStore", targets: ["ReplylineStore"]),
+        .library(name: "ReplylineSQLite", targets: ["ReplylineSQLite"]),
         .library(name: "ReplylineServer", targets: ["ReplylineServer"]),
     ],
     dependencies: [
@@ -47,10 +48,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The store's contract and plain values; ReplylineSQLite implements it with GRDB.
+        .target(name: "ReplylineStore", dependencies: ["ReplylineCore"]),
         .target(
-            name: "ReplylineStore",
+            name: "ReplylineSQLite",
             dependencies: [
                 "ReplylineCore",
+                "ReplylineStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -61,6 +65,7 @@ let package = Package(
                 "ReplylineProviders",
                 "ReplylineProvidersHTTP",
                 "ReplylineStore",
+                "ReplylineSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -75,6 +80,7 @@ let package = Package(
             name: "replyline",
             dependencies: [
                 "ReplylineServer",
+                "ReplylineSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -84,11 +90,12 @@ let package = Package(
             dependencies: ["ReplylineProviders", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "ReplylineProvidersHTTPTests", dependencies: ["ReplylineProvidersHTTP"]),
-        .testTarget(name: "ReplylineStoreTests", dependencies: ["ReplylineStore"]),
+        .testTarget(name: "ReplylineSQLiteTests", dependencies: ["ReplylineSQLite", "ReplylineStore"]),
         .testTarget(
             name: "ReplylineServerTests",
             dependencies: [
                 "ReplylineServer",
+                "ReplylineSQLite",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,6 +5,7 @@ import NIOCore
 import ReplylineCore
 import ReplylineProviders
 import ReplylineProvidersHTTP
+import ReplylineSQLite
 import ReplylineStore
 import ServiceLifecycle
 
@@ -13,7 +14,7 @@ import ServiceLifecycle
 /// puts HTTP in front of them; `replyline replay` drives them without HTTP.
 public struct AppServices: Sendable {
     public let configuration: ServerConfiguration
-    public let database: AppDatabase
+    public let store: any ConversationStore
     public let directory: BusinessDirectory
     public let providers: ProviderRegistry
     /// Each provider's webhooks, by provider name.
@@ -28,7 +29,7 @@ public struct AppServices: Sendable {
     ///   - sender: when given, sends every business's messages instead of its provider's
     ///     sender (a test's recorder, `simulate`'s printer).
     public init(
-        _ configuration: ServerConfiguration, database: AppDatabase? = nil, providers: ProviderRegistry? = nil,
+        _ configuration: ServerConfiguration, store: (any ConversationStore)? = nil, providers: ProviderRegistry? = nil,
         sender: (any MessageSender)? = nil, logger: Logger
     ) throws {
         precondition(!configuration.businesses.isEmpty, "a deployment needs at least one business")
@@ -40,11 +41,11 @@ public struct AppServices: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.providers = providers
-        let database = try database ?? AppDatabase(path: configuration.databasePath)
-        self.database = database
+        let store = try store ?? AppDatabase(path: configuration.databasePath)
+        self.store = store
         self.directory = BusinessDirectory(configuration.businesses)
         let environment = WebhookEnvironment(
-            database: database, directory: directory, publicURL: configuration.effectivePublicURL, now: configuration.now,
+            store: store, directory: directory, publicURL: configuration.effectivePublicURL, now: configuration.now,
             logger: logger, metrics: metrics)
         var webhooks: [String: any WebhookHandling] = [:]
         for entry in providers.entries { webhooks[entry.name] = entry.makeWebhooks(environment) }
@@ -52,7 +53,7 @@ public struct AppServices: Sendable {
         var senders: [String: any MessageSender] = [:]
         for business in directory.businesses { senders[business.id] = sender ?? providers[business.provider]!.sender }
         self.outbox = OutboxWorker(
-            database: database, senders: senders, instance: configuration.effectiveInstanceID, directory: directory,
+            store: store, senders: senders, instance: configuration.effectiveInstanceID, directory: directory,
             now: configuration.now, interval: configuration.outboxInterval, logger: logger, metrics: metrics)
     }
 
@@ -63,7 +64,7 @@ public struct AppServices: Sendable {
 extension AppServices {
     /// Creates an appointment for `business` and queues its confirmation request.
     public func createAppointment(_ new: NewAppointment, for business: Business) async throws -> CreatedAppointment {
-        try await database.createAppointment(
+        try await store.createAppointment(
             new, businessID: business.id, provider: sender(for: business).name, fromNumber: business.sendingNumber,
             now: configuration.now(), compose: compose(for: business))
     }
@@ -73,8 +74,8 @@ extension AppServices {
     /// Changes an appointment of `business`; a new time queues a new confirmation request.
     public func updateAppointment(
         id: String, _ change: AppointmentUpdate, for business: Business
-    ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: Int64?) {
-        try await database.updateAppointment(
+    ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: MessageID?) {
+        try await store.updateAppointment(
             id: id, businessID: business.id, update: change, provider: sender(for: business).name, fromNumber: business.sendingNumber,
             now: configuration.now(), compose: compose(for: business))
     }

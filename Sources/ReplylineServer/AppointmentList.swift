@@ -7,8 +7,8 @@ import ReplylineStore
 /// appointments by start time, each with the messages about it still to go and when.
 extension AppointmentsController {
     struct PendingMessageJSON: Encodable {
-        var message_id: Int64
-        var kind: String
+        var message_id: MessageID
+        var kind: MessageKind
         var due_at: Date
         var held_reason: String?
 
@@ -34,7 +34,7 @@ extension AppointmentsController {
             guard let cursor = Cursor.decodeAppointment(String(text)) else { throw Query.invalidCursor }
             return cursor
         }
-        let rows = try await replyline.database.appointments(businessID: business.id, filter: filter, limit: limit + 1, after: cursor)
+        let rows = try await replyline.store.appointments(businessID: business.id, filter: filter, limit: limit + 1, after: cursor)
         let page = rows.prefix(limit)
         let next =
             rows.count > limit

@@ -26,11 +26,11 @@ struct AppointmentsController {
         var state: String
         var created_at: Date
         var updated_at: Date
-        var confirmation_message_id: Int64?
+        var confirmation_message_id: MessageID?
         /// Only in the list: the messages about it still to go.
         var pending_messages: [PendingMessageJSON]?
 
-        init(_ appointment: StoredAppointment, phone: String, confirmationMessageID: Int64? = nil) {
+        init(_ appointment: StoredAppointment, phone: String, confirmationMessageID: MessageID? = nil) {
             id = appointment.id
             self.phone = phone
             customer_name = appointment.customerName
@@ -57,7 +57,7 @@ struct AppointmentsController {
     @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let id = try context.parameters.require("id")
-        guard let (appointment, phone) = try await replyline.database.appointment(id: id, businessID: business.id) else {
+        guard let (appointment, phone) = try await replyline.store.appointment(id: id, businessID: business.id) else {
             throw APIError.notFound("Appointment \(id)")
         }
         return try JSON.response(AppointmentJSON(appointment, phone: phone))

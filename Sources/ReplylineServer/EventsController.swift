@@ -31,7 +31,7 @@ struct EventsController {
         let summary = try fields.text("summary", required: true, max: 600, lines: .many)!
         var appointment: Appointment?
         if let id = try fields.text("appointment_id", required: false) {
-            guard let (stored, owner) = try await replyline.database.appointment(id: id, businessID: business.id), owner == phone.e164
+            guard let (stored, owner) = try await replyline.store.appointment(id: id, businessID: business.id), owner == phone.e164
             else {
                 throw APIError(
                     .notFound, code: "not_found", message: "Appointment \(id) of \(phone.e164) not found.", field: "appointment_id")
@@ -44,8 +44,8 @@ struct EventsController {
         values[.summary] = summary
         let body = template.render(values)
         do {
-            let message = try await replyline.database.queueOutbound(
-                businessID: business.id, phone: phone.e164, kind: "post_call", body: body, media: [], appointmentID: appointment?.id,
+            let message = try await replyline.store.queueOutbound(
+                businessID: business.id, phone: phone.e164, kind: .postCall, body: body, media: [], appointmentID: appointment?.id,
                 provider: replyline.sender(for: business).name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
             return try JSON.response(InboxController.MessageJSON(message, history: []), status: .created)
         } catch SendRefusal.optedOut {

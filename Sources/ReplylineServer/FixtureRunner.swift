@@ -59,16 +59,16 @@ public struct FixtureRunner {
 
     /// Runs every step through `send` and compares.
     public static func run(
-        _ fixture: Fixture, database: AppDatabase,
+        _ fixture: Fixture, store: any ConversationStore,
         send: (Fixture.Request) async throws -> Fixture.Response
     ) async throws -> [StepResult] {
         var results: [StepResult] = []
         for (index, step) in fixture.steps.enumerated() {
-            let before = try await database.tableCounts()
+            let before = try await store.tableCounts()
             let actual = try await send(step.request)
             var changed: [String] = []
             if !(200..<300).contains(actual.status) {
-                let after = try await database.tableCounts()
+                let after = try await store.tableCounts()
                 changed = after.keys.filter { after[$0] != before[$0] }.sorted()
             }
             results.append(StepResult(index: index, expected: step.response, actual: actual, changedTables: changed))

@@ -68,9 +68,9 @@ struct InboxController {
     }
 
     struct MessageJSON: Encodable {
-        var id: Int64
-        var direction: String
-        var kind: String
+        var id: MessageID
+        var direction: MessageDirection
+        var kind: MessageKind
         var body: String
         var media: [MediaJSON]
         var status: String
@@ -81,7 +81,7 @@ struct InboxController {
         var encoding: String
         var provider_message_id: String?
         var appointment_id: String?
-        var in_reply_to: Int64?
+        var in_reply_to: MessageID?
         var created_at: Date
         /// Present while the outbox holds the message: when it will go, and why it waits
         /// once the outbox has deferred it (quiet hours, cadence, a retry).
@@ -90,10 +90,10 @@ struct InboxController {
 
         init(_ message: StoredMessage, history: [StatusEvent], hold: MessageHold? = nil) {
             id = message.id!
-            direction = message.direction.rawValue
+            direction = message.direction
             kind = message.kind
             body = message.body
-            media = message.mediaItems.map { MediaJSON(url: $0.url, content_type: $0.contentType) }
+            media = message.media.map { MediaJSON(url: $0.url, content_type: $0.contentType) }
             status = message.status
             status_history = history.map {
                 StatusJSON(status: $0.status, error_code: $0.errorCode, error_message: $0.errorMessage, at: $0.createdAt)
@@ -121,7 +121,7 @@ struct InboxController {
             guard let cursor = Cursor.decodeConversation(String(text)) else { throw Query.invalidCursor }
             return cursor
         }
-        let rows = try await replyline.database.conversations(
+        let rows = try await replyline.store.conversations(
             businessID: business.id, unreadOnly: unread, needsReplyOnly: needsReply, limit: limit + 1, after: cursor)
         let page = rows.prefix(limit)
         let next =
@@ -132,10 +132,10 @@ struct InboxController {
     @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let phone = try context.phone(business)
-        guard let summary = try await replyline.database.conversation(businessID: business.id, phone: phone) else {
+        guard let summary = try await replyline.store.conversation(businessID: business.id, phone: phone) else {
             throw APIError.notFound("Conversation with \(phone)")
         }
-        let appointments = try await replyline.database.appointments(businessID: business.id, phone: phone)
+        let appointments = try await replyline.store.appointments(businessID: business.id, phone: phone)
         return try JSON.response(
             ConversationDetail(
                 conversation: ConversationJSON(summary), appointments: appointments.map { .init($0, phone: phone) }))
@@ -146,12 +146,12 @@ struct InboxController {
         let phone = try context.phone(business)
         let query = request.uri.queryParameters
         let limit = try Query.limit(query)
-        let before = try query.get("cursor").map { text -> Int64 in
+        let before = try query.get("cursor").map { text -> MessageID in
             guard let id = Cursor.decodeMessage(String(text)) else { throw Query.invalidCursor }
             return id
         }
         guard
-            let page = try await replyline.database.threadPage(
+            let page = try await replyline.store.threadPage(
                 businessID: business.id, phone: phone, limit: limit, before: before, now: replyline.configuration.now())
         else {
             throw APIError.notFound("Conversation with \(phone)")
@@ -193,7 +193,7 @@ struct InboxController {
             throw APIError.invalid("body", "`body` is \(body.count) characters; the limit is \(TwiML.maxBodyCharacters).")
         }
         do {
-            let message = try await replyline.database.queueManualMessage(
+            let message = try await replyline.store.queueManualMessage(
                 businessID: business.id, phone: phone, body: body, media: mediaValues.map { .init(url: $0, contentType: nil) },
                 provider: replyline.sender(for: business).name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
             return try JSON.response(MessageJSON(message, history: []), status: .created)
@@ -208,8 +208,8 @@ struct InboxController {
     @Sendable func read(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let phone = try context.phone(business)
-        guard try await replyline.database.markRead(businessID: business.id, phone: phone),
-            let summary = try await replyline.database.conversation(businessID: business.id, phone: phone)
+        guard try await replyline.store.markRead(businessID: business.id, phone: phone),
+            let summary = try await replyline.store.conversation(businessID: business.id, phone: phone)
         else { throw APIError.notFound("Conversation with \(phone)") }
         return try JSON.response(ConversationJSON(summary))
     }
@@ -230,10 +230,10 @@ struct InboxController {
     @Sendable func consent(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let phone = try context.phone(business)
-        guard let summary = try await replyline.database.conversation(businessID: business.id, phone: phone) else {
+        guard let summary = try await replyline.store.conversation(businessID: business.id, phone: phone) else {
             throw APIError.notFound("Contact \(phone)")
         }
-        let events = try await replyline.database.consentEvents(businessID: business.id, phone: phone)
+        let events = try await replyline.store.consentEvents(businessID: business.id, phone: phone)
         return try JSON.response(
             ConsentJSON(
                 phone: phone, consent: summary.consent.rawValue,
@@ -273,7 +273,7 @@ enum Cursor {
         encode("c:\(Int64((cursor.lastMessageAt.timeIntervalSince1970 * 1000).rounded())):\(cursor.id)")
     }
 
-    static func encode(messageID: Int64) -> String { encode("m:\(messageID)") }
+    static func encode(messageID: MessageID) -> String { encode("m:\(messageID)") }
 
     static func encode(_ text: String) -> String {
         Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
@@ -291,11 +291,11 @@ enum Cursor {
         guard let parts = decode(cursor), parts.count == 3, parts[0] == "c", let millis = Int64(parts[1]), let id = Int64(parts[2]) else {
             return nil
         }
-        return ConversationCursor(lastMessageAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: id)
+        return ConversationCursor(lastMessageAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: ConversationID(id))
     }
 
-    static func decodeMessage(_ cursor: String) -> Int64? {
+    static func decodeMessage(_ cursor: String) -> MessageID? {
         guard let parts = decode(cursor), parts.count == 2, parts[0] == "m", let id = Int64(parts[1]) else { return nil }
-        return id
+        return MessageID(id)
     }
 }

@@ -21,7 +21,7 @@ public struct ConsoleSender: MessageSender {
     public func send(_ message: StoredMessage) async -> SendResult {
         let line = "\(Date().formatted(.iso8601)) [console sms] \(message.fromNumber) -> \(message.toNumber): \(message.body)\n"
         FileHandle.standardError.write(Data(line.utf8))
-        return .sent(providerMessageID: "console-\(message.id ?? 0)", status: "sent")
+        return .sent(providerMessageID: "console-\(message.id?.rawValue ?? 0)", status: "sent")
     }
 }
 
@@ -54,7 +54,7 @@ public enum Plan {
 /// back later messages to the same contact, so they keep their order. Each message goes
 /// through its business's provider.
 public struct OutboxWorker: Service {
-    let database: AppDatabase
+    let store: any ConversationStore
     /// The sender of each business, by business id.
     let senders: [String: any MessageSender]
     /// Names this worker's claims (`ServerConfiguration.effectiveInstanceID`).
@@ -68,7 +68,7 @@ public struct OutboxWorker: Service {
     var jitter: @Sendable () -> Double = { Double.random(in: 0.8...1.2) }
 
     public func run() async throws {
-        let interrupted = try await database.recoverInterruptedSends(restartOf: instance, now: now())
+        let interrupted = try await store.recoverInterruptedSends(restartOf: instance, now: now())
         if interrupted > 0 {
             logger.warning("\(interrupted) message(s) were being sent when the server stopped; marked unknown, not sent again")
         }
@@ -78,9 +78,9 @@ public struct OutboxWorker: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 // Claims another instance left when it died are settled once their lease runs out.
-                if now().timeIntervalSince(lastSweep) >= AppDatabase.sendLease {
+                if now().timeIntervalSince(lastSweep) >= OutboxTerms.sendLease {
                     lastSweep = now()
-                    let expired = try await database.recoverInterruptedSends(now: lastSweep)
+                    let expired = try await store.recoverInterruptedSends(now: lastSweep)
                     if expired > 0 { logger.warning("\(expired) message(s) claimed by a stopped instance; marked unknown, not sent again") }
                 }
                 _ = try await runOnce()
@@ -96,30 +96,30 @@ public struct OutboxWorker: Service {
     @discardableResult
     public func runOnce() async throws -> Int {
         let now = self.now()
-        let due = try await database.dueOutbox(now: now, limit: 200)
-        var heldBack: [Int64: Date] = [:]
-        var sentInPass: [Int64: [Date]] = [:]
+        let due = try await store.dueOutbox(now: now, limit: 200)
+        var heldBack: [ContactID: Date] = [:]
+        var sentInPass: [ContactID: [Date]] = [:]
         var monthCounts: [String: Int] = [:]
         for item in due {
             if Task.isShuttingDownGracefully { break }
             let businessID = item.entry.businessId
             guard let business = directory.businesses.first(where: { $0.id == businessID }) else { continue }
             if let until = heldBack[item.contactID] {
-                try await database.deferSend(item.entry, until: until, reason: "waiting for an earlier message to this contact")
+                try await store.deferSend(item.entry, until: until, reason: "waiting for an earlier message to this contact")
                 log(item.message, business: businessID, "held behind an earlier message to this contact")
                 continue
             }
             if monthCounts[businessID] == nil {
-                monthCounts[businessID] = try await database.sentThisMonth(businessID: businessID, now: now)
+                monthCounts[businessID] = try await store.sentThisMonth(businessID: businessID, now: now)
             }
             // Asked only of a reply to a contact who opted out: rare, so not in `dueOutbox`.
             let isReplyUnderCurrentConsent =
-                item.consent != .optedIn && item.message.kind == "reply"
-                ? try await database.replyDecidedUnderCurrentConsent(replyID: item.entry.messageId) : false
+                item.consent != .optedIn && item.message.kind == .reply
+                ? try await store.replyDecidedUnderCurrentConsent(replyID: item.entry.messageId) : false
             let facts = SendFacts(
                 consent: item.consent, isReplyUnderCurrentConsent: isReplyUnderCurrentConsent, numberInvalid: item.numberInvalid,
                 isAutomated: item.message.isAutomated,
-                quietHoursApply: item.message.isAutomated && item.message.kind != "post_call",
+                quietHoursApply: item.message.isAutomated && item.message.kind != .postCall,
                 recentAutomatedSends: item.recentAutomatedSends + sentInPass[item.contactID, default: []],
                 sentThisMonth: monthCounts[businessID]!, monthlyLimit: Plan.hardLimit(business.plan),
                 appointmentStartsAt: item.appointmentStartsAt, appointment: item.appointment)
@@ -128,20 +128,20 @@ public struct OutboxWorker: Service {
             switch verdict {
             case .block(let reason):
                 metrics.outbound(result: "blocked")
-                try await database.finishSend(item.entry, result: .blocked(reason: reason), now: now)
+                try await store.finishSend(item.entry, result: .blocked(reason: reason), now: now)
                 log(message, business: businessID, "blocked: \(reason)")
             case .skip(let reason):
                 metrics.outbound(result: "skipped")
-                try await database.finishSend(item.entry, result: .skipped(reason: reason), now: now)
+                try await store.finishSend(item.entry, result: .skipped(reason: reason), now: now)
                 log(message, business: businessID, "skipped: \(reason)")
             case .deferUntil(let until, let hold):
                 metrics.outbound(result: "deferred")
                 heldBack[item.contactID] = until
                 let reason = "held until \(Self.localTime(until, in: business.rules.business.timeZone, now: now)) (\(hold.rawValue))"
-                try await database.deferSend(item.entry, until: until, reason: reason)
+                try await store.deferSend(item.entry, until: until, reason: reason)
                 log(message, business: businessID, reason)
             case .send:
-                guard let sender = senders[businessID], try await database.claimSend(item.entry, owner: instance, now: now) else {
+                guard let sender = senders[businessID], try await store.claimSend(item.entry, owner: instance, now: now) else {
                     continue
                 }
                 var result = await sender.send(message)
@@ -149,9 +149,9 @@ public struct OutboxWorker: Service {
                     result = .retry(
                         after: max(after, SendPolicy.backoff(attempt: item.entry.attempts + 1, jitter: jitter())), reason: reason)
                 }
-                try await database.finishSend(item.entry, result: result, now: self.now())
+                try await store.finishSend(item.entry, result: result, now: self.now())
                 metrics.outbound(result: result.label)
-                if case .retry(_, let reason) = result, item.entry.attempts + 1 >= AppDatabase.maxSendAttempts {
+                if case .retry(_, let reason) = result, item.entry.attempts + 1 >= OutboxTerms.maxSendAttempts {
                     log(message, business: businessID, "failed: gave up after \(item.entry.attempts + 1) attempts: \(reason)")
                 } else {
                     log(message, business: businessID, result.logText)
@@ -171,7 +171,7 @@ public struct OutboxWorker: Service {
 extension OutboxWorker {
     /// One line per outcome: the message's id, kind and business, never its body or number.
     func log(_ message: StoredMessage, business: String, _ outcome: String) {
-        logger.info("outbound message \(message.id ?? 0) (\(message.kind)) for \(business): \(outcome)")
+        logger.info("outbound message \(message.id?.rawValue ?? 0) (\(message.kind)) for \(business): \(outcome)")
     }
 
     /// `until` as staff read it: "09:00 America/New_York", with the date when not today.

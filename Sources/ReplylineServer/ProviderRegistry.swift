@@ -28,9 +28,7 @@ public struct ProviderRegistry: Sendable {
         let entry = Entry(
             name: provider.name, sender: sender, errors: { provider.error($0) },
             makeWebhooks: { environment in
-                WebhookPipeline(
-                    provider: provider, database: environment.database, directory: environment.directory,
-                    publicURL: environment.publicURL, now: environment.now, logger: environment.logger, metrics: environment.metrics)
+                WebhookPipeline(provider: provider, environment: environment)
             })
         entries.removeAll { $0.name == entry.name }
         entries.append(entry)
@@ -68,7 +66,7 @@ public struct ProviderRegistry: Sendable {
 
 /// What a webhook pipeline needs from the running app.
 struct WebhookEnvironment: Sendable {
-    let database: AppDatabase
+    let store: any ConversationStore
     let directory: BusinessDirectory
     let publicURL: String
     let now: @Sendable () -> Date

@@ -63,14 +63,14 @@ struct ReportsController {
             }
             components = DateComponents(year: year, month: month)
         }
-        let (start, end) = AppDatabase.month(containing: calendar.date(from: components)!)
+        let (start, end) = OutboxTerms.month(containing: calendar.date(from: components)!)
         return (String(format: "%04d-%02d", components.year!, components.month!), start, end)
     }
 
     @Sendable func usage(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let (label, start, end) = try month(request)
-        let figures = try await replyline.database.usage(businessID: business.id, from: start, to: end)
+        let figures = try await replyline.store.usage(businessID: business.id, from: start, to: end)
         let included = business.plan.flatMap { Plan.included[$0] }
         let overage = included.map { max(0, figures.outboundMessages - $0) } ?? 0
         return try JSON.response(
@@ -86,7 +86,7 @@ struct ReportsController {
     @Sendable func deliverability(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let (label, start, end) = try month(request)
-        let figures = try await replyline.database.deliverability(businessID: business.id, from: start, to: end)
+        let figures = try await replyline.store.deliverability(businessID: business.id, from: start, to: end)
         func rate(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : (Double(part) / Double(whole) * 10_000).rounded() / 10_000 }
         return try JSON.response(
             DeliverabilityJSON(

@@ -20,7 +20,7 @@ public struct TwilioSender: MessageSender {
     public func send(_ message: StoredMessage) async -> SendResult {
         let request = TwilioRESTClient.Message(
             to: message.toNumber, from: message.fromNumber, messagingServiceSID: nil, body: message.body,
-            mediaURLs: message.mediaItems.map(\.url), statusCallback: statusCallbackBase.map { "\($0)?m=\(message.id ?? 0)" })
+            mediaURLs: message.media.map(\.url), statusCallback: statusCallbackBase.map { "\($0)?m=\(message.id?.rawValue ?? 0)" })
         return Self.result(await client.send(request))
     }
 

@@ -20,12 +20,7 @@ public protocol WebhookHandling: Sendable {
 /// signature (before anything touches the database), parameters, then the business.
 struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
     let provider: Provider
-    let database: AppDatabase
-    let directory: BusinessDirectory
-    let publicURL: String
-    let now: @Sendable () -> Date
-    let logger: Logger
-    let metrics: Metrics
+    let environment: WebhookEnvironment
     /// The account each business's status callbacks must name, by business id: its own
     /// `account_sid`, else the provider's deployment account. A business with neither
     /// is absent, and its callbacks are checked on their number alone: the only other
@@ -39,20 +34,12 @@ struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
     /// The log lines, made once: each names the provider.
     let lines: LogLines
 
-    init(
-        provider: Provider, database: AppDatabase, directory: BusinessDirectory, publicURL: String, now: @escaping @Sendable () -> Date,
-        logger: Logger, metrics: Metrics
-    ) {
+    init(provider: Provider, environment: WebhookEnvironment) {
         self.provider = provider
-        self.database = database
-        self.directory = directory
-        self.publicURL = publicURL
-        self.now = now
-        self.logger = logger
-        self.metrics = metrics
+        self.environment = environment
         var accounts: [String: String] = [:]
         var senders: [String: String] = [:]
-        for business in directory.businesses {
+        for business in environment.directory.businesses {
             if business.provider == provider.name, let account = business.accountSID ?? provider.accountID {
                 accounts[business.id] = account
             }
@@ -67,26 +54,27 @@ struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
 
     func inbound(_ request: WebhookRequest) async -> WebhookResponse {
         let started = ContinuousClock.now
-        defer { metrics.webhookDuration(ContinuousClock.now - started) }
+        defer { environment.metrics.webhookDuration(ContinuousClock.now - started) }
         do {
             let payload = try verifiedPayload(request)
             var message = try provider.inboundMessage(payload)
             message.to = try Self.routingNumber(message.to)
-            guard let business = directory.business(receivingOn: message.to, messagingServiceID: message.messagingServiceID) else {
+            guard let business = environment.directory.business(receivingOn: message.to, messagingServiceID: message.messagingServiceID)
+            else {
                 throw WebhookError.unknownNumber(message.to)
             }
             // Its replies and later texts go through its own provider, not this one.
             guard business.provider == provider.name else { throw WebhookError.otherProvider(message.to, business.provider) }
             message.from = try Self.contactNumber(message.from, country: business.rules.business.country)
             if !message.droppedMedia.isEmpty {
-                logger.notice(
+                environment.logger.notice(
                     lines.mediaDropped,
                     metadata: [
                         "sid": "\(message.providerMessageID)", "business": "\(business.id)",
                         "parameters": "\(message.droppedMedia.joined(separator: ","))",
                     ])
             }
-            let now = self.now()
+            let now = environment.now()
             let engine = business.engine
             let text = message.text
             let render: (@Sendable (Decision) -> String)?
@@ -100,17 +88,17 @@ struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
                 render = nil
                 contentType = Self.plainText
             }
-            let outcome = try await database.recordInbound(
+            let outcome = try await environment.store.recordInbound(
                 message, businessID: business.id, now: now, decide: { engine.decide(text, contact: $0, now: now) }, render: render)
             let intent = outcome.decision?.intent.description ?? ""
-            metrics.inbound(intent: intent, duplicate: outcome.isDuplicate)
-            logger.info(
+            environment.metrics.inbound(intent: intent, duplicate: outcome.isDuplicate)
+            environment.logger.info(
                 lines.inbound,
                 metadata: [
                     "sid": "\(message.providerMessageID)", "business": "\(business.id)", "message": "\(outcome.messageID)",
                     "outcome": "\(outcome.isDuplicate ? "duplicate" : intent)",
                 ])
-            logger.trace(lines.inboundBody, metadata: ["sid": "\(message.providerMessageID)", "body": "\(message.body)"])
+            environment.logger.trace(lines.inboundBody, metadata: ["sid": "\(message.providerMessageID)", "body": "\(message.body)"])
             return WebhookResponse(status: 200, contentType: contentType, body: outcome.reply)
         } catch {
             return refusal(error, webhook: "inbound message")
@@ -146,19 +134,20 @@ struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
     /// was committed, so the provider's retry is safe).
     func refusal(_ error: any Error, webhook: String) -> WebhookResponse {
         if let error = error as? WebhookError {
-            metrics.webhookRefused(status: error.httpStatus)
-            logger.notice("\(provider.name) \(webhook) refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
+            environment.metrics.webhookRefused(status: error.httpStatus)
+            environment.logger.notice(
+                "\(provider.name) \(webhook) refused", metadata: ["status": "\(error.httpStatus)", "reason": "\(error)"])
             return WebhookResponse(status: error.httpStatus, contentType: Self.plainText, body: error.description + "\n")
         }
         if let error = error as? StoreUnavailable {
-            metrics.webhookRefused(status: 503)
-            logger.error("\(provider.name) \(webhook) not stored", metadata: ["reason": "\(error.reason)"])
+            environment.metrics.webhookRefused(status: 503)
+            environment.logger.error("\(provider.name) \(webhook) not stored", metadata: ["reason": "\(error.reason)"])
             return WebhookResponse(
                 status: 503, contentType: Self.plainText,
                 body: "\(error) The \(webhook) was not acknowledged; the provider may retry.\n",
                 retryAfter: StoreUnavailable.retryAfterSeconds)
         }
-        logger.error("\(provider.name) \(webhook) failed to commit", metadata: ["error": "\(error)"])
+        environment.logger.error("\(provider.name) \(webhook) failed to commit", metadata: ["error": "\(error)"])
         return WebhookResponse(
             status: 500, contentType: Self.plainText,
             body: "The \(webhook) could not be stored and was not acknowledged; the provider may retry.\n")
@@ -179,27 +168,31 @@ struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
             let status = report.status
             // A From that is no phone number (a whatsapp: address) stays as sent: it matches no message's number.
             let from = report.from.map { PhoneNumber(withCountryCode: $0)?.e164 ?? $0 }
-            let sender = from.flatMap { sendersByNumber[$0] } ?? (directory.businesses.count == 1 ? directory.businesses[0].id : nil)
+            let sender =
+                from.flatMap { sendersByNumber[$0] }
+                ?? (environment.directory.businesses.count == 1 ? environment.directory.businesses[0].id : nil)
             let callback = StatusCallback(
                 provider: provider.name, providerMessageID: sid, status: status, errorCode: report.errorCode,
-                errorMessage: report.errorMessage, messageID: report.messageIDHint, accountID: report.accountID, from: from,
+                errorMessage: report.errorMessage, messageID: report.messageIDHint.map(MessageID.init), accountID: report.accountID,
+                from: from,
                 businessID: sender)
-            let outcome = try await database.recordStatusCallback(callback, now: now(), expectedAccounts: expectedAccounts)
-            metrics.statusCallback(status: status.rawValue)
+            let outcome = try await environment.store.recordStatusCallback(
+                callback, now: environment.now(), expectedAccounts: expectedAccounts)
+            environment.metrics.statusCallback(status: status.rawValue)
             switch outcome {
             case .applied(let current, let business):
-                logger.info(
+                environment.logger.info(
                     lines.status,
                     metadata: [
                         "sid": "\(WebhookError.printable(sid))", "business": "\(business)", "reported": "\(status.rawValue)",
                         "status": "\(current.rawValue)",
                     ])
             case .held:
-                logger.info(
+                environment.logger.info(
                     lines.statusHeld,
                     metadata: ["sid": "\(WebhookError.printable(sid))", "business": "\(sender ?? "")", "reported": "\(status.rawValue)"])
             case .ignored(let mismatch):
-                logger.warning(
+                environment.logger.warning(
                     lines.statusIgnored,
                     metadata: [
                         "sid": "\(WebhookError.printable(sid))", "business": "\(mismatch.businessID ?? "none")",
@@ -222,7 +215,7 @@ struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
             throw .malformedForm("the body could not be read (a broken chunked encoding or a short body)")
         }
         let payload = try provider.decode(request.body)
-        try provider.verify(request, payload: payload, url: publicURL + request.target)
+        try provider.verify(request, payload: payload, url: environment.publicURL + request.target)
         return payload
     }
 }

@@ -1,19 +1,9 @@
 import Foundation
-import GRDB
 import ReplylineCore
 
-/// Column names are the snake_case of the property names.
-protocol SnakeCaseRecord: Codable, FetchableRecord, MutablePersistableRecord {}
-
-extension SnakeCaseRecord {
-    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
-    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { .convertToSnakeCase }
-}
-
 /// A person who texts a business; one per (business, phone).
-public struct StoredContact: SnakeCaseRecord, Sendable, Hashable {
-    public static let databaseTableName = "contacts"
-    public var id: Int64?
+public struct StoredContact: Codable, Sendable, Hashable {
+    public var id: ContactID?
     public var businessId: String
     public var phone: String
     public var name: String?
@@ -21,15 +11,25 @@ public struct StoredContact: SnakeCaseRecord, Sendable, Hashable {
     public var numberInvalid: Bool = false
     public var createdAt: Date
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    public init(
+        id: ContactID? = nil, businessId: String, phone: String, name: String? = nil, consent: ConsentState, numberInvalid: Bool = false,
+        createdAt: Date
+    ) {
+        self.id = id
+        self.businessId = businessId
+        self.phone = phone
+        self.name = name
+        self.consent = consent
+        self.numberInvalid = numberInvalid
+        self.createdAt = createdAt
+    }
 }
 
 /// The inbox state of one contact's thread with one business.
-public struct StoredConversation: SnakeCaseRecord, Sendable, Hashable {
-    public static let databaseTableName = "conversations"
-    public var id: Int64?
+public struct StoredConversation: Codable, Sendable, Hashable {
+    public var id: ConversationID?
     public var businessId: String
-    public var contactId: Int64
+    public var contactId: ContactID
     public var unreadCount: Int
     public var needsReply: Bool
     public var staffFlag: String?
@@ -37,7 +37,20 @@ public struct StoredConversation: SnakeCaseRecord, Sendable, Hashable {
     public var lastMessagePreview: String
     public var lastUnrecognizedReplyAt: Date?
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    public init(
+        id: ConversationID? = nil, businessId: String, contactId: ContactID, unreadCount: Int, needsReply: Bool, staffFlag: String? = nil,
+        lastMessageAt: Date, lastMessagePreview: String, lastUnrecognizedReplyAt: Date? = nil
+    ) {
+        self.id = id
+        self.businessId = businessId
+        self.contactId = contactId
+        self.unreadCount = unreadCount
+        self.needsReply = needsReply
+        self.staffFlag = staffFlag
+        self.lastMessageAt = lastMessageAt
+        self.lastMessagePreview = lastMessagePreview
+        self.lastUnrecognizedReplyAt = lastUnrecognizedReplyAt
+    }
 }
 
 public enum MessageDirection: String, Codable, Sendable, Hashable {
@@ -45,151 +58,92 @@ public enum MessageDirection: String, Codable, Sendable, Hashable {
     case outbound
 }
 
+/// What a message is for.
+public enum MessageKind: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Texted by the contact.
+    case inbound
+    /// The engine's answer to an inbound message.
+    case reply
+    case confirmationRequest = "confirmation_request"
+    case reminder
+    /// Written by staff.
+    case manual
+    /// The follow-up after a call with the voice agent.
+    case postCall = "post_call"
+
+    /// Sent by the system on its own, not by a person nor in answer to one.
+    public var isAutomated: Bool { self == .confirmationRequest || self == .reminder || self == .postCall }
+}
+
 /// One message of a thread, either way.
-public struct StoredMessage: SnakeCaseRecord, Sendable, Hashable {
-    public static let databaseTableName = "messages"
-    public var id: Int64?
-    public var conversationId: Int64
+public struct StoredMessage: Codable, Sendable, Hashable {
+    public var id: MessageID?
+    public var conversationId: ConversationID
     public var direction: MessageDirection
-    /// `inbound`, `reply` (in the webhook response), `confirmation_request`, `reminder`, `manual`.
-    public var kind: String
+    public var kind: MessageKind
     public var provider: String
     public var providerMessageId: String?
     public var fromNumber: String
     public var toNumber: String
     public var body: String
-    /// JSON array of `{"url", "content_type"}`.
-    public var media: String
+    public var media: [InboundMessage.Media]
     public var segments: Int
     public var encoding: SMSEncoding
+    /// `received`, a provider's delivery status (see `DeliveryStatus`), or the outbox's own:
+    /// `scheduled`, `blocked`, `skipped`, `cancelled`, `unknown`.
     public var status: String
     public var errorCode: String?
     public var errorMessage: String?
     public var intent: String?
-    /// JSON array of `[name, value]` pairs, exactly as the provider sent them (inbound only).
+    /// JSON array of `[name, value]` pairs, exactly as the provider sent them (inbound only):
+    /// kept as the provider's own record, never read by the engine.
     public var parameters: String?
     /// The exact response body given to the provider, replayed on a retry.
     public var webhookReply: String?
-    public var inReplyTo: Int64?
+    public var inReplyTo: MessageID?
     public var appointmentId: String?
     public var createdAt: Date
     public var sentAt: Date?
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    public init(
+        id: MessageID?, conversationId: ConversationID, direction: MessageDirection, kind: MessageKind, provider: String,
+        providerMessageId: String?, fromNumber: String, toNumber: String, body: String, media: [InboundMessage.Media], segments: Int,
+        encoding: SMSEncoding, status: String, errorCode: String? = nil, errorMessage: String? = nil, intent: String? = nil,
+        parameters: String? = nil, webhookReply: String? = nil, inReplyTo: MessageID? = nil, appointmentId: String?, createdAt: Date,
+        sentAt: Date? = nil
+    ) {
+        self.id = id
+        self.conversationId = conversationId
+        self.direction = direction
+        self.kind = kind
+        self.provider = provider
+        self.providerMessageId = providerMessageId
+        self.fromNumber = fromNumber
+        self.toNumber = toNumber
+        self.body = body
+        self.media = media
+        self.segments = segments
+        self.encoding = encoding
+        self.status = status
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.intent = intent
+        self.parameters = parameters
+        self.webhookReply = webhookReply
+        self.inReplyTo = inReplyTo
+        self.appointmentId = appointmentId
+        self.createdAt = createdAt
+        self.sentAt = sentAt
+    }
 
     /// Confirmation requests, reminders and follow-ups: sent by the system, not by a person.
-    public var isAutomated: Bool { ["confirmation_request", "reminder", "post_call"].contains(kind) }
-
-    public var mediaItems: [InboundMessage.Media] { Self.decodeMedia(media) }
-
-    /// The media stored as `json` (see `encodeMedia`).
-    public static func decodeMedia(_ json: String) -> [InboundMessage.Media] {
-        guard json != "[]" else { return [] }
-        return (try? JSONDecoder().decode([MediaJSON].self, from: Data(json.utf8)))?.map {
-            InboundMessage.Media(url: $0.url, contentType: $0.content_type)
-        } ?? []
-    }
-
-    struct MediaJSON: Codable {
-        var url: String
-        var content_type: String?
-    }
-
-    static func encodeMedia(_ media: [InboundMessage.Media]) -> String {
-        guard !media.isEmpty else { return "[]" }
-        var json: [UInt8] = [UInt8(ascii: "[")]
-        for (index, item) in media.enumerated() {
-            if index > 0 { json.append(UInt8(ascii: ",")) }
-            json += Array(#"{"url":"#.utf8)
-            JSONString.append(item.url, to: &json)
-            if let type = item.contentType {
-                json += Array(#","content_type":"#.utf8)
-                JSONString.append(type, to: &json)
-            }
-            json.append(UInt8(ascii: "}"))
-        }
-        json.append(UInt8(ascii: "]"))
-        return String(decoding: json, as: UTF8.self)
-    }
-
-    /// `[["name","value"],...]`, written by hand: JSONEncoder was a sixth of the inbound
-    /// path's time for what is a loop of string escapes.
-    static func encodeParameters(_ parameters: [(name: String, value: String)]) -> String {
-        var json: [UInt8] = [UInt8(ascii: "[")]
-        json.reserveCapacity(parameters.reduce(2) { $0 + $1.name.utf8.count + $1.value.utf8.count + 8 })
-        for (index, pair) in parameters.enumerated() {
-            if index > 0 { json.append(UInt8(ascii: ",")) }
-            json.append(UInt8(ascii: "["))
-            JSONString.append(pair.name, to: &json)
-            json.append(UInt8(ascii: ","))
-            JSONString.append(pair.value, to: &json)
-            json.append(UInt8(ascii: "]"))
-        }
-        json.append(UInt8(ascii: "]"))
-        return String(decoding: json, as: UTF8.self)
-    }
+    public var isAutomated: Bool { kind.isAutomated }
 }
 
-extension StoredMessage {
-    /// The columns a thread page reads, in the order `init(threadRow:)` expects them.
-    static let threadColumns = """
-        id, conversation_id, direction, kind, provider, provider_message_id, from_number, to_number, body, media, segments, encoding,
-        status, error_code, error_message, intent, in_reply_to, appointment_id, created_at, sent_at
-        """
-
-    /// A row of `threadColumns`, read by position; without the webhook parameters and reply.
-    /// Enumerations are read as text and dates through `StoredDate`: GRDB's generic
-    /// RawRepresentable and Calendar paths were most of a thread page's row decoding.
-    init(threadRow row: Row) throws {
-        let direction: String = try row.decode(atIndex: 2)
-        let encoding: String = try row.decode(atIndex: 11)
-        guard let direction = MessageDirection(rawValue: direction), let encoding = SMSEncoding(rawValue: encoding) else {
-            throw StoredValueError("message \(row[0] as Int64? ?? 0) has direction `\(direction)` and encoding `\(encoding)`")
-        }
-        self.init(
-            id: try row.decode(atIndex: 0), conversationId: try row.decode(atIndex: 1), direction: direction,
-            kind: try row.decode(atIndex: 3), provider: try row.decode(atIndex: 4), providerMessageId: try row.decode(atIndex: 5),
-            fromNumber: try row.decode(atIndex: 6), toNumber: try row.decode(atIndex: 7), body: try row.decode(atIndex: 8),
-            media: try row.decode(atIndex: 9), segments: try row.decode(atIndex: 10), encoding: encoding,
-            status: try row.decode(atIndex: 12), errorCode: try row.decode(atIndex: 13), errorMessage: try row.decode(atIndex: 14),
-            intent: try row.decode(atIndex: 15), parameters: nil, webhookReply: nil, inReplyTo: try row.decode(atIndex: 16),
-            appointmentId: try row.decode(atIndex: 17), createdAt: try row.storedDate(atIndex: 18),
-            sentAt: try row.optionalStoredDate(atIndex: 19))
-    }
-
-    /// Read by column name: the Codable path with snake_case conversion was most of the
-    /// time of a 200-message thread page.
-    public init(row: Row) throws {
-        id = row["id"]
-        conversationId = row["conversation_id"]
-        direction = row["direction"]
-        kind = row["kind"]
-        provider = row["provider"]
-        providerMessageId = row["provider_message_id"]
-        fromNumber = row["from_number"]
-        toNumber = row["to_number"]
-        body = row["body"]
-        media = row["media"]
-        segments = row["segments"]
-        encoding = row["encoding"]
-        status = row["status"]
-        errorCode = row["error_code"]
-        errorMessage = row["error_message"]
-        intent = row["intent"]
-        parameters = row["parameters"]
-        webhookReply = row["webhook_reply"]
-        inReplyTo = row["in_reply_to"]
-        appointmentId = row["appointment_id"]
-        createdAt = row["created_at"]
-        sentAt = row["sent_at"]
-    }
-}
-
-public struct StoredAppointment: SnakeCaseRecord, Sendable, Hashable {
-    public static let databaseTableName = "appointments"
+public struct StoredAppointment: Codable, Sendable, Hashable {
     public var id: String
     public var businessId: String
-    public var contactId: Int64
+    public var contactId: ContactID
     public var customerName: String?
     public var service: String
     public var startsAt: Date
@@ -198,49 +152,102 @@ public struct StoredAppointment: SnakeCaseRecord, Sendable, Hashable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    var engineValue: Appointment {
+    /// The appointment as the engine sees it.
+    public var engineValue: Appointment {
         Appointment(id: id, customerName: customerName, service: service, startsAt: startsAt, amountCents: amountCents, state: state)
+    }
+
+    public init(
+        id: String, businessId: String, contactId: ContactID, customerName: String? = nil, service: String, startsAt: Date,
+        amountCents: Int? = nil, state: AppointmentState, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.businessId = businessId
+        self.contactId = contactId
+        self.customerName = customerName
+        self.service = service
+        self.startsAt = startsAt
+        self.amountCents = amountCents
+        self.state = state
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
     }
 }
 
-/// A row of the append-only consent ledger (the schema refuses updates and deletes).
-public struct StoredConsentEvent: SnakeCaseRecord, Sendable, Hashable {
-    public static let databaseTableName = "consent_events"
-    public var id: Int64?
+/// A row of the append-only consent ledger (the store refuses updates and deletes).
+public struct StoredConsentEvent: Codable, Sendable, Hashable {
+    public var id: ConsentEventID?
     public var businessId: String
-    public var contactId: Int64
+    public var contactId: ContactID
     public var phone: String
     public var fromState: ConsentState
     public var toState: ConsentState
     public var source: ConsentSource
+    /// The provider's id of the message that made the change, if one did.
     public var messageId: String?
     public var createdAt: Date
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    public init(
+        id: ConsentEventID? = nil, businessId: String, contactId: ContactID, phone: String, fromState: ConsentState, toState: ConsentState,
+        source: ConsentSource, messageId: String? = nil, createdAt: Date
+    ) {
+        self.id = id
+        self.businessId = businessId
+        self.contactId = contactId
+        self.phone = phone
+        self.fromState = fromState
+        self.toState = toState
+        self.source = source
+        self.messageId = messageId
+        self.createdAt = createdAt
+    }
+}
+
+/// Where an outbox entry is in its life.
+public enum OutboxState: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Waiting for its due time.
+    case pending
+    /// Claimed by a worker, which is calling the provider.
+    case sending
+    case sent
+    /// Never to be sent (opted out, plan exhausted).
+    case blocked
+    /// Its appointment no longer needs it.
+    case skipped
+    case failed
+    /// Its appointment was cancelled or moved.
+    case cancelled
+    /// Interrupted while sending: the provider may have it, so it is never sent again.
+    case unknown
 }
 
 /// A message committed for sending; the outbox worker delivers it.
-public struct OutboxEntry: SnakeCaseRecord, Sendable, Hashable {
-    public static let databaseTableName = "outbox"
-    public var id: Int64?
-    public var messageId: Int64
+public struct OutboxEntry: Codable, Sendable, Hashable {
+    public var id: OutboxEntryID?
+    public var messageId: MessageID
     public var businessId: String
     public var dueAt: Date
     public var attempts: Int
     public var lastError: String?
-    public var state: String
+    public var state: OutboxState
     /// For a confirmation request or reminder: the appointment's start time its text
     /// names, so a message about an older time is skipped at send time.
     public var appointmentStartsAt: Date? = nil
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    public init(
+        id: OutboxEntryID? = nil, messageId: MessageID, businessId: String, dueAt: Date, attempts: Int, lastError: String? = nil,
+        state: OutboxState, appointmentStartsAt: Date? = nil
+    ) {
+        self.id = id
+        self.messageId = messageId
+        self.businessId = businessId
+        self.dueAt = dueAt
+        self.attempts = attempts
+        self.lastError = lastError
+        self.state = state
+        self.appointmentStartsAt = appointmentStartsAt
+    }
 }
-
-extension ConsentState: DatabaseValueConvertible {}
-extension ConsentSource: DatabaseValueConvertible {}
-extension AppointmentState: DatabaseValueConvertible {}
-extension SMSEncoding: DatabaseValueConvertible {}
-extension MessageDirection: DatabaseValueConvertible {}
 
 /// A stored value the schema should have made impossible; the request fails, not the process.
 public struct StoredValueError: Error, CustomStringConvertible {
@@ -251,12 +258,24 @@ public struct StoredValueError: Error, CustomStringConvertible {
     }
 }
 
-extension Row {
-    /// A date column, read by `StoredDate` when it has GRDB's stored form, else by GRDB.
-    func optionalStoredDate(atIndex index: Int) throws -> Date? { try StoredDate.decode(self[index]) }
+/// The store cannot take writes for now (a full or failing disk); nothing was stored.
+/// Callers answer 503 with a `Retry-After`, so the provider or client tries again later.
+public struct StoreUnavailable: Error, CustomStringConvertible {
+    public var reason: String
+    /// How long callers ask to be left alone before trying again.
+    public static let retryAfterSeconds = 30
 
-    func storedDate(atIndex index: Int) throws -> Date {
-        guard let date = try optionalStoredDate(atIndex: index) else { throw StoredValueError("a required date is missing") }
-        return date
+    public init(reason: String) {
+        self.reason = reason
+    }
+
+    public var description: String { "The database cannot store anything now: \(reason)." }
+}
+
+public struct BackupError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
     }
 }

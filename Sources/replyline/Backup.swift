@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ReplylineSQLite
 import ReplylineStore
 
 struct Backup: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ReplylineSQLite
 import ReplylineStore
 
 struct Migrate: AsyncParsableCommand {

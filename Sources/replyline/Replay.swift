@@ -38,7 +38,7 @@ struct Replay: AsyncParsableCommand {
             logger.logLevel = .critical
             let replyline = try AppServices(configuration, logger: logger)
             try await FixtureRunner.applySetup(fixture, to: replyline)
-            let results = try await FixtureRunner.run(fixture, database: replyline.database) { request in
+            let results = try await FixtureRunner.run(fixture, store: replyline.store) { request in
                 try await Self.send(request, to: replyline)
             }
             steps += results.count

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ReplylineSQLite
 import ReplylineServer
 import ReplylineStore
 
@@ -95,7 +96,7 @@ struct Serve: AsyncParsableCommand {
             )
         }
         logger.info("database \(database): integrity ok")
-        let app = buildApplication(try AppServices(configuration, database: store, logger: logger))
+        let app = buildApplication(try AppServices(configuration, store: store, logger: logger))
         for business in configuration.businesses {
             let numbers = business.receivingNumbers
             let receives =

@@ -63,7 +63,7 @@ struct Simulate: AsyncParsableCommand {
                 to: business.sendingNumber, body: line, media: [], providerOptOut: nil, parameters: [("Body", line)])
             let now = Date()
             let engine = business.engine
-            let outcome = try await replyline.database.recordInbound(
+            let outcome = try await replyline.store.recordInbound(
                 message, businessID: business.id, now: now, decide: { engine.decide(message.text, contact: $0, now: now) },
                 render: { TwiML.render($0.replies.map { TwiMLMessage(body: $0) }) })
             guard let decision = outcome.decision else { continue }
@@ -84,10 +84,10 @@ struct Simulate: AsyncParsableCommand {
     }
 
     func printState(_ replyline: AppServices, phone: String) async throws {
-        if let (appointment, _) = try await replyline.database.appointment(id: "apt_1", businessID: "default") {
+        if let (appointment, _) = try await replyline.store.appointment(id: "apt_1", businessID: "default") {
             print("    appointment apt_1: \(appointment.service), \(appointment.state.rawValue)")
         }
-        let ledger = try await replyline.database.consentEvents(businessID: "default", phone: phone)
+        let ledger = try await replyline.store.consentEvents(businessID: "default", phone: phone)
         print(
             "    consent: \(ledger.last?.toState.rawValue ?? ConsentState.optedIn.rawValue) (\(ledger.count) ledger entr\(ledger.count == 1 ? "y" : "ies"))"
         )

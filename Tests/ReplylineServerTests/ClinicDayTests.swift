@@ -19,10 +19,12 @@ struct ClinicDayTests {
     static let dan = "+14155550104"
 
     func kinds(_ server: TestServer, _ phone: String) async throws -> [String] {
-        try #require(try await server.database.thread(businessID: "clinic", phone: phone)).messages.map { "\($0.kind) \($0.status)" }
+        try #require(try await server.database.thread(businessID: "clinic", phone: phone)).messages.map {
+            "\($0.kind.rawValue) \($0.status)"
+        }
     }
 
-    func sid(_ server: TestServer, _ phone: String, kind: String) async throws -> String {
+    func sid(_ server: TestServer, _ phone: String, kind: MessageKind) async throws -> String {
         let thread = try #require(try await server.database.thread(businessID: "clinic", phone: phone))
         return try #require(thread.messages.last { $0.kind == kind && $0.providerMessageId != nil }?.providerMessageId)
     }
@@ -46,9 +48,9 @@ struct ClinicDayTests {
                 #expect(fake.received.map { $0["To"] } == [Self.ana, Self.ben, Self.cara])
 
                 // Callbacks: late, repeated and out of order.
-                let anaRequest = try await sid(server, Self.ana, kind: "confirmation_request")
-                let benRequest = try await sid(server, Self.ben, kind: "confirmation_request")
-                let caraRequest = try await sid(server, Self.cara, kind: "confirmation_request")
+                let anaRequest = try await sid(server, Self.ana, kind: .confirmationRequest)
+                let benRequest = try await sid(server, Self.ben, kind: .confirmationRequest)
+                let caraRequest = try await sid(server, Self.cara, kind: .confirmationRequest)
                 for (sid, status, code) in [
                     (anaRequest, "sent", nil), (anaRequest, "delivered", nil), (benRequest, "delivered", nil), (benRequest, "sent", nil),
                     (caraRequest, "undelivered", "30003"), (caraRequest, "sent", nil), (anaRequest, "delivered", nil),

@@ -27,7 +27,7 @@ struct FixtureTests {
         let replyline = try AppServices(configuration, logger: TestServer.quietLogger)
         try await FixtureRunner.applySetup(recorded, to: replyline)
         let results = try await buildApplication(replyline).test(.router) { client in
-            try await FixtureRunner.run(recorded, database: replyline.database) { request in
+            try await FixtureRunner.run(recorded, store: replyline.store) { request in
                 var headers = HTTPFields()
                 for pair in request.headers { headers.append(HTTPField(name: HTTPField.Name(pair[0])!, value: pair[1])) }
                 let response = try await client.execute(

@@ -25,7 +25,7 @@ struct HeldMessageTests {
                 body: #"{"phone": "+14155550100", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00"}"#)
             let id = try #require(created["id"] as? String)
             try await server.replyline.outbox.runOnce()
-            #expect(sender.sent.withLock { $0 }.map(\.kind) == ["manual"])
+            #expect(sender.sent.withLock { $0 }.map(\.kind.rawValue) == ["manual"])
 
             let (status, thread) = try await client.json(.get, "/api/v1/conversations/+14155550100/messages")
             #expect(status == .ok)
@@ -55,7 +55,7 @@ struct HeldMessageTests {
             try await server.replyline.outbox.runOnce()
             let (_, later) = try await client.json(.get, "/api/v1/conversations/+14155550100/messages")
             let sent = try #require(Self.messages(later).first { $0["kind"] as? String == "confirmation_request" })
-            #expect(sender.sent.withLock { $0 }.map(\.kind) == ["manual", "confirmation_request"])
+            #expect(sender.sent.withLock { $0 }.map(\.kind.rawValue) == ["manual", "confirmation_request"])
             #expect(sent["scheduled_for"] == nil && sent["held_reason"] == nil)
         }
     }

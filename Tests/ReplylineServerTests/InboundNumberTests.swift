@@ -94,7 +94,7 @@ struct InboundNumberTests {
     func mediaURLs() async throws {
         let server = try TestServer()
         let log = LogCapture()
-        let replyline = try AppServices(server.replyline.configuration, database: server.database, logger: log.logger)
+        let replyline = try AppServices(server.replyline.configuration, store: server.database, logger: log.logger)
         let media = [
             "javascript:alert(1)", "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", "data:text/html,<b>x</b>",
             "http://cdn.example.com/a.png", "https://", "/relative/path.png", "https://x.example/a\u{7}b", "file:///etc/passwd",
@@ -110,7 +110,7 @@ struct InboundNumberTests {
             #expect(answer.status == .ok)
         }
         let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
-        #expect(thread.messages.first?.mediaItems.map(\.url) == [media[1], media[3]])
+        #expect(thread.messages.first?.media.map(\.url) == [media[1], media[3]])
         let notice = try #require(log.entries.first { $0.level == .notice })
         #expect(notice.metadata["sid"] == "MMmedia")
         #expect(notice.metadata["parameters"] == "MediaUrl0,MediaUrl2,MediaUrl4,MediaUrl5,MediaUrl6,MediaUrl7")
@@ -120,7 +120,7 @@ struct InboundNumberTests {
     func inboundLogLine() async throws {
         let server = try TestServer()
         let log = LogCapture()
-        let replyline = try AppServices(server.replyline.configuration, database: server.database, logger: log.logger)
+        let replyline = try AppServices(server.replyline.configuration, store: server.database, logger: log.logger)
         try await buildApplication(replyline).test(.router) { client in
             try await client.text("my secret question", sid: "SMlog1")
             try await client.text("my secret question", sid: "SMlog1")

@@ -237,7 +237,7 @@ struct OpenAPITests {
         // One request, then none for 10,000 s: no token may come back however slowly the
         // test runs (under TSan on a loaded machine, 100 s was not enough).
         configuration.apiRateLimit = RateLimit(perSecond: 0.0001, burst: 1)
-        let limited = try AppServices(configuration, database: server.database, logger: TestServer.quietLogger)
+        let limited = try AppServices(configuration, store: server.database, logger: TestServer.quietLogger)
         try await buildApplication(limited).test(.router) { client in
             _ = try await client.json(.get, "/api/v1/conversations")
             for (method, template) in operations {

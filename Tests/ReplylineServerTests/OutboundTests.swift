@@ -6,6 +6,7 @@ import NIOCore
 import ReplylineCore
 import ReplylineProviders
 import ReplylineProvidersHTTP
+import ReplylineSQLite
 import ReplylineServer
 import ReplylineStore
 import Testing
@@ -18,7 +19,7 @@ struct OutboundTests {
 
     /// Posts a signed status callback, as Twilio would.
     static func callback(
-        _ client: some TestClientProtocol, sid: String, status: String, errorCode: String? = nil, messageID: Int64? = nil
+        _ client: some TestClientProtocol, sid: String, status: String, errorCode: String? = nil, messageID: MessageID? = nil
     ) async throws -> HTTPResponse.Status {
         var parameters: [(name: String, value: String)] = [
             ("AccountSid", FakeTwilio.account), ("MessageSid", sid), ("MessageStatus", status), ("SmsSid", sid), ("SmsStatus", status),
@@ -43,7 +44,7 @@ struct OutboundTests {
 
     static func confirmation(_ server: TestServer) async throws -> StoredMessage {
         let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
-        return try #require(thread.messages.first { $0.kind == "confirmation_request" })
+        return try #require(thread.messages.first { $0.kind == .confirmationRequest })
     }
 
     @Test("A queued message goes to Twilio's Messages API once, with basic auth and a status callback naming it")
@@ -115,7 +116,7 @@ struct OutboundTests {
             _ = try await client.json(.post, "/api/v1/conversations/+14155550100/messages", body: #"{"body": "hello?"}"#)
             try await server.replyline.outbox.runOnce()
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
-            let manual = try #require(thread.messages.first { $0.kind == "manual" })
+            let manual = try #require(thread.messages.first { $0.kind == .manual })
             #expect(manual.status == "blocked")
             #expect(manual.errorMessage == "the number cannot receive texts")
             #expect(fake.received.count == 1)
@@ -131,7 +132,7 @@ struct OutboundTests {
         let server = try TestServer(sender: TwilioSender(client: client, publicURL: TestServer.publicURL))
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
-            for _ in 0..<AppDatabase.maxSendAttempts {
+            for _ in 0..<OutboxTerms.maxSendAttempts {
                 try await server.replyline.outbox.runOnce()
                 server.clock.advance(hours: 0.3)
             }
@@ -227,14 +228,14 @@ struct OutboundTests {
         try await Self.withFakeTwilio { fake, server, client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let due = try await server.database.dueOutbox(now: server.clock.now, limit: 10)
-            let entry = try #require(due.first { $0.message.kind == "confirmation_request" }?.entry)
+            let entry = try #require(due.first { $0.message.kind == .confirmationRequest }?.entry)
             #expect(try await server.database.claimSend(entry, owner: "a:8080", now: server.clock.now))
             // Another instance's claim, still in its lease, is not touched.
             #expect(try await server.database.recoverInterruptedSends(restartOf: "b:8080", now: server.clock.now) == 0)
             // The process dies here: the provider may or may not have the message. Its lease
             // runs out, or it restarts under its own name, and the send is settled unknown.
             #expect(
-                try await server.database.recoverInterruptedSends(now: server.clock.now.addingTimeInterval(AppDatabase.sendLease - 1)) == 0)
+                try await server.database.recoverInterruptedSends(now: server.clock.now.addingTimeInterval(OutboxTerms.sendLease - 1)) == 0)
             #expect(try await server.database.recoverInterruptedSends(restartOf: "a:8080", now: server.clock.now) == 1)
             try await server.replyline.outbox.runOnce()
             #expect(fake.received.isEmpty)
@@ -249,10 +250,10 @@ struct OutboundTests {
         try await Self.withFakeTwilio { fake, server, client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let due = try await server.database.dueOutbox(now: server.clock.now, limit: 10)
-            let entry = try #require(due.first { $0.message.kind == "confirmation_request" }?.entry)
+            let entry = try #require(due.first { $0.message.kind == .confirmationRequest }?.entry)
             #expect(try await server.database.claimSend(entry, owner: "a:8080", now: server.clock.now))
             #expect(try await !server.database.claimSend(entry, owner: "b:8080", now: server.clock.now))
-            let expiry = server.clock.now.addingTimeInterval(AppDatabase.sendLease)
+            let expiry = server.clock.now.addingTimeInterval(OutboxTerms.sendLease)
             #expect(try await server.database.recoverInterruptedSends(now: expiry.addingTimeInterval(-0.001)) == 0)
             #expect(try await server.database.recoverInterruptedSends(now: expiry) == 1)
             try await server.replyline.outbox.runOnce()
@@ -274,14 +275,14 @@ struct OutboundTests {
                 .post, "/api/v1/events/call-completed", body: #"{"phone": "+14155550188", "summary": "We booked you for Friday."}"#)
             #expect(status == .created)
             try await server.replyline.outbox.runOnce()
-            #expect(sender.sent.withLock { $0 }.map(\.kind) == ["manual", "post_call"])
+            #expect(sender.sent.withLock { $0 }.map(\.kind.rawValue) == ["manual", "post_call"])
             #expect(
                 sender.sent.withLock { $0 }.last?.body
                     == "Bright Smile Dental: thanks for your call. We booked you for Friday. Questions? Call (555) 010-4477. Reply STOP to opt out."
             )
             server.clock.advance(hours: 11.5)  // 9:00 the next morning
             try await server.replyline.outbox.runOnce()
-            #expect(sender.sent.withLock { $0 }.map(\.kind) == ["manual", "post_call", "confirmation_request"])
+            #expect(sender.sent.withLock { $0 }.map(\.kind.rawValue) == ["manual", "post_call", "confirmation_request"])
         }
     }
 
@@ -317,7 +318,7 @@ struct OutboundTests {
             try await client.text("START", sid: "SM2")
             server.clock.advance(hours: 5 * 24 - 1)  // 2026-11-30 9:00 New York: 24 hours before
             try await server.replyline.outbox.runOnce()
-            #expect(sender.sent.withLock { $0 }.map(\.kind) == ["reminder"])
+            #expect(sender.sent.withLock { $0 }.map(\.kind.rawValue) == ["reminder"])
             #expect(try await client.json(.get, "/api/v1/appointments/\(id)").json["state"] as? String == "awaiting_reply")
             #expect(try await client.text("C", sid: "SM3").contains("is confirmed"))
         }
@@ -335,7 +336,7 @@ struct OutboundTests {
             _ = try await client.json(.delete, "/api/v1/appointments/\(created["id"] as! String)")
             server.clock.advance(hours: 7 * 24)
             try await server.replyline.outbox.runOnce()
-            #expect(sender.sent.withLock { $0 }.map(\.kind) == ["confirmation_request"])
+            #expect(sender.sent.withLock { $0 }.map(\.kind.rawValue) == ["confirmation_request"])
         }
     }
 }

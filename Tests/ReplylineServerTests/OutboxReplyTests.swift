@@ -29,7 +29,7 @@ struct OutboxReplyTests {
 
     static func replies(_ server: TestServer) async throws -> [StoredMessage] {
         let thread = try #require(try await server.database.thread(businessID: "clinic", phone: customer))
-        return thread.messages.filter { $0.kind == "reply" }
+        return thread.messages.filter { $0.kind == .reply }
     }
 
     @Test("The webhook gets an empty 200; the reply is queued, then sent by the outbox through the relay; a retry queues nothing")
@@ -45,7 +45,7 @@ struct OutboxReplyTests {
             #expect(queued.provider == "relay")
             #expect(queued.body.contains("Msg&data rates may apply"))
             let entry = try #require(try await server.database.outboxEntry(messageID: queued.id!))
-            #expect(entry.state == "pending")
+            #expect(entry.state == .pending)
             #expect(entry.businessId == "clinic")
             #expect(sender.bodies.isEmpty)
 

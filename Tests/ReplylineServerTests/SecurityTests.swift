@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import ReplylineProviders
+import ReplylineSQLite
 import ReplylineServer
 import ReplylineStore
 import Testing
@@ -18,7 +19,7 @@ struct SecurityTests {
         // (under TSan on a loaded 2-core machine this suite took minutes; with one token
         // per 100 s a sixth request got through).
         configuration.apiRateLimit = RateLimit(perSecond: 0.0001, burst: 5)
-        let limited = try AppServices(configuration, database: server.database, logger: TestServer.quietLogger)
+        let limited = try AppServices(configuration, store: server.database, logger: TestServer.quietLogger)
         try await buildApplication(limited).test(.router) { client in
             var statuses: [HTTPResponse.Status] = []
             for _ in 0..<8 { statuses.append(try await client.json(.get, "/api/v1/conversations").status) }

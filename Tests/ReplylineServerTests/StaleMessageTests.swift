@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import ReplylineServer
+import ReplylineStore
 import Testing
 
 /// Texts about an appointment are checked against it when they are due, not only when
@@ -22,12 +23,12 @@ struct StaleMessageTests {
             body: #"{"phone": "\#(Self.ana)", "customer_name": "Ana", "service": "Cleaning", "starts_at": "2026-11-27T14:00:00-05:00"}"#)
         #expect(status == .created)
         try await server.replyline.outbox.runOnce()
-        let request = try await message(server, kind: "confirmation_request")
+        let request = try await message(server, kind: .confirmationRequest)
         #expect(request.status == "queued")
         return try #require(json["id"] as? String)
     }
 
-    func message(_ server: TestServer, kind: String) async throws -> (status: String, reason: String?) {
+    func message(_ server: TestServer, kind: MessageKind) async throws -> (status: String, reason: String?) {
         let thread = try #require(try await server.database.thread(businessID: "clinic", phone: Self.ana))
         let message = try #require(thread.messages.first { $0.kind == kind })
         return (message.status, message.errorMessage)
@@ -44,7 +45,7 @@ struct StaleMessageTests {
             server.clock.advance(hours: 10)  // 09:00 Thursday
             try await server.replyline.outbox.runOnce()
             #expect(sender.sent.withLock { $0 }.isEmpty)
-            let request = try await message(server, kind: "confirmation_request")
+            let request = try await message(server, kind: .confirmationRequest)
             #expect(request.status == "skipped")
             #expect(request.reason == "the appointment is already confirmed")
         }
@@ -64,7 +65,7 @@ struct StaleMessageTests {
             server.clock.advance(hours: 11)
             try await server.replyline.outbox.runOnce()
             #expect(sender.sent.withLock { $0 }.isEmpty)
-            #expect(try await message(server, kind: "confirmation_request") == ("skipped", reason))
+            #expect(try await message(server, kind: .confirmationRequest) == ("skipped", reason))
         }
     }
 
@@ -76,17 +77,17 @@ struct StaleMessageTests {
             let id = try await bookedAfterHours(server, client)
             server.clock.advance(hours: 11)  // 09:00 Thursday: the request goes
             try await server.replyline.outbox.runOnce()
-            #expect(sender.sent.withLock { $0.map(\.kind) } == ["confirmation_request"])
+            #expect(sender.sent.withLock { $0.map(\.kind.rawValue) } == ["confirmation_request"])
             _ = try await client.text("C", sid: "SMc1", from: Self.ana)
             server.clock.advance(hours: 5)  // 14:00 Thursday: the 24-hour reminder
             try await server.replyline.outbox.runOnce()
-            #expect(sender.sent.withLock { $0.map(\.kind) } == ["confirmation_request", "reminder"])
+            #expect(sender.sent.withLock { $0.map(\.kind.rawValue) } == ["confirmation_request", "reminder"])
             #expect(try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"state": "reschedule_requested"}"#).status == .ok)
             server.clock.advance(hours: 19)  // 09:00 Friday: the morning reminder (07:00, held for opening time)
             try await server.replyline.outbox.runOnce()
             #expect(sender.sent.withLock { $0.count } == 2)
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: Self.ana))
-            let last = try #require(thread.messages.last { $0.kind == "reminder" })
+            let last = try #require(thread.messages.last { $0.kind == .reminder })
             #expect(last.status == "skipped")
             #expect(last.errorMessage == "the customer asked to reschedule")
         }
@@ -106,8 +107,8 @@ struct StaleMessageTests {
             }
             #expect(sender.sent.withLock { $0 }.isEmpty)
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: Self.ana))
-            let automated = thread.messages.filter { $0.kind == "confirmation_request" || $0.kind == "reminder" }
-            #expect(automated.map(\.status) == ["skipped", "skipped", "skipped"], "\(automated.map(\.kind))")
+            let automated = thread.messages.filter { $0.kind == .confirmationRequest || $0.kind == .reminder }
+            #expect(automated.map(\.status) == ["skipped", "skipped", "skipped"], "\(automated.map(\.kind.rawValue))")
             #expect(automated.allSatisfy { $0.errorMessage == "the appointment was cancelled" })
         }
     }
@@ -134,10 +135,10 @@ struct StaleMessageTests {
         try await server.app.test(.router) { client in
             _ = try await bookedAfterHours(server, client)
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: Self.ana))
-            let request = try #require(thread.messages.first { $0.kind == "confirmation_request" })
+            let request = try #require(thread.messages.first { $0.kind == .confirmationRequest })
             let entry = try #require(try await server.database.outboxEntry(messageID: request.id!))
             #expect(entry.lastError == "held until 2026-11-26 09:00 America/New_York (business hours)")
-            #expect(entry.state == "pending")
+            #expect(entry.state == .pending)
         }
     }
 }

@@ -47,7 +47,7 @@ struct StatusCallbackOwnerTests {
     /// The clinic's confirmation request to Ana.
     static func confirmation(_ server: TestServer, business: String = "clinic") async throws -> (StoredMessage, StoredContact) {
         let thread = try #require(try await server.database.thread(businessID: business, phone: "+14155550100"))
-        return (try #require(thread.messages.first { $0.kind == "confirmation_request" }), thread.contact)
+        return (try #require(thread.messages.first { $0.kind == .confirmationRequest }), thread.contact)
     }
 
     @Test("A callback with another business's account or number changes nothing (no failure, no opt-out) and is answered 204")
@@ -164,7 +164,7 @@ struct StatusCallbackOwnerTests {
         let server = try Self.server()
         let log = LogCapture()
         let replyline = try AppServices(
-            server.replyline.configuration, database: server.database, sender: TwilioStandIn(), logger: log.logger)
+            server.replyline.configuration, store: server.database, sender: TwilioStandIn(), logger: log.logger)
         try await buildApplication(replyline).test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             try await replyline.outbox.runOnce()
@@ -214,6 +214,6 @@ struct TwilioStandIn: MessageSender {
     let name = "twilio"
 
     func send(_ message: StoredMessage) async -> SendResult {
-        .sent(providerMessageID: "SMout\(message.id ?? 0)", status: "queued")
+        .sent(providerMessageID: "SMout\(message.id?.rawValue ?? 0)", status: "queued")
     }
 }

@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import ReplylineCore
 import ReplylineProviders
+import ReplylineSQLite
 import ReplylineServer
 import ReplylineStore
 import Synchronization
@@ -77,7 +78,7 @@ final class TestServer: Sendable {
         return logger
     }
 
-    var database: AppDatabase { replyline.database }
+    var database: AppDatabase { replyline.store as! AppDatabase }
     var app: some ApplicationProtocol { buildApplication(replyline) }
 
     /// A signed inbound-message request, as Twilio would send it.
@@ -139,6 +140,6 @@ final class RecordingSender: MessageSender {
 
     func send(_ message: StoredMessage) async -> SendResult {
         sent.withLock { $0.append(message) }
-        return .sent(providerMessageID: "SMout\(message.id ?? 0)", status: "queued")
+        return .sent(providerMessageID: "SMout\(message.id?.rawValue ?? 0)", status: "queued")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdTesting
 import ReplylineCore
+import ReplylineSQLite
 import ReplylineStore
 import Testing
 
@@ -32,7 +33,7 @@ struct ThreadPageTests {
             // A status history with an error, through a callback for a message the console "sent".
             let sent = try #require(
                 try await server.database.messages(businessID: "clinic", phone: "+14155550100", limit: 50, before: nil)?
-                    .first { $0.message.direction == .outbound && $0.message.kind == "confirmation_request" })
+                    .first { $0.message.direction == .outbound && $0.message.kind == .confirmationRequest })
             let callback = StatusCallback(
                 provider: sent.message.provider, providerMessageID: try #require(sent.message.providerMessageId), status: .undelivered,
                 errorCode: "30003", errorMessage: "Unreachable \"handset\"", messageID: sent.message.id)
@@ -42,7 +43,7 @@ struct ThreadPageTests {
             // reminder waits for its time.
             let reminder = try #require(
                 try await server.database.dueOutbox(now: server.clock.now.addingTimeInterval(30 * 86_400), limit: 10).first {
-                    $0.message.kind == "reminder"
+                    $0.message.kind == .reminder
                 })
             try await server.database.deferSend(
                 reminder.entry, until: reminder.entry.dueAt.addingTimeInterval(3600), reason: "held: \"quiet\" hours\n")
@@ -73,7 +74,7 @@ struct ThreadPageTests {
 
     /// The page as the API pages it, from `AppDatabase.messages`: one extra row tells
     /// whether older messages remain, and the cursor is the oldest message shown.
-    func expectedPage(_ server: TestServer, limit: Int, before: Int64?) async throws -> InboxController.MessagePage {
+    func expectedPage(_ server: TestServer, limit: Int, before: MessageID?) async throws -> InboxController.MessagePage {
         let rows = try #require(
             try await server.database.messages(businessID: "clinic", phone: "+14155550100", limit: limit + 1, before: before))
         let page = rows.count > limit ? Array(rows.dropFirst()) : rows

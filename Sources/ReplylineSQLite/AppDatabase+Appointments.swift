@@ -1,45 +1,7 @@
 import Foundation
 import GRDB
 import ReplylineCore
-
-/// A new appointment as the API receives it, already validated.
-public struct NewAppointment: Sendable {
-    public var id: String
-    public var phone: String
-    public var customerName: String?
-    public var service: String
-    public var startsAt: Date
-    public var amountCents: Int?
-
-    public init(id: String, phone: String, customerName: String?, service: String, startsAt: Date, amountCents: Int?) {
-        self.id = id
-        self.phone = phone
-        self.customerName = customerName
-        self.service = service
-        self.startsAt = startsAt
-        self.amountCents = amountCents
-    }
-}
-
-/// The texts an appointment sends, composed by the engine for its current details.
-public struct AppointmentMessages: Sendable {
-    public var confirmationRequest: String
-    public var reminder: String
-    public var reminderTimes: [Date]
-
-    public init(confirmationRequest: String, reminder: String, reminderTimes: [Date]) {
-        self.confirmationRequest = confirmationRequest
-        self.reminder = reminder
-        self.reminderTimes = reminderTimes
-    }
-}
-
-/// An appointment and what happened to its confirmation request.
-public struct CreatedAppointment: Sendable {
-    public var appointment: StoredAppointment
-    /// The queued confirmation request; nil when the contact has opted out.
-    public var confirmationMessageID: Int64?
-}
+import ReplylineStore
 
 extension AppDatabase {
     /// Creates an appointment and, unless the contact opted out, queues its confirmation
@@ -85,31 +47,6 @@ extension AppDatabase {
     }
 }
 
-/// Changes to an appointment; nil leaves a field as it is.
-public struct AppointmentUpdate: Sendable {
-    public var customerName: String?
-    public var service: String?
-    public var startsAt: Date?
-    public var amountCents: Int?
-    public var state: AppointmentState?
-
-    public init(
-        customerName: String? = nil, service: String? = nil, startsAt: Date? = nil, amountCents: Int? = nil, state: AppointmentState? = nil
-    ) {
-        self.customerName = customerName
-        self.service = service
-        self.startsAt = startsAt
-        self.amountCents = amountCents
-        self.state = state
-    }
-}
-
-/// Why an appointment change was refused.
-public enum AppointmentUpdateError: Error, Sendable, Equatable {
-    case notFound
-    case invalidTransition(from: AppointmentState, to: AppointmentState)
-}
-
 extension AppDatabase {
     /// Applies `update` in one transaction. A new `startsAt` on an open appointment is a
     /// reschedule: pending messages about the old time are cancelled and a new
@@ -118,7 +55,7 @@ extension AppDatabase {
     public func updateAppointment(
         id: String, businessID: String, update: AppointmentUpdate, provider: String, fromNumber: String, now: Date,
         compose: @escaping @Sendable (Appointment) -> AppointmentMessages
-    ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: Int64?) {
+    ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: MessageID?) {
         try await write { db in
             guard
                 var appointment = try StoredAppointment.filter(sql: "id = ? AND business_id = ?", arguments: [id, businessID]).fetchOne(db),
@@ -139,7 +76,7 @@ extension AppDatabase {
             }
             if let service = update.service { appointment.service = service }
             if let cents = update.amountCents { appointment.amountCents = cents }
-            var confirmationID: Int64?
+            var confirmationID: MessageID?
             let rescheduled = update.startsAt.map { $0 != appointment.startsAt } ?? false
             if rescheduled {
                 guard appointment.state.isOpen else {
@@ -190,16 +127,16 @@ extension AppDatabase {
         let count = SegmentCounter.count(texts.reminder)
         for time in texts.reminderTimes {
             var message = StoredMessage(
-                id: nil, conversationId: conversation.id!, direction: .outbound, kind: "reminder", provider: provider,
+                id: nil, conversationId: conversation.id!, direction: .outbound, kind: .reminder, provider: provider,
                 providerMessageId: nil,
-                fromNumber: fromNumber, toNumber: contact.phone, body: texts.reminder, media: "[]", segments: count.segments,
+                fromNumber: fromNumber, toNumber: contact.phone, body: texts.reminder, media: [], segments: count.segments,
                 encoding: count.encoding, status: "scheduled", errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
                 webhookReply: nil,
                 inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
             try message.insert(db)
             var entry = OutboxEntry(
                 id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: time, attempts: 0, lastError: nil,
-                state: "pending", appointmentStartsAt: appointment.startsAt)
+                state: .pending, appointmentStartsAt: appointment.startsAt)
             try entry.insert(db)
         }
     }
@@ -207,18 +144,18 @@ extension AppDatabase {
     static func queueConfirmation(
         _ db: Database, appointment: StoredAppointment, contact: StoredContact, provider: String, fromNumber: String, now: Date,
         text: String
-    ) throws -> Int64 {
+    ) throws -> MessageID {
         var conversation = try conversation(db, contact: contact, now: now)
         let count = SegmentCounter.count(text)
         var message = StoredMessage(
-            id: nil, conversationId: conversation.id!, direction: .outbound, kind: "confirmation_request",
+            id: nil, conversationId: conversation.id!, direction: .outbound, kind: .confirmationRequest,
             provider: provider, providerMessageId: nil, fromNumber: fromNumber, toNumber: contact.phone, body: text,
-            media: "[]", segments: count.segments, encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil,
+            media: [], segments: count.segments, encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil,
             intent: nil,
             parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
         try message.insert(db)
         var entry = OutboxEntry(
-            id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: now, attempts: 0, lastError: nil, state: "pending",
+            id: nil, messageId: message.id!, businessId: appointment.businessId, dueAt: now, attempts: 0, lastError: nil, state: .pending,
             appointmentStartsAt: appointment.startsAt)
         try entry.insert(db)
         conversation.lastMessageAt = now

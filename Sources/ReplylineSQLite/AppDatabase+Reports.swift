@@ -1,29 +1,7 @@
 import Foundation
 import GRDB
 import ReplylineCore
-
-/// Messages and segments a business used in a period.
-public struct UsageFigures: Sendable, Equatable {
-    public var outboundMessages: Int
-    public var outboundSegments: Int
-    public var inboundMessages: Int
-    public var inboundSegments: Int
-}
-
-/// How a business's outbound messages fared in a period.
-public struct DeliverabilityFigures: Sendable, Equatable {
-    public var sent: Int
-    public var delivered: Int
-    public var failed: Int
-    /// Contacts sent at least one message in the period.
-    public var contactsMessaged: Int
-    /// Of those, contacts who texted back after it.
-    public var contactsResponded: Int
-    /// Of those, contacts who opted out in the period.
-    public var contactsOptedOut: Int
-    /// Provider error code to how many messages got it.
-    public var errorCodes: [String: Int]
-}
+import ReplylineStore
 
 extension AppDatabase {
     public func usage(businessID: String, from start: Date, to end: Date) async throws -> UsageFigures {

@@ -1,4 +1,5 @@
 import GRDB
+import ReplylineStore
 import Synchronization
 
 /// Runs write jobs in shared transactions: every job waiting when the writer comes free

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import ReplylineCore
+import ReplylineStore
 import Testing
 
-@testable import ReplylineStore
+@testable import ReplylineSQLite
 
 /// A fresh folder under the temporary directory, removed when the value goes away (as in
 /// the server tests, a module of their own).
@@ -65,7 +66,7 @@ struct InboundStoreTests {
         let thread = try #require(try await temp.database.thread(businessID: "b", phone: "+14155550100"))
         #expect(thread.messages.map(\.direction) == [.inbound, .outbound])
         #expect(thread.messages[0].parameters == #"[["MessageSid","SM1"],["Body","Hello"],["Extra","kept"]]"#)
-        #expect(thread.messages[0].mediaItems == [.init(url: "https://x/m0", contentType: "image/jpeg")])
+        #expect(thread.messages[0].media == [.init(url: "https://x/m0", contentType: "image/jpeg")])
         #expect(thread.messages[0].encoding == .gsm7)
         #expect(thread.messages[1].inReplyTo == thread.messages[0].id)
         #expect(thread.conversation.unreadCount == 1)
@@ -222,7 +223,7 @@ struct InboundStoreTests {
 @Suite("Stored JSON")
 struct StoredJSONTests {
     @Test("Parameters and media survive a JSON round trip, whatever they contain")
-    func roundTrip() throws {
+    func roundTrip() async throws {
         let tricky = ["plain", "quote \" and \\ backslash", "line\nbreak\ttab\r", "nul \u{0} bell \u{7} esc \u{1B}", "émoji 😊 中文", ""]
         let parameters = tricky.enumerated().map { (name: "P\($0.offset)\($0.element.prefix(1))", value: $0.element) }
         let json = StoredMessage.encodeParameters(parameters)
@@ -230,12 +231,17 @@ struct StoredJSONTests {
         #expect(decoded.map { $0[0] } == parameters.map(\.name))
         #expect(decoded.map { $0[1] } == parameters.map(\.value))
         let media = [InboundMessage.Media(url: "https://x/\"a\"", contentType: "image/jpeg"), .init(url: "https://x/b", contentType: nil)]
-        let message = StoredMessage(
-            id: nil, conversationId: 1, direction: .inbound, kind: "inbound", provider: "twilio", providerMessageId: nil, fromNumber: "",
-            toNumber: "", body: "", media: StoredMessage.encodeMedia(media), segments: 1, encoding: .gsm7, status: "received",
-            errorCode: nil,
-            errorMessage: nil, intent: nil, parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: nil, createdAt: Date())
-        #expect(message.mediaItems == media)
+        #expect(StoredMessage.decodeMedia(StoredMessage.encodeMedia(media)) == media)
         #expect(StoredMessage.encodeParameters([]) == "[]")
+        // A record written through GRDB (`encode(to:)`) stores the same JSON and reads back.
+        let temp = try TemporaryDatabase()
+        let queued = try await temp.database.queueOutbound(
+            businessID: "b", phone: "+14155550100", kind: .manual, body: "", media: media, appointmentID: nil, provider: "twilio",
+            fromNumber: "+14155550000", now: Date(timeIntervalSince1970: 1_795_618_800))
+        let stored = try await temp.database.read { db in
+            try String.fetchOne(db, sql: "SELECT media FROM messages WHERE id = ?", arguments: [queued.id])
+        }
+        #expect(stored.map(StoredMessage.decodeMedia) == media)
+        #expect(try await temp.database.thread(businessID: "b", phone: "+14155550100")?.messages.map(\.media) == [media])
     }
 }

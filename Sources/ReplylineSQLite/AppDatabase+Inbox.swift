@@ -1,60 +1,7 @@
 import Foundation
 import GRDB
 import ReplylineCore
-
-/// One row of a business's inbox: the conversation with its contact.
-public struct ConversationSummary: Sendable, Hashable, FetchableRecord {
-    public var id: Int64
-    public var phone: String
-    public var name: String?
-    public var consent: ConsentState
-    public var unreadCount: Int
-    public var needsReply: Bool
-    public var staffFlag: String?
-    public var lastMessageAt: Date
-    public var lastMessagePreview: String
-
-    /// A row of `select`, read by position.
-    public init(row: Row) throws {
-        id = row[0]
-        phone = row[1]
-        name = row[2]
-        consent = row[3]
-        unreadCount = row[4]
-        needsReply = row[5]
-        staffFlag = row[6]
-        lastMessageAt = row[7]
-        lastMessagePreview = row[8]
-    }
-
-    static let select = """
-        SELECT conversations.id, contacts.phone, contacts.name, contacts.consent, conversations.unread_count,
-               conversations.needs_reply, conversations.staff_flag, conversations.last_message_at, conversations.last_message_preview
-        FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
-        """
-}
-
-/// Where a page of conversations continues: the activity time and id of the last row seen.
-public struct ConversationCursor: Sendable, Hashable {
-    public var lastMessageAt: Date
-    public var id: Int64
-
-    public init(lastMessageAt: Date, id: Int64) {
-        self.lastMessageAt = lastMessageAt
-        self.id = id
-    }
-}
-
-/// A delivery-status change of one message, oldest first.
-public struct StatusEvent: Sendable, Hashable, Codable, FetchableRecord {
-    public var messageId: Int64
-    public var status: String
-    public var errorCode: String?
-    public var errorMessage: String?
-    public var createdAt: Date
-
-    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { .convertFromSnakeCase }
-}
+import ReplylineStore
 
 extension StatusEvent {
     /// The columns `init(positional:)` reads, from `message_status_events`.
@@ -70,9 +17,19 @@ extension StatusEvent {
     }
 }
 
-/// Why a manual message was not queued.
-public enum SendRefusal: Error, Sendable, Equatable {
-    case optedOut(since: Date?)
+extension ConversationSummary: FetchableRecord {
+    /// A row of `select`, read by position.
+    public init(row: Row) throws {
+        self.init(
+            id: row[0], phone: row[1], name: row[2], consent: row[3], unreadCount: row[4], needsReply: row[5], staffFlag: row[6],
+            lastMessageAt: row[7], lastMessagePreview: row[8])
+    }
+
+    static let select = """
+        SELECT conversations.id, contacts.phone, contacts.name, contacts.consent, conversations.unread_count,
+               conversations.needs_reply, conversations.staff_flag, conversations.last_message_at, conversations.last_message_preview
+        FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
+        """
 }
 
 extension AppDatabase {
@@ -123,7 +80,7 @@ extension AppDatabase {
     /// A page of one thread: the newest `limit` messages older than `before` (a message id),
     /// returned oldest first, each with its status history. Nil when there is no thread.
     public func messages(
-        businessID: String, phone: String, limit: Int, before: Int64?
+        businessID: String, phone: String, limit: Int, before: MessageID?
     ) async throws -> [(message: StoredMessage, history: [StatusEvent])]? {
         try await read { db in
             guard let conversationID = try Self.conversationID(db, businessID: businessID, phone: phone) else { return nil }
@@ -138,7 +95,7 @@ extension AppDatabase {
                     // and they are most of a row's bytes.
                     sql: """
                         SELECT \(StoredMessage.threadColumns) FROM messages WHERE conversation_id = ? AND id < ? ORDER BY id DESC LIMIT ?
-                        """), arguments: [conversationID, before ?? Int64.max, limit])
+                        """), arguments: [conversationID, before?.rawValue ?? Int64.max, limit])
             while let row = try rows.next() { page.append(try StoredMessage(threadRow: row)) }
             page.reverse()
             guard let first = page.first?.id, let last = page.last?.id else { return [] }
@@ -156,8 +113,8 @@ extension AppDatabase {
     }
 
     /// The id of the conversation with `phone`, if there is one.
-    static func conversationID(_ db: Database, businessID: String, phone: String) throws -> Int64? {
-        try Int64.fetchOne(
+    static func conversationID(_ db: Database, businessID: String, phone: String) throws -> ConversationID? {
+        try ConversationID.fetchOne(
             db.cachedStatement(
                 sql: """
                     SELECT conversations.id FROM conversations JOIN contacts ON contacts.id = conversations.contact_id
@@ -177,20 +134,10 @@ extension AppDatabase {
         }
     }
 
-    /// Queues a message written by staff: checked against consent, committed to the
-    /// outbox, and the conversation no longer waits for a reply.
-    public func queueManualMessage(
-        businessID: String, phone: String, body: String, media: [InboundMessage.Media], provider: String, fromNumber: String, now: Date
-    ) async throws -> StoredMessage {
-        try await queueOutbound(
-            businessID: businessID, phone: phone, kind: "manual", body: body, media: media, appointmentID: nil, provider: provider,
-            fromNumber: fromNumber, now: now)
-    }
-
     /// Queues an outbound message of `kind` (`manual`, `post_call`) after checking consent.
     /// A manual message answers the conversation, so it no longer needs a reply.
     public func queueOutbound(
-        businessID: String, phone: String, kind: String, body: String, media: [InboundMessage.Media], appointmentID: String?,
+        businessID: String, phone: String, kind: MessageKind, body: String, media: [InboundMessage.Media], appointmentID: String?,
         provider: String, fromNumber: String, now: Date
     ) async throws -> StoredMessage {
         try await write { db in
@@ -205,14 +152,14 @@ extension AppDatabase {
             let count = SegmentCounter.count(body)
             var message = StoredMessage(
                 id: nil, conversationId: conversation.id!, direction: .outbound, kind: kind, provider: provider, providerMessageId: nil,
-                fromNumber: fromNumber, toNumber: phone, body: body, media: StoredMessage.encodeMedia(media), segments: count.segments,
+                fromNumber: fromNumber, toNumber: phone, body: body, media: media, segments: count.segments,
                 encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
                 webhookReply: nil, inReplyTo: nil, appointmentId: appointmentID, createdAt: now)
             try message.insert(db)
             var entry = OutboxEntry(
-                id: nil, messageId: message.id!, businessId: businessID, dueAt: now, attempts: 0, lastError: nil, state: "pending")
+                id: nil, messageId: message.id!, businessId: businessID, dueAt: now, attempts: 0, lastError: nil, state: .pending)
             try entry.insert(db)
-            if kind == "manual" {
+            if kind == .manual {
                 conversation.needsReply = false
                 conversation.staffFlag = nil
             }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ReplylineStore
 import Synchronization
 
 /// Copies committed pages from the write-ahead log back into the database file, from a

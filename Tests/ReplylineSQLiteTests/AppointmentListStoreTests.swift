@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import ReplylineCore
+import ReplylineStore
 import Testing
 
-@testable import ReplylineStore
+@testable import ReplylineSQLite
 
 @Suite("Appointment list store")
 struct AppointmentListStoreTests {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ReplylineStore
 
 extension AppDatabase {
     /// Whether the reply `messageID`, queued for a provider that replies through the
@@ -8,7 +9,7 @@ extension AppDatabase {
     /// a reply knowing that consent (the STOP confirmation, the answer to HELP), so an
     /// opt-out does not hold it back; a change since (say STOP before it went out) does.
     /// A change in the same millisecond as the text counts as later.
-    public func replyDecidedUnderCurrentConsent(replyID messageID: Int64) async throws -> Bool {
+    public func replyDecidedUnderCurrentConsent(replyID messageID: MessageID) async throws -> Bool {
         try await read { db in
             try Bool.fetchOne(
                 db,

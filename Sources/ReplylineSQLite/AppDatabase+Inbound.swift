@@ -1,17 +1,7 @@
 import Foundation
 import GRDB
 import ReplylineCore
-
-/// What happened to one inbound webhook delivery.
-public struct InboundOutcome: Sendable {
-    /// The exact response body for the provider: freshly rendered, or the stored one on a retry.
-    public var reply: String
-    /// True when this provider message id was already recorded; nothing changed.
-    public var isDuplicate: Bool
-    /// The engine's decision; nil on a duplicate.
-    public var decision: Decision?
-    public var messageID: Int64
-}
+import ReplylineStore
 
 extension AppDatabase {
     /// Records one inbound message exactly once, in one transaction: the message, the
@@ -87,9 +77,9 @@ extension AppDatabase {
                 let existing = try Row.fetchOne(
                     db.cachedStatement(sql: "SELECT id, webhook_reply FROM messages WHERE provider = ? AND provider_message_id = ?"),
                     arguments: [message.provider, message.providerMessageID])
-                return InboundOutcome(reply: existing?[1] ?? "", isDuplicate: true, decision: nil, messageID: existing?[0] ?? 0)
+                return InboundOutcome(reply: existing?[1] ?? "", isDuplicate: true, decision: nil, messageID: existing?[0] ?? MessageID(0))
             }
-            let inboundID = db.lastInsertedRowID
+            let inboundID = MessageID(db.lastInsertedRowID)
 
             if let change = decision.consentChange, change.to != contact.consent {
                 try db.cachedStatement(

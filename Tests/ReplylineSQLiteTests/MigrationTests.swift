@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
+import ReplylineStore
 import Testing
 
-@testable import ReplylineStore
+@testable import ReplylineSQLite
 
 @Suite("Migrations")
 struct MigrationTests {

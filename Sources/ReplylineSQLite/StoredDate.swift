@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ReplylineCore
+import ReplylineStore
 
 /// GRDB's stored form of a date, "yyyy-MM-dd HH:mm:ss.SSS" in UTC, written and read by
 /// arithmetic.

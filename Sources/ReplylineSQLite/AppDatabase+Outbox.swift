@@ -1,45 +1,9 @@
 import Foundation
 import GRDB
 import ReplylineCore
-
-/// A due outbox entry with what the worker needs to decide and send.
-public struct OutboxItem: Sendable {
-    public var entry: OutboxEntry
-    public var message: StoredMessage
-    public var contactID: Int64
-    public var consent: ConsentState
-    public var numberInvalid: Bool
-    /// Automated messages sent to this contact in the cadence window before now.
-    public var recentAutomatedSends: [Date]
-    public var appointmentStartsAt: Date?
-    /// For a confirmation request or reminder: its appointment as it stands now.
-    public var appointment: BoundAppointment?
-}
-
-/// How one send attempt ended.
-public enum SendResult: Sendable, Equatable {
-    /// The provider took it; its id and first status.
-    case sent(providerMessageID: String?, status: String?)
-    /// Not sent and never will be (opted out, plan exhausted).
-    case blocked(reason: String)
-    /// Not sent: its appointment no longer needs it (answered, cancelled, moved, past).
-    case skipped(reason: String)
-    /// The provider refused it for good.
-    case failed(code: String?, message: String)
-    /// The provider says the contact unsubscribed (Twilio 21610): failed, and an opt-out recorded.
-    case optedOut(code: String, message: String)
-    /// The number cannot receive texts (Twilio 21211, 21614): failed, and the number marked.
-    case invalidNumber(code: String, message: String)
-    /// Worth trying again (429, 5xx, no connection): after this delay, unless attempts ran out.
-    case retry(after: TimeInterval, reason: String)
-    /// The provider may or may not have it (no answer after the request went out): marked
-    /// `unknown` like a send a crash interrupted, and never sent again.
-    case unknown(reason: String)
-}
+import ReplylineStore
 
 extension AppDatabase {
-    public static let maxSendAttempts = 8
-
     /// Pending entries due at `now`, oldest first, with the facts the send policy needs.
     public func dueOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
         try await read { db in
@@ -59,8 +23,8 @@ extension AppDatabase {
                 let appointment = try message.appointmentId.flatMap { try StoredAppointment.fetchOne(db, key: $0) }
                 let purpose: BoundAppointment.Purpose? =
                     switch message.kind {
-                    case "confirmation_request": .confirmationRequest
-                    case "reminder": .reminder
+                    case .confirmationRequest: .confirmationRequest
+                    case .reminder: .reminder
                     default: nil
                     }
                 let bound = appointment.flatMap { appointment in
@@ -71,21 +35,21 @@ extension AppDatabase {
                 }
                 return OutboxItem(
                     entry: entry, message: message, contactID: contact.id!, consent: contact.consent, numberInvalid: contact.numberInvalid,
-                    recentAutomatedSends: recent, appointmentStartsAt: message.kind == "post_call" ? nil : appointment?.startsAt,
+                    recentAutomatedSends: recent, appointmentStartsAt: message.kind == .postCall ? nil : appointment?.startsAt,
                     appointment: bound)
             }
         }
     }
 
     /// The outbox entry of the message `id`, if it went through the outbox.
-    public func outboxEntry(messageID id: Int64) async throws -> OutboxEntry? {
+    public func outboxEntry(messageID id: MessageID) async throws -> OutboxEntry? {
         try await read { db in try OutboxEntry.filter(sql: "message_id = ?", arguments: [id]).fetchOne(db) }
     }
 
     /// Outbound messages of `businessID` sent (or handed to the provider) in the calendar
     /// month of `now`, UTC.
     public func sentThisMonth(businessID: String, now: Date) async throws -> Int {
-        let (start, end) = Self.month(containing: now)
+        let (start, end) = OutboxTerms.month(containing: now)
         return try await read { db in
             try Int.fetchOne(db, sql: Self.sentInPeriod, arguments: [businessID, start, end]) ?? 0
         }
@@ -105,19 +69,6 @@ extension AppDatabase {
         WHERE conversations.business_id = ? AND messages.direction = 'outbound' AND messages.sent_at >= ? AND messages.sent_at < ?
         """
 
-    /// The calendar month (UTC) holding `date`, as [start, end): the period the plan's limit
-    /// and the usage reports both count in, so they always agree.
-    public static func month(containing date: Date) -> (start: Date, end: Date) {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date))!
-        return (start, calendar.date(byAdding: .month, value: 1, to: start)!)
-    }
-
-    /// How long a claim holds an entry: longer than any send takes (the REST client gives
-    /// up after 15 seconds), so an entry past its lease was left by an instance that died.
-    public static let sendLease: TimeInterval = 60
-
     /// Marks `entry` as being sent by `owner` until `now + sendLease`, in one statement,
     /// before the provider is called. Returns false when another worker took it. An entry
     /// left `sending` by a crash is never sent again (see `recoverInterruptedSends`).
@@ -127,7 +78,7 @@ extension AppDatabase {
                 sql: """
                     UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
                     WHERE id = ? AND state = 'pending'
-                    """, arguments: [owner, now.addingTimeInterval(Self.sendLease), entry.id])
+                    """, arguments: [owner, now.addingTimeInterval(OutboxTerms.sendLease), entry.id])
             return db.changesCount == 1
         }
     }
@@ -139,7 +90,7 @@ extension AppDatabase {
     /// (an instance restarting under its own name has no send in flight yet). Another
     /// instance's current sends are left alone.
     @discardableResult
-    public func recoverInterruptedSends(restartOf owner: String? = nil, now: Date) async throws -> Int {
+    public func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int {
         try await write { db in
             let interrupted = """
                 state = 'sending' AND (lease_expires_at IS NULL OR lease_expires_at <= ? OR lease_owner = ?)
@@ -166,10 +117,10 @@ extension AppDatabase {
     /// Records the outcome of sending `entry` (claimed, or still pending for a block).
     public func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws {
         try await write { db in
-            guard let current = try OutboxEntry.fetchOne(db, key: entry.id), current.state == "sending" || current.state == "pending" else {
+            guard let current = try OutboxEntry.fetchOne(db, key: entry.id), current.state == .sending || current.state == .pending else {
                 return
             }
-            func settle(_ state: String, status: String, code: String? = nil, message: String? = nil) throws {
+            func settle(_ state: OutboxState, status: String, code: String? = nil, message: String? = nil) throws {
                 try db.execute(sql: "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", arguments: [state, message, entry.id])
                 try db.execute(
                     sql: "UPDATE messages SET status = ?, error_code = ?, error_message = ? WHERE id = ?",
@@ -188,7 +139,7 @@ extension AppDatabase {
                         WHERE id = ?
                         """, arguments: [next.rawValue, now, providerID, entry.messageId])
                 if let message = try StoredMessage.fetchOne(db, key: entry.messageId) {
-                    if message.kind == "reminder", let appointment = message.appointmentId {
+                    if message.kind == .reminder, let appointment = message.appointmentId {
                         // A reminder asks for an answer: an unanswered appointment awaits one again.
                         try db.execute(
                             sql: "UPDATE appointments SET state = 'awaiting_reply', updated_at = ? WHERE id = ? AND state = 'scheduled'",
@@ -197,26 +148,26 @@ extension AppDatabase {
                     if let sid = message.providerMessageId { try Self.applyHeldCallbacks(db, provider: message.provider, sid: sid) }
                 }
             case .blocked(let reason):
-                try settle("blocked", status: "blocked", message: reason)
+                try settle(.blocked, status: "blocked", message: reason)
             case .skipped(let reason):
-                try settle("skipped", status: "skipped", message: reason)
+                try settle(.skipped, status: "skipped", message: reason)
             case .failed(let code, let message):
-                try settle("failed", status: "failed", code: code, message: message)
+                try settle(.failed, status: "failed", code: code, message: message)
             case .optedOut(let code, let message):
-                try settle("failed", status: "failed", code: code, message: message)
+                try settle(.failed, status: "failed", code: code, message: message)
                 try Self.recordProviderOptOut(db, messageID: entry.messageId, now: now)
             case .invalidNumber(let code, let message):
-                try settle("failed", status: "failed", code: code, message: message)
+                try settle(.failed, status: "failed", code: code, message: message)
                 try db.execute(
                     sql: """
                         UPDATE contacts SET number_invalid = 1
                         WHERE id = (SELECT contact_id FROM conversations JOIN messages ON messages.conversation_id = conversations.id WHERE messages.id = ?)
                         """, arguments: [entry.messageId])
             case .unknown(let reason):
-                try settle("unknown", status: "unknown", message: "not sent again: the provider may have it (\(reason))")
+                try settle(.unknown, status: "unknown", message: "not sent again: the provider may have it (\(reason))")
             case .retry(let delay, let reason):
-                if current.attempts >= Self.maxSendAttempts {
-                    try settle("failed", status: "failed", message: "gave up after \(current.attempts) attempts: \(reason)")
+                if current.attempts >= OutboxTerms.maxSendAttempts {
+                    try settle(.failed, status: "failed", message: "gave up after \(current.attempts) attempts: \(reason)")
                 } else {
                     try db.execute(
                         sql: "UPDATE outbox SET state = 'pending', due_at = ?, last_error = ? WHERE id = ?",
@@ -227,7 +178,7 @@ extension AppDatabase {
         }
     }
 
-    static func recordProviderOptOut(_ db: Database, messageID: Int64, now: Date) throws {
+    static func recordProviderOptOut(_ db: Database, messageID: MessageID, now: Date) throws {
         guard
             var contact = try StoredContact.fetchOne(
                 db,

@@ -1,13 +1,14 @@
 import Foundation
 import GRDB
 import ReplylineCore
+import ReplylineStore
 
 /// The one owner of Replyline's database: it holds the writer and the migrations and
 /// exposes application operations (`recordInbound`, `createAppointment`, ...), never SQL.
 ///
 /// Writes go through a group committer, so concurrent webhooks share commits without any
 /// of them being acknowledged before its own data is durable.
-public final class AppDatabase: Sendable {
+public final class AppDatabase: ConversationStore {
     let writer: any DatabaseWriter
     let committer: GroupCommitter
     let checkpointer: Checkpointer?
@@ -362,23 +363,5 @@ public final class AppDatabase: Sendable {
                     """)
         }
         return migrator
-    }
-}
-
-/// The database cannot take writes for now (a full or failing disk); nothing was stored.
-/// Callers answer 503 with a `Retry-After`, so the provider or client tries again later.
-public struct StoreUnavailable: Error, CustomStringConvertible {
-    public var reason: String
-    /// How long callers ask to be left alone before trying again.
-    public static let retryAfterSeconds = 30
-
-    public var description: String { "The database cannot store anything now: \(reason)." }
-}
-
-public struct BackupError: Error, CustomStringConvertible {
-    public var description: String
-
-    init(_ description: String) {
-        self.description = description
     }
 }

@@ -1,13 +1,7 @@
 import Foundation
 import GRDB
 import ReplylineCore
-
-/// A contact's thread with a business, oldest message first.
-public struct ConversationThread: Sendable {
-    public var contact: StoredContact
-    public var conversation: StoredConversation
-    public var messages: [StoredMessage]
-}
+import ReplylineStore
 
 extension AppDatabase {
     /// The thread of `phone` with `businessID`, or nil when they never exchanged a message.

@@ -1,28 +1,14 @@
 import Foundation
 import GRDB
-
-/// One message of a thread page, with its status history (oldest first) and, while the
-/// outbox holds it, when it will go and why it waits.
-public struct ThreadMessage: Sendable, Equatable {
-    public var message: StoredMessage
-    public var history: [StatusEvent]
-    public var hold: MessageHold?
-}
-
-/// A page of one thread, oldest message first.
-public struct ThreadPage: Sendable, Equatable {
-    public var messages: [ThreadMessage]
-    /// True when older messages exist beyond this page.
-    public var hasOlder: Bool
-}
+import ReplylineStore
 
 extension AppDatabase {
     /// The newest `limit` messages of a thread older than `before` (a message id), oldest
     /// first, each with its hold at `now` if the outbox holds it. Nil when there is no thread.
-    public func threadPage(businessID: String, phone: String, limit: Int, before: Int64?, now: Date) async throws -> ThreadPage? {
+    public func threadPage(businessID: String, phone: String, limit: Int, before: MessageID?, now: Date) async throws -> ThreadPage? {
         try await read { db in
             guard let conversationID = try Self.conversationID(db, businessID: businessID, phone: phone) else { return nil }
-            let before = before ?? Int64.max
+            let before = before?.rawValue ?? Int64.max
             // The message just past the page, if any, bounds it: the page is then one range
             // of the (conversation, id) index read in order, and says whether more remain.
             let boundary = try Int64.fetchOne(
@@ -60,7 +46,7 @@ extension AppDatabase {
             while let row = try rows.next() {
                 let message = try StoredMessage(threadRow: row)
                 let id = message.id!
-                while nextEvent < history.endIndex, history[nextEvent].messageId < id { nextEvent += 1 }
+                while nextEvent < history.endIndex, history[nextEvent].messageId.rawValue < id.rawValue { nextEvent += 1 }
                 let start = nextEvent
                 while nextEvent < history.endIndex, history[nextEvent].messageId == id { nextEvent += 1 }
                 let hold = try row.optionalStoredDate(atIndex: 20).map { MessageHold(until: $0, reason: row[21]) }

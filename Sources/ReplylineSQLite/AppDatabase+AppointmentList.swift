@@ -1,52 +1,7 @@
 import Foundation
 import GRDB
 import ReplylineCore
-
-/// Which of a business's appointments to list; nil and empty mean no limit on that side.
-public struct AppointmentFilter: Sendable {
-    /// Any of these states; empty for every state.
-    public var states: [AppointmentState]
-    /// `starts_at` at or after this time.
-    public var from: Date?
-    /// `starts_at` before this time (exclusive, so consecutive ranges never overlap).
-    public var to: Date?
-
-    public init(states: [AppointmentState] = [], from: Date? = nil, to: Date? = nil) {
-        self.states = states
-        self.from = from
-        self.to = to
-    }
-}
-
-/// Where a page of appointments ended: the next page starts after this one, in the list's
-/// order (starts_at, then id), so paging never repeats or skips an appointment.
-public struct AppointmentCursor: Sendable, Equatable {
-    public var startsAt: Date
-    public var id: String
-
-    public init(startsAt: Date, id: String) {
-        self.startsAt = startsAt
-        self.id = id
-    }
-}
-
-/// A message about an appointment that the outbox has yet to send: its confirmation
-/// request or a reminder, when it is due and, once the outbox held it back, why.
-public struct PendingAppointmentMessage: Sendable, Equatable {
-    public var messageID: Int64
-    public var kind: String
-    public var dueAt: Date
-    /// The outbox's note on its last try (quiet hours, cadence, a retry); nil until tried.
-    public var heldReason: String?
-}
-
-/// An appointment as the list shows it.
-public struct ListedAppointment: Sendable {
-    public var appointment: StoredAppointment
-    public var phone: String
-    /// Oldest due first.
-    public var pendingMessages: [PendingAppointmentMessage]
-}
+import ReplylineStore
 
 extension AppDatabase {
     /// Up to `limit` of the business's appointments matching `filter`, by starts_at then id,

@@ -1,58 +1,7 @@
 import Foundation
 import GRDB
 import ReplylineCore
-
-/// A delivery-status callback as a provider adapter delivers it.
-public struct StatusCallback: Sendable, Equatable {
-    public var provider: String
-    public var providerMessageID: String
-    public var status: DeliveryStatus
-    public var errorCode: String?
-    public var errorMessage: String?
-    /// Our message id, when the callback URL carried it (`?m=`): it lets a callback that
-    /// beats the REST response find its message.
-    public var messageID: Int64?
-    /// The account the callback names (Twilio's `AccountSid`).
-    public var accountID: String?
-    /// The number the message was sent from, as the callback names it (`From`, E.164).
-    public var from: String?
-    /// The business that sends from `from`: a callback held for a message not yet known
-    /// is checked against it and later applies only to a message of that business.
-    public var businessID: String?
-
-    public init(
-        provider: String, providerMessageID: String, status: DeliveryStatus, errorCode: String?, errorMessage: String?, messageID: Int64?,
-        accountID: String? = nil, from: String? = nil, businessID: String? = nil
-    ) {
-        self.provider = provider
-        self.providerMessageID = providerMessageID
-        self.status = status
-        self.errorCode = errorCode
-        self.errorMessage = errorMessage
-        self.messageID = messageID
-        self.accountID = accountID
-        self.from = from
-        self.businessID = businessID
-    }
-}
-
-/// What a status callback did.
-public enum StatusCallbackOutcome: Sendable, Equatable {
-    /// Applied to a message of `businessID`: its status is now this (it never moves backwards).
-    case applied(DeliveryStatus, businessID: String)
-    /// No message has that id yet: held until one does.
-    case held
-    /// Not applied, and nothing changed: the callback does not belong to the message's business.
-    case ignored(StatusCallbackMismatch)
-}
-
-/// Why a status callback was ignored: what did not match the business its message belongs to.
-public struct StatusCallbackMismatch: Sendable, Equatable, CustomStringConvertible {
-    /// The business the message belongs to (or, for a callback that would be held, the one
-    /// sending from its `From`); nil when no business does.
-    public var businessID: String?
-    public var description: String
-}
+import ReplylineStore
 
 extension AppDatabase {
     /// Records a callback in the message's status history and moves its status forward
@@ -65,7 +14,7 @@ extension AppDatabase {
     /// checked now against `callback.businessID` and later bound to that business and
     /// number (see `applyHeldCallbacks`).
     public func recordStatusCallback(
-        _ callback: StatusCallback, now: Date, expectedAccounts: [String: String] = [:]
+        _ callback: StatusCallback, now: Date, expectedAccounts: [String: String]
     ) async throws -> StatusCallbackOutcome {
         try await write { db in
             var message = try StoredMessage.filter(
@@ -134,7 +83,7 @@ extension AppDatabase {
         guard
             let business = try String.fetchOne(
                 db, sql: "SELECT business_id FROM conversations WHERE id = ?", arguments: [message.conversationId])
-        else { throw StoredValueError("message \(message.id ?? 0) has no conversation") }
+        else { throw StoredValueError("message \(message.id?.rawValue ?? 0) has no conversation") }
         return (business, message.direction == .outbound ? message.fromNumber : message.toNumber)
     }
 

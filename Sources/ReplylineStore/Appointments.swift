@@ -1,0 +1,130 @@
+import Foundation
+import ReplylineCore
+
+/// A new appointment as the API receives it, already validated.
+public struct NewAppointment: Sendable {
+    public var id: String
+    public var phone: String
+    public var customerName: String?
+    public var service: String
+    public var startsAt: Date
+    public var amountCents: Int?
+
+    public init(id: String, phone: String, customerName: String?, service: String, startsAt: Date, amountCents: Int?) {
+        self.id = id
+        self.phone = phone
+        self.customerName = customerName
+        self.service = service
+        self.startsAt = startsAt
+        self.amountCents = amountCents
+    }
+}
+
+/// The texts an appointment sends, composed by the engine for its current details.
+public struct AppointmentMessages: Sendable {
+    public var confirmationRequest: String
+    public var reminder: String
+    public var reminderTimes: [Date]
+
+    public init(confirmationRequest: String, reminder: String, reminderTimes: [Date]) {
+        self.confirmationRequest = confirmationRequest
+        self.reminder = reminder
+        self.reminderTimes = reminderTimes
+    }
+}
+
+/// An appointment and what happened to its confirmation request.
+public struct CreatedAppointment: Sendable {
+    public var appointment: StoredAppointment
+    /// The queued confirmation request; nil when the contact has opted out.
+    public var confirmationMessageID: MessageID?
+
+    public init(appointment: StoredAppointment, confirmationMessageID: MessageID? = nil) {
+        self.appointment = appointment
+        self.confirmationMessageID = confirmationMessageID
+    }
+}
+
+/// Changes to an appointment; nil leaves a field as it is.
+public struct AppointmentUpdate: Sendable {
+    public var customerName: String?
+    public var service: String?
+    public var startsAt: Date?
+    public var amountCents: Int?
+    public var state: AppointmentState?
+
+    public init(
+        customerName: String? = nil, service: String? = nil, startsAt: Date? = nil, amountCents: Int? = nil, state: AppointmentState? = nil
+    ) {
+        self.customerName = customerName
+        self.service = service
+        self.startsAt = startsAt
+        self.amountCents = amountCents
+        self.state = state
+    }
+}
+
+/// Why an appointment change was refused.
+public enum AppointmentUpdateError: Error, Sendable, Equatable {
+    case notFound
+    case invalidTransition(from: AppointmentState, to: AppointmentState)
+}
+
+/// Which of a business's appointments to list; nil and empty mean no limit on that side.
+public struct AppointmentFilter: Sendable {
+    /// Any of these states; empty for every state.
+    public var states: [AppointmentState]
+    /// `starts_at` at or after this time.
+    public var from: Date?
+    /// `starts_at` before this time (exclusive, so consecutive ranges never overlap).
+    public var to: Date?
+
+    public init(states: [AppointmentState] = [], from: Date? = nil, to: Date? = nil) {
+        self.states = states
+        self.from = from
+        self.to = to
+    }
+}
+
+/// Where a page of appointments ended: the next page starts after this one, in the list's
+/// order (starts_at, then id), so paging never repeats or skips an appointment.
+public struct AppointmentCursor: Sendable, Equatable {
+    public var startsAt: Date
+    public var id: String
+
+    public init(startsAt: Date, id: String) {
+        self.startsAt = startsAt
+        self.id = id
+    }
+}
+
+/// A message about an appointment that the outbox has yet to send: its confirmation
+/// request or a reminder, when it is due and, once the outbox held it back, why.
+public struct PendingAppointmentMessage: Sendable, Equatable {
+    public var messageID: MessageID
+    public var kind: MessageKind
+    public var dueAt: Date
+    /// The outbox's note on its last try (quiet hours, cadence, a retry); nil until tried.
+    public var heldReason: String?
+
+    public init(messageID: MessageID, kind: MessageKind, dueAt: Date, heldReason: String? = nil) {
+        self.messageID = messageID
+        self.kind = kind
+        self.dueAt = dueAt
+        self.heldReason = heldReason
+    }
+}
+
+/// An appointment as the list shows it.
+public struct ListedAppointment: Sendable {
+    public var appointment: StoredAppointment
+    public var phone: String
+    /// Oldest due first.
+    public var pendingMessages: [PendingAppointmentMessage]
+
+    public init(appointment: StoredAppointment, phone: String, pendingMessages: [PendingAppointmentMessage]) {
+        self.appointment = appointment
+        self.phone = phone
+        self.pendingMessages = pendingMessages
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import ReplylineCore
+
+/// Everything the server and the command line keep: threads, appointments, consent and its
+/// ledger, the outbox, reports and backups. One implementation per database
+/// (`AppDatabase` in ReplylineSQLite); the values that cross it are plain Swift.
+///
+/// Every write is atomic and acknowledged only once durable. Every operation stays correct
+/// with several writers on one database: rows are created by insert-or-get, an outbox entry
+/// is claimed by one worker with a lease, and recovery touches only expired leases.
+public protocol ConversationStore: Sendable {
+    // MARK: Inbound messages and status callbacks
+
+    /// Records one inbound message exactly once, in one transaction: the message, the
+    /// engine's decision applied (consent, appointment, conversation), the replies as
+    /// outbound messages, and the rendered webhook response. A provider message id seen
+    /// before returns the stored response and changes nothing.
+    ///
+    /// - Parameters:
+    ///   - decide: the pure engine, called with the contact's state read in this transaction.
+    ///   - render: the provider's reply format for the decision; nil when its replies go
+    ///     through the outbox instead: each is queued (due now) and the response is empty.
+    func recordInbound(
+        _ message: InboundMessage, businessID: String, now: Date, decide: @escaping @Sendable (ContactSnapshot) -> Decision,
+        render: (@Sendable (Decision) -> String)?
+    ) async throws -> InboundOutcome
+
+    /// Records a callback in the message's status history and moves its status forward
+    /// only; a callback for an id not yet known is held and applied when the id appears.
+    /// One that does not belong to its message's business (number, or the account
+    /// `expectedAccounts` names for the business) changes nothing and is `ignored`.
+    func recordStatusCallback(
+        _ callback: StatusCallback, now: Date, expectedAccounts: [String: String]
+    ) async throws -> StatusCallbackOutcome
+
+    // MARK: Inbox
+
+    /// A page of a business's inbox, newest activity first, after `cursor`.
+    func conversations(
+        businessID: String, unreadOnly: Bool, needsReplyOnly: Bool, limit: Int, after cursor: ConversationCursor?
+    ) async throws -> [ConversationSummary]
+    func conversation(businessID: String, phone: String) async throws -> ConversationSummary?
+    /// The newest `limit` messages of a thread older than `before`, oldest first, each with
+    /// its status history and its hold at `now`. Nil when there is no thread.
+    func threadPage(businessID: String, phone: String, limit: Int, before: MessageID?, now: Date) async throws -> ThreadPage?
+    /// The whole thread, oldest message first; nil when there is none.
+    func thread(businessID: String, phone: String) async throws -> ConversationThread?
+    /// The holds of these messages at `now`; messages not held are absent.
+    func holds(messageIDs: [MessageID], now: Date) async throws -> [MessageID: MessageHold]
+    /// Marks the thread read. False when there is no such thread.
+    func markRead(businessID: String, phone: String) async throws -> Bool
+    /// Queues an outbound message of `kind` after checking consent (throws `SendRefusal`).
+    /// A manual message answers the conversation, so it no longer needs a reply.
+    func queueOutbound(
+        businessID: String, phone: String, kind: MessageKind, body: String, media: [InboundMessage.Media], appointmentID: String?,
+        provider: String, fromNumber: String, now: Date
+    ) async throws -> StoredMessage
+
+    // MARK: Appointments
+
+    /// Creates an appointment, queues its confirmation request unless the contact opted out,
+    /// and schedules its reminders; one transaction.
+    func createAppointment(
+        _ new: NewAppointment, businessID: String, provider: String, fromNumber: String, now: Date,
+        compose: @escaping @Sendable (Appointment) -> AppointmentMessages
+    ) async throws -> CreatedAppointment
+    /// The appointment with `id`, only if it belongs to `businessID`.
+    func appointment(id: String, businessID: String) async throws -> (StoredAppointment, phone: String)?
+    /// Applies `update` in one transaction (throws `AppointmentUpdateError`): a new time
+    /// asks for confirmation again, a final state cancels what is still to be sent.
+    func updateAppointment(
+        id: String, businessID: String, update: AppointmentUpdate, provider: String, fromNumber: String, now: Date,
+        compose: @escaping @Sendable (Appointment) -> AppointmentMessages
+    ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: MessageID?)
+    /// Up to `limit` of a business's appointments matching `filter`, by start time then id.
+    func appointments(
+        businessID: String, filter: AppointmentFilter, limit: Int, after cursor: AppointmentCursor?
+    ) async throws -> [ListedAppointment]
+    /// The appointments of one contact, soonest first.
+    func appointments(businessID: String, phone: String) async throws -> [StoredAppointment]
+
+    // MARK: Consent
+
+    /// The consent ledger of one contact, oldest first.
+    func consentEvents(businessID: String, phone: String) async throws -> [StoredConsentEvent]
+    /// Every consent change of a business (of all of them when nil), oldest first.
+    func consentLedger(businessID: String?) async throws -> [StoredConsentEvent]
+
+    // MARK: Outbox
+
+    /// Pending entries due at `now`, oldest first, with the facts the send policy needs.
+    func dueOutbox(now: Date, limit: Int) async throws -> [OutboxItem]
+    func outboxEntry(messageID: MessageID) async throws -> OutboxEntry?
+    /// Claims `entry` for `owner` until `now + sendLease`, in one statement; false when
+    /// another worker has it.
+    func claimSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool
+    /// Marks `unknown` the claims whose lease expired (and with `restartOf`, that
+    /// instance's own); returns how many.
+    func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int
+    /// Moves a pending entry to `until`, keeping it pending.
+    func deferSend(_ entry: OutboxEntry, until: Date, reason: String) async throws
+    /// Records how sending `entry` ended.
+    func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws
+    /// Whether a queued reply was decided under the consent its contact still has.
+    func replyDecidedUnderCurrentConsent(replyID: MessageID) async throws -> Bool
+    /// Outbound messages of a business sent in the calendar month (UTC) of `now`.
+    func sentThisMonth(businessID: String, now: Date) async throws -> Int
+
+    // MARK: Reports, backups and checks
+
+    func usage(businessID: String, from start: Date, to end: Date) async throws -> UsageFigures
+    func deliverability(businessID: String, from start: Date, to end: Date) async throws -> DeliverabilityFigures
+    /// The businesses that have contacts in the store.
+    func businessIDs() async throws -> [String]
+    /// Rows per kind of record, for checks that bad input changed nothing.
+    func tableCounts() async throws -> [String: Int]
+    /// A consistent copy of the whole store as a new SQLite file at `path`; refuses to overwrite.
+    func backup(to path: String) async throws
+    /// "ok" when the store's files are sound, else what is wrong.
+    func integrityCheck() async throws -> String
+}
+
+extension ConversationStore {
+    public func recordStatusCallback(_ callback: StatusCallback, now: Date) async throws -> StatusCallbackOutcome {
+        try await recordStatusCallback(callback, now: now, expectedAccounts: [:])
+    }
+
+    @discardableResult
+    public func recoverInterruptedSends(now: Date) async throws -> Int {
+        try await recoverInterruptedSends(restartOf: nil, now: now)
+    }
+
+    /// Queues a message written by staff (see `queueOutbound`).
+    public func queueManualMessage(
+        businessID: String, phone: String, body: String, media: [InboundMessage.Media], provider: String, fromNumber: String, now: Date
+    ) async throws -> StoredMessage {
+        try await queueOutbound(
+            businessID: businessID, phone: phone, kind: .manual, body: body, media: media, appointmentID: nil, provider: provider,
+            fromNumber: fromNumber, now: now)
+    }
+}
+
+/// The outbox's fixed terms, the same for every store.
+public enum OutboxTerms {
+    /// Attempts before a send that keeps failing for a passing reason is given up.
+    public static let maxSendAttempts = 8
+
+    /// How long a claim holds an entry: longer than any send takes (the REST client gives
+    /// up after 15 seconds), so an entry past its lease was left by an instance that died.
+    public static let sendLease: TimeInterval = 60
+
+    /// The calendar month (UTC) holding `date`, as [start, end): the period the plan's limit
+    /// and the usage reports both count in, so they always agree.
+    public static func month(containing date: Date) -> (start: Date, end: Date) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let start = calendar.date(from: calendar.dateComponents([.year, .month], from: date))!
+        return (start, calendar.date(byAdding: .month, value: 1, to: start)!)
+    }
+}
