@@ -41,12 +41,12 @@ extension AppDatabase {
                 try db.execute(
                     sql: """
                         INSERT INTO held_status_callbacks (provider, provider_message_id, status, error_code, error_message, received_at,
-                            account_sid, from_number, business_id)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            account_sid, from_number, business_id, opts_out)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         callback.provider, callback.providerMessageID, callback.status.rawValue, callback.errorCode, callback.errorMessage,
-                        now, callback.accountID, callback.from, business,
+                        now, callback.accountID, callback.from, business, callback.optsOut,
                     ])
                 return .held
             }
@@ -111,7 +111,7 @@ extension AppDatabase {
             // A send that a crash left unknown is settled by the provider's word.
             try db.execute(sql: "UPDATE outbox SET state = 'sent' WHERE message_id = ? AND state = 'unknown'", arguments: [message.id])
         }
-        if callback.errorCode == "21610" { try recordProviderOptOut(db, messageID: message.id!, now: now) }
+        if callback.optsOut { try recordProviderOptOut(db, messageID: message.id!, now: now) }
         return next
     }
 
@@ -138,8 +138,7 @@ extension AppDatabase {
             guard business == nil || business == owner.businessID, from == nil || from == owner.number else { continue }
             let callback = StatusCallback(
                 provider: provider, providerMessageID: sid, status: status, errorCode: row["error_code"],
-                errorMessage: row["error_message"],
-                messageID: nil)
+                errorMessage: row["error_message"], messageID: nil, optsOut: row["opts_out"])
             _ = try apply(db, callback, to: message, at: row["received_at"])
         }
         try db.execute(sql: "DELETE FROM held_status_callbacks WHERE provider = ? AND provider_message_id = ?", arguments: [provider, sid])

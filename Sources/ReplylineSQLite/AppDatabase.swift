@@ -362,6 +362,16 @@ public final class AppDatabase: ConversationStore {
                     ALTER TABLE outbox ADD COLUMN lease_expires_at DATETIME;
                     """)
         }
+        // Whether a status callback unsubscribes its contact is the provider's to say (its
+        // error table), not the store's; a held callback keeps the answer until it applies.
+        // Rows held before came from Twilio, whose 21610 is that code.
+        migrator.registerMigration("v8: held status callbacks keep whether they opt the contact out") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE held_status_callbacks ADD COLUMN opts_out BOOLEAN NOT NULL DEFAULT 0;
+                    UPDATE held_status_callbacks SET opts_out = 1 WHERE provider = 'twilio' AND error_code = '21610';
+                    """)
+        }
         return migrator
     }
 }

@@ -174,8 +174,8 @@ struct WebhookPipeline<Provider: MessagingProvider>: WebhookHandling {
             let callback = StatusCallback(
                 provider: provider.name, providerMessageID: sid, status: status, errorCode: report.errorCode,
                 errorMessage: report.errorMessage, messageID: report.messageIDHint.map(MessageID.init), accountID: report.accountID,
-                from: from,
-                businessID: sender)
+                from: from, businessID: sender,
+                optsOut: report.errorCode.map { provider.error($0).consequence == .optedOut } ?? false)
             let outcome = try await environment.store.recordStatusCallback(
                 callback, now: environment.now(), expectedAccounts: expectedAccounts)
             environment.metrics.statusCallback(status: status.rawValue)

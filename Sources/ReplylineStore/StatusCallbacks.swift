@@ -18,11 +18,13 @@ public struct StatusCallback: Sendable, Equatable {
     /// The business that sends from `from`: a callback held for a message not yet known
     /// is checked against it and later applies only to a message of that business.
     public var businessID: String?
+    /// The provider's error code says the contact unsubscribed at the provider (its
+    /// error table's `optedOut`, Twilio's 21610): an opt-out is recorded.
+    public var optsOut: Bool
 
     public init(
         provider: String, providerMessageID: String, status: DeliveryStatus, errorCode: String?, errorMessage: String?,
-        messageID: MessageID?,
-        accountID: String? = nil, from: String? = nil, businessID: String? = nil
+        messageID: MessageID?, accountID: String? = nil, from: String? = nil, businessID: String? = nil, optsOut: Bool = false
     ) {
         self.provider = provider
         self.providerMessageID = providerMessageID
@@ -33,6 +35,7 @@ public struct StatusCallback: Sendable, Equatable {
         self.accountID = accountID
         self.from = from
         self.businessID = businessID
+        self.optsOut = optsOut
     }
 }
 

@@ -209,13 +209,40 @@ struct MigrationTests {
         let database = try AppDatabase(path: path)
         try await database.write { db in
             let columns = try db.columns(in: "held_status_callbacks").map(\.name)
-            #expect(Array(columns.suffix(3)) == ["account_sid", "from_number", "business_id"])
+            #expect(Array(columns.suffix(4).prefix(3)) == ["account_sid", "from_number", "business_id"])
             #expect(
                 try Row.fetchOne(db, sql: "SELECT id, status, account_sid, from_number, business_id FROM held_status_callbacks")
                     == ["id": 4, "status": "delivered", "account_sid": nil, "from_number": nil, "business_id": nil])
             try AppDatabase.applyHeldCallbacks(db, provider: "twilio", sid: "SMold")
             #expect(try String.fetchOne(db, sql: "SELECT status FROM messages WHERE id = 7") == "delivered")
             #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM held_status_callbacks") == 0)
+        }
+    }
+
+    @Test("v8 marks held Twilio 21610 callbacks as opting out, and only those; applied, they record the opt-out")
+    func heldCallbackOptOuts() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let path = try Self.olderDatabase(in: directory, upTo: "v7: outbox claims with an owner and a lease") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO contacts (id, business_id, phone, created_at) VALUES (1, 'b', '+14155550100', '2026-11-01');
+                    INSERT INTO conversations (id, business_id, contact_id, last_message_at) VALUES (1, 'b', 1, '2026-11-01');
+                    INSERT INTO messages (id, conversation_id, direction, kind, provider, provider_message_id, from_number, to_number,
+                        body, segments, encoding, status, created_at)
+                    VALUES (7, 1, 'outbound', 'manual', 'twilio', 'SMold', '+15017122661', '+14155550100', 'x', 1, 'GSM-7', 'sent', '2026-11-01');
+                    INSERT INTO held_status_callbacks (id, provider, provider_message_id, status, error_code, received_at) VALUES
+                        (4, 'twilio', 'SMold', 'failed', '21610', '2026-11-01 10:00:00.000'),
+                        (5, 'twilio', 'SMother', 'failed', '30003', '2026-11-01 10:00:00.000'),
+                        (6, 'relay', 'RLx', 'failed', '21610', '2026-11-01 10:00:00.000');
+                    """)
+        }
+        let database = try AppDatabase(path: path)
+        try await database.write { db in
+            #expect(try Int64.fetchAll(db, sql: "SELECT id FROM held_status_callbacks WHERE opts_out ORDER BY id") == [4])
+            try AppDatabase.applyHeldCallbacks(db, provider: "twilio", sid: "SMold")
+            #expect(try String.fetchOne(db, sql: "SELECT consent FROM contacts WHERE id = 1") == "opted_out")
+            #expect(try String.fetchAll(db, sql: "SELECT source FROM consent_events") == ["provider"])
         }
     }
 

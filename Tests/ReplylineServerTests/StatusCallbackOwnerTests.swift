@@ -145,6 +145,26 @@ struct StatusCallbackOwnerTests {
         }
     }
 
+    @Test("A held 21610 callback keeps its opt-out until its message is sent, then records it")
+    func heldOptOutApplies() async throws {
+        let server = try Self.server()
+        try await server.app.test(.router) { client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            let (queued, _) = try await Self.confirmation(server)
+            let status = try await Self.callback(
+                client, sid: "SMout\(queued.id!)", status: "failed", account: Self.clinicAccount, from: TestServer.business,
+                errorCode: "21610")
+            #expect(status == .noContent)
+            #expect(try await Self.confirmation(server).1.consent == .optedIn)
+            try await server.replyline.outbox.runOnce()
+            let (message, contact) = try await Self.confirmation(server)
+            #expect(message.status == "failed" && message.errorCode == "21610")
+            #expect(contact.consent == .optedOut)
+            let ledger = try await server.database.consentEvents(businessID: "clinic", phone: contact.phone)
+            #expect(ledger.map(\.source) == [.provider])
+        }
+    }
+
     @Test("With no account configured anywhere, the number alone decides")
     func noAccountConfigured() async throws {
         let server = try TestServer(sender: TwilioStandIn())
