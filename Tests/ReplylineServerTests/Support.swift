@@ -37,13 +37,18 @@ final class TestServer: Sendable {
 
     let directory: TemporaryDirectory
     let replyline: AppServices
+    /// The SQLite store under `replyline`, for reading what it holds.
+    let database: AppDatabase
 
     let clock = TestClock()
 
-    /// - Parameter providers: the providers, made from the configuration; Twilio alone by default.
+    /// - Parameters:
+    ///   - providers: the providers, made from the configuration; Twilio alone by default.
+    ///   - store: the store the app uses, given the SQLite one; that one by default.
     init(
         configure: (inout ServerConfiguration) throws -> Void = { _ in },
-        providers: (ServerConfiguration) -> ProviderRegistry = ProviderRegistry.standard, sender: (any MessageSender)? = ConsoleSender()
+        providers: (ServerConfiguration) -> ProviderRegistry = ProviderRegistry.standard, sender: (any MessageSender)? = ConsoleSender(),
+        store: (AppDatabase) -> any ConversationStore = { $0 }
     ) throws {
         directory = try TemporaryDirectory()
         var configuration = ServerConfiguration()
@@ -56,7 +61,9 @@ final class TestServer: Sendable {
         configuration.now = { clock.now }
         configuration.runsOutboxWorker = false
         try configure(&configuration)
-        replyline = try AppServices(configuration, providers: providers(configuration), sender: sender, logger: Self.quietLogger)
+        database = try AppDatabase(path: configuration.databasePath)
+        replyline = try AppServices(
+            configuration, store: store(database), providers: providers(configuration), sender: sender, logger: Self.quietLogger)
     }
 
     /// Two businesses on one deployment: the clinic (its key `key-clinic`, its number
@@ -78,7 +85,6 @@ final class TestServer: Sendable {
         return logger
     }
 
-    var database: AppDatabase { replyline.store as! AppDatabase }
     var app: some ApplicationProtocol { buildApplication(replyline) }
 
     /// A signed inbound-message request, as Twilio would send it.
