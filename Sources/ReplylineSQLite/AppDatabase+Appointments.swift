@@ -130,7 +130,7 @@ extension AppDatabase {
                 id: nil, conversationId: conversation.id!, direction: .outbound, kind: .reminder, provider: provider,
                 providerMessageId: nil,
                 fromNumber: fromNumber, toNumber: contact.phone, body: texts.reminder, media: [], segments: count.segments,
-                encoding: count.encoding, status: "scheduled", errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
+                encoding: count.encoding, status: .scheduled, errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
                 webhookReply: nil,
                 inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
             try message.insert(db)
@@ -150,7 +150,7 @@ extension AppDatabase {
         var message = StoredMessage(
             id: nil, conversationId: conversation.id!, direction: .outbound, kind: .confirmationRequest,
             provider: provider, providerMessageId: nil, fromNumber: fromNumber, toNumber: contact.phone, body: text,
-            media: [], segments: count.segments, encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil,
+            media: [], segments: count.segments, encoding: count.encoding, status: .queued, errorCode: nil, errorMessage: nil,
             intent: nil,
             parameters: nil, webhookReply: nil, inReplyTo: nil, appointmentId: appointment.id, createdAt: now)
         try message.insert(db)

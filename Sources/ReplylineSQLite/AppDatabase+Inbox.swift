@@ -11,8 +11,12 @@ extension StatusEvent {
         """
 
     init(positional row: Row) throws {
+        let status: String = try row.decode(atIndex: 1)
+        guard let status = MessageStatus(rawValue: status) else {
+            throw StoredValueError("a status event of message \(row[0] as Int64? ?? 0) has status `\(status)`")
+        }
         self.init(
-            messageId: try row.decode(atIndex: 0), status: try row.decode(atIndex: 1), errorCode: try row.decode(atIndex: 2),
+            messageId: try row.decode(atIndex: 0), status: status, errorCode: try row.decode(atIndex: 2),
             errorMessage: try row.decode(atIndex: 3), createdAt: try row.storedDate(atIndex: 4))
     }
 }
@@ -153,7 +157,7 @@ extension AppDatabase {
             var message = StoredMessage(
                 id: nil, conversationId: conversation.id!, direction: .outbound, kind: kind, provider: provider, providerMessageId: nil,
                 fromNumber: fromNumber, toNumber: phone, body: body, media: media, segments: count.segments,
-                encoding: count.encoding, status: "queued", errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
+                encoding: count.encoding, status: .queued, errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
                 webhookReply: nil, inReplyTo: nil, appointmentId: appointmentID, createdAt: now)
             try message.insert(db)
             var entry = OutboxEntry(

@@ -131,7 +131,7 @@ extension AppDatabase {
                 try db.execute(sql: "UPDATE outbox SET state = 'sent', last_error = NULL WHERE id = ?", arguments: [entry.id])
                 // A callback may have got here first (it names our id): never move its status back.
                 let current = try String.fetchOne(db, sql: "SELECT status FROM messages WHERE id = ?", arguments: [entry.messageId])
-                let reported = DeliveryStatus(rawValue: status ?? "sent") ?? .sent
+                let reported = status ?? .sent
                 let next = current.flatMap(DeliveryStatus.init(rawValue:)).map { DeliveryStatus.advance($0, to: reported) } ?? reported
                 try db.execute(
                     sql: """

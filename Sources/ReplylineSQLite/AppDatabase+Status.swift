@@ -98,8 +98,8 @@ extension AppDatabase {
                 sql: "INSERT INTO message_status_events (message_id, status, error_code, error_message, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [message.id, callback.status.rawValue, callback.errorCode, callback.errorMessage, now])
         }
-        let next = DeliveryStatus.advance(DeliveryStatus(rawValue: message.status), to: callback.status)
-        if next.rawValue != message.status {
+        let next = DeliveryStatus.advance(message.status.deliveryStatus, to: callback.status)
+        if next.rawValue != message.status.rawValue {
             let keepsError = next == .failed || next == .undelivered
             try db.execute(
                 sql: "UPDATE messages SET status = ?, error_code = ?, error_message = ?, sent_at = COALESCE(sent_at, ?) WHERE id = ?",

@@ -141,18 +141,20 @@ extension StoredMessage {
         let direction: String = try row.decode(atIndex: 2)
         let kind: String = try row.decode(atIndex: 3)
         let encoding: String = try row.decode(atIndex: 11)
+        let status: String = try row.decode(atIndex: 12)
         guard let direction = MessageDirection(rawValue: direction), let kind = MessageKind(rawValue: kind),
-            let encoding = SMSEncoding(rawValue: encoding)
+            let encoding = SMSEncoding(rawValue: encoding), let status = MessageStatus(rawValue: status)
         else {
             throw StoredValueError(
-                "message \(row[0] as Int64? ?? 0) has direction `\(direction)`, kind `\(kind)` and encoding `\(encoding)`")
+                "message \(row[0] as Int64? ?? 0) has direction `\(direction)`, kind `\(kind)`, encoding `\(encoding)` and status `\(status)`"
+            )
         }
         self.init(
             id: try row.decode(atIndex: 0), conversationId: try row.decode(atIndex: 1), direction: direction,
             kind: kind, provider: try row.decode(atIndex: 4), providerMessageId: try row.decode(atIndex: 5),
             fromNumber: try row.decode(atIndex: 6), toNumber: try row.decode(atIndex: 7), body: try row.decode(atIndex: 8),
             media: Self.decodeMedia(try row.decode(atIndex: 9)), segments: try row.decode(atIndex: 10), encoding: encoding,
-            status: try row.decode(atIndex: 12), errorCode: try row.decode(atIndex: 13), errorMessage: try row.decode(atIndex: 14),
+            status: status, errorCode: try row.decode(atIndex: 13), errorMessage: try row.decode(atIndex: 14),
             intent: try row.decode(atIndex: 15), parameters: nil, webhookReply: nil, inReplyTo: try row.decode(atIndex: 16),
             appointmentId: try row.decode(atIndex: 17), createdAt: try row.storedDate(atIndex: 18),
             sentAt: try row.optionalStoredDate(atIndex: 19))
@@ -179,6 +181,7 @@ extension SMSEncoding: DatabaseValueConvertible {}
 extension MessageDirection: DatabaseValueConvertible {}
 extension MessageKind: DatabaseValueConvertible {}
 extension OutboxState: DatabaseValueConvertible {}
+extension MessageStatus: DatabaseValueConvertible {}
 
 extension Row {
     /// A date column, read by `StoredDate` when it has GRDB's stored form, else by GRDB.

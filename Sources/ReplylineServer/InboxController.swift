@@ -50,7 +50,7 @@ struct InboxController {
     }
 
     struct StatusJSON: Encodable {
-        var status: String
+        var status: MessageStatus
         var error_code: String?
         var error_message: String?
         var at: Date
@@ -73,7 +73,7 @@ struct InboxController {
         var kind: MessageKind
         var body: String
         var media: [MediaJSON]
-        var status: String
+        var status: MessageStatus
         var status_history: [StatusJSON]
         var error_code: String?
         var error_message: String?

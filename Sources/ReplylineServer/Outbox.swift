@@ -21,7 +21,7 @@ public struct ConsoleSender: MessageSender {
     public func send(_ message: StoredMessage) async -> SendResult {
         let line = "\(Date().formatted(.iso8601)) [console sms] \(message.fromNumber) -> \(message.toNumber): \(message.body)\n"
         FileHandle.standardError.write(Data(line.utf8))
-        return .sent(providerMessageID: "console-\(message.id?.rawValue ?? 0)", status: "sent")
+        return .sent(providerMessageID: "console-\(message.id?.rawValue ?? 0)", status: .sent)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ReplylineCore
 import ReplylineProviders
 import ReplylineProvidersHTTP
 import ReplylineStore
@@ -27,7 +28,7 @@ public struct TwilioSender: MessageSender {
     static func result(_ outcome: TwilioSendOutcome) -> SendResult {
         switch outcome {
         case .accepted(let sid, let status):
-            return .sent(providerMessageID: sid, status: status)
+            return .sent(providerMessageID: sid, status: DeliveryStatus(rawValue: status))
         case .retryable(let reason, let after):
             return .retry(after: after ?? 0, reason: reason)
         case .indeterminate(let reason):

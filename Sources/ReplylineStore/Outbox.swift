@@ -32,7 +32,7 @@ public struct OutboxItem: Sendable {
 /// How one send attempt ended.
 public enum SendResult: Sendable, Equatable {
     /// The provider took it; its id and first status.
-    case sent(providerMessageID: String?, status: String?)
+    case sent(providerMessageID: String?, status: DeliveryStatus?)
     /// Not sent and never will be (opted out, plan exhausted).
     case blocked(reason: String)
     /// Not sent: its appointment no longer needs it (answered, cancelled, moved, past).

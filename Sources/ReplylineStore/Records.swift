@@ -75,6 +75,34 @@ public enum MessageKind: String, Codable, Sendable, Hashable, CaseIterable {
     public var isAutomated: Bool { self == .confirmationRequest || self == .reminder || self == .postCall }
 }
 
+/// Where a message is: received, a provider's delivery status, or the outbox's own word
+/// for a message that never reached the provider.
+public enum MessageStatus: String, Codable, Sendable, Hashable, CaseIterable {
+    /// An inbound message, stored.
+    case received
+    // The provider's delivery statuses (`DeliveryStatus`).
+    case accepted, scheduled, queued, sending, sent, receiving
+    case partiallyDelivered = "partially_delivered"
+    case delivered, undelivered, failed, read
+    /// The provider canceled a send it had scheduled (its spelling).
+    case canceled
+    /// Not sent and never will be: opted out, plan exhausted.
+    case blocked
+    /// Not sent: its appointment no longer needed it.
+    case skipped
+    /// Dropped from the outbox because its appointment was cancelled or moved.
+    case cancelled
+    /// Interrupted while sending: the provider may have it, so it is never sent again.
+    case unknown
+
+    public init(_ status: DeliveryStatus) {
+        self.init(rawValue: status.rawValue)!
+    }
+
+    /// The provider's delivery status this is, if it is one.
+    public var deliveryStatus: DeliveryStatus? { DeliveryStatus(rawValue: rawValue) }
+}
+
 /// One message of a thread, either way.
 public struct StoredMessage: Codable, Sendable, Hashable {
     public var id: MessageID?
@@ -89,9 +117,7 @@ public struct StoredMessage: Codable, Sendable, Hashable {
     public var media: [InboundMessage.Media]
     public var segments: Int
     public var encoding: SMSEncoding
-    /// `received`, a provider's delivery status (see `DeliveryStatus`), or the outbox's own:
-    /// `scheduled`, `blocked`, `skipped`, `cancelled`, `unknown`.
-    public var status: String
+    public var status: MessageStatus
     public var errorCode: String?
     public var errorMessage: String?
     public var intent: String?
@@ -108,7 +134,7 @@ public struct StoredMessage: Codable, Sendable, Hashable {
     public init(
         id: MessageID?, conversationId: ConversationID, direction: MessageDirection, kind: MessageKind, provider: String,
         providerMessageId: String?, fromNumber: String, toNumber: String, body: String, media: [InboundMessage.Media], segments: Int,
-        encoding: SMSEncoding, status: String, errorCode: String? = nil, errorMessage: String? = nil, intent: String? = nil,
+        encoding: SMSEncoding, status: MessageStatus, errorCode: String? = nil, errorMessage: String? = nil, intent: String? = nil,
         parameters: String? = nil, webhookReply: String? = nil, inReplyTo: MessageID? = nil, appointmentId: String?, createdAt: Date,
         sentAt: Date? = nil
     ) {

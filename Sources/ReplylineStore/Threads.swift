@@ -43,12 +43,12 @@ public struct ConversationCursor: Sendable, Hashable {
 /// A delivery-status change of one message, oldest first.
 public struct StatusEvent: Sendable, Hashable, Codable {
     public var messageId: MessageID
-    public var status: String
+    public var status: MessageStatus
     public var errorCode: String?
     public var errorMessage: String?
     public var createdAt: Date
 
-    public init(messageId: MessageID, status: String, errorCode: String?, errorMessage: String?, createdAt: Date) {
+    public init(messageId: MessageID, status: MessageStatus, errorCode: String?, errorMessage: String?, createdAt: Date) {
         self.messageId = messageId
         self.status = status
         self.errorCode = errorCode

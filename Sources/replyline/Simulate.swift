@@ -100,6 +100,6 @@ struct PrintingSender: MessageSender {
 
     func send(_ message: StoredMessage) async -> SendResult {
         print("business> \(message.body)")
-        return .sent(providerMessageID: nil, status: "sent")
+        return .sent(providerMessageID: nil, status: .sent)
     }
 }

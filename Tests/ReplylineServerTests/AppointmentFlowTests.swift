@@ -54,12 +54,12 @@ struct AppointmentFlowTests {
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
             let conversation = thread.messages.filter { $0.kind != .reminder }
             #expect(conversation.map(\.kind.rawValue) == ["confirmation_request", "inbound", "reply"])
-            #expect(conversation[0].status == "queued")
+            #expect(conversation[0].status == .queued)
             #expect(conversation[0].providerMessageId?.hasPrefix("SMout") == true)
             #expect(conversation[1].appointmentId == id)
             // Reminders wait in the outbox: 24 hours before, and 7:00 on the day (New York).
             let reminders = thread.messages.filter { $0.kind == .reminder }
-            #expect(reminders.map(\.status) == ["scheduled", "scheduled"])
+            #expect(reminders.map(\.status.rawValue) == ["scheduled", "scheduled"])
         }
     }
 
@@ -95,7 +95,7 @@ struct AppointmentFlowTests {
             #expect(sender.sent.withLock { $0 }.isEmpty)
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
             let request = try #require(thread.messages.first { $0.kind == .confirmationRequest })
-            #expect(request.status == "blocked")
+            #expect(request.status == .blocked)
             #expect(request.errorMessage == "contact opted out")
         }
     }

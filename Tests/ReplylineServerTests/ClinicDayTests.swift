@@ -20,7 +20,7 @@ struct ClinicDayTests {
 
     func kinds(_ server: TestServer, _ phone: String) async throws -> [String] {
         try #require(try await server.database.thread(businessID: "clinic", phone: phone)).messages.map {
-            "\($0.kind.rawValue) \($0.status)"
+            "\($0.kind.rawValue) \($0.status.rawValue)"
         }
     }
 

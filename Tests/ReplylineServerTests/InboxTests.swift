@@ -272,7 +272,7 @@ struct InboxTests {
                 ])
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
             #expect(
-                thread.messages.map { "\($0.kind.rawValue) \($0.status)" } == [
+                thread.messages.map { "\($0.kind.rawValue) \($0.status.rawValue)" } == [
                     "reminder cancelled", "reminder cancelled", "confirmation_request cancelled",
                     "reminder scheduled", "reminder scheduled", "confirmation_request queued",
                 ])

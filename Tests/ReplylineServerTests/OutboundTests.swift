@@ -63,7 +63,7 @@ struct OutboundTests {
             #expect(request["Body"]?.hasPrefix("Bright Smile Dental: your Checkup is on Tue, Dec 1 at 9:00 AM.") == true)
             let message = try await Self.confirmation(server)
             #expect(request["StatusCallback"] == "\(TestServer.publicURL)/webhooks/twilio/status?m=\(message.id!)")
-            #expect(message.status == "queued")
+            #expect(message.status == .queued)
             #expect(message.providerMessageId == "SM" + String(format: "%032x", 1))
             #expect(message.sentAt == server.clock.now)
         }
@@ -76,7 +76,7 @@ struct OutboundTests {
         ) { fake, server, client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             try await server.replyline.outbox.runOnce()
-            #expect(try await Self.confirmation(server).status == "queued")
+            #expect(try await Self.confirmation(server).status == .queued)
             try await server.replyline.outbox.runOnce()
             #expect(fake.received.count == 1, "a retry went before its backoff")
             for _ in 0..<2 {
@@ -97,7 +97,7 @@ struct OutboundTests {
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             try await server.replyline.outbox.runOnce()
             let message = try await Self.confirmation(server)
-            #expect(message.status == "failed")
+            #expect(message.status == .failed)
             #expect(message.errorCode == "21610")
             let ledger = try await server.database.consentEvents(businessID: "clinic", phone: "+14155550100")
             #expect(ledger.map(\.source) == [.provider])
@@ -117,7 +117,7 @@ struct OutboundTests {
             try await server.replyline.outbox.runOnce()
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: "+14155550100"))
             let manual = try #require(thread.messages.first { $0.kind == .manual })
-            #expect(manual.status == "blocked")
+            #expect(manual.status == .blocked)
             #expect(manual.errorMessage == "the number cannot receive texts")
             #expect(fake.received.count == 1)
         }
@@ -137,7 +137,7 @@ struct OutboundTests {
                 server.clock.advance(hours: 0.3)
             }
             let message = try await Self.confirmation(server)
-            #expect(message.status == "failed")
+            #expect(message.status == .failed)
             #expect(message.errorMessage?.hasPrefix("gave up after 8 attempts: network") == true)
         }
     }
@@ -155,7 +155,7 @@ struct OutboundTests {
                 _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
                 try await server.replyline.outbox.runOnce()
                 let message = try await Self.confirmation(server)
-                #expect(message.status == "unknown")
+                #expect(message.status == .unknown)
                 #expect(message.providerMessageId == nil)
                 #expect(message.errorMessage?.hasPrefix("not sent again: the provider may have it") == true)
                 server.clock.advance(hours: 1)
@@ -175,7 +175,7 @@ struct OutboundTests {
                 #expect(try await Self.callback(client, sid: sid, status: status) == .noContent)
             }
             let message = try await Self.confirmation(server)
-            #expect(message.status == "delivered")
+            #expect(message.status == .delivered)
             let (_, page) = try await client.json(.get, "/api/v1/conversations/+14155550100/messages")
             let json = try #require((page["messages"] as? [[String: Any]])?.first { $0["kind"] as? String == "confirmation_request" })
             let history = (json["status_history"] as? [[String: Any]])?.map { $0["status"] as? String }
@@ -192,7 +192,7 @@ struct OutboundTests {
             let sid = try #require(try await Self.confirmation(server).providerMessageId)
             _ = try await Self.callback(client, sid: sid, status: "undelivered", errorCode: "30003")
             let message = try await Self.confirmation(server)
-            #expect(message.status == "undelivered")
+            #expect(message.status == .undelivered)
             #expect(message.errorCode == "30003")
             #expect(message.errorMessage == "unreachable destination handset")
         }
@@ -206,7 +206,7 @@ struct OutboundTests {
             try await server.replyline.outbox.runOnce()
             let message = try await Self.confirmation(server)
             #expect(message.providerMessageId == "SMearly")
-            #expect(message.status == "delivered")
+            #expect(message.status == .delivered)
         }
     }
 
@@ -219,7 +219,7 @@ struct OutboundTests {
             try await server.replyline.outbox.runOnce()
             let message = try await Self.confirmation(server)
             #expect(message.providerMessageId == "SMrace")
-            #expect(message.status == "sent")
+            #expect(message.status == .sent)
         }
     }
 
@@ -239,9 +239,9 @@ struct OutboundTests {
             #expect(try await server.database.recoverInterruptedSends(restartOf: "a:8080", now: server.clock.now) == 1)
             try await server.replyline.outbox.runOnce()
             #expect(fake.received.isEmpty)
-            #expect(try await Self.confirmation(server).status == "unknown")
+            #expect(try await Self.confirmation(server).status == .unknown)
             _ = try await Self.callback(client, sid: "SMlost", status: "delivered", messageID: entry.messageId)
-            #expect(try await Self.confirmation(server).status == "delivered")
+            #expect(try await Self.confirmation(server).status == .delivered)
         }
     }
 
@@ -258,7 +258,7 @@ struct OutboundTests {
             #expect(try await server.database.recoverInterruptedSends(now: expiry) == 1)
             try await server.replyline.outbox.runOnce()
             #expect(fake.received.isEmpty)
-            #expect(try await Self.confirmation(server).status == "unknown")
+            #expect(try await Self.confirmation(server).status == .unknown)
         }
     }
 

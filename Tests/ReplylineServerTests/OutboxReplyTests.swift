@@ -41,7 +41,7 @@ struct OutboxReplyTests {
             #expect(answer.status == .ok)
             #expect(answer.body.isEmpty)
             let queued = try #require(try await Self.replies(server).first)
-            #expect(queued.status == "queued")
+            #expect(queued.status == .queued)
             #expect(queued.provider == "relay")
             #expect(queued.body.contains("Msg&data rates may apply"))
             let entry = try #require(try await server.database.outboxEntry(messageID: queued.id!))
@@ -101,7 +101,7 @@ struct OutboxReplyTests {
             #expect(bodies.first?.contains("unsubscribed") == true)
             #expect(bodies.last?.contains("Msg&data rates may apply") == true)
             let replies = try await Self.replies(server)
-            #expect(replies.first?.status == "blocked")
+            #expect(replies.first?.status == .blocked)
         }
     }
 
@@ -142,7 +142,7 @@ struct OutboxReplyTests {
                 $0.status
             }
             #expect(status == .noContent)
-            #expect(try await Self.replies(server).first?.status == "delivered")
+            #expect(try await Self.replies(server).first?.status == .delivered)
         }
     }
 

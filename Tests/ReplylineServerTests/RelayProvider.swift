@@ -67,7 +67,7 @@ final class RelaySender: MessageSender {
 
     func send(_ message: StoredMessage) async -> SendResult {
         sent.withLock { $0.append(message) }
-        return .sent(providerMessageID: "RLout\(message.id?.rawValue ?? 0)", status: "queued")
+        return .sent(providerMessageID: "RLout\(message.id?.rawValue ?? 0)", status: .queued)
     }
 }
 

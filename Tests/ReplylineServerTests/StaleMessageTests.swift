@@ -24,11 +24,11 @@ struct StaleMessageTests {
         #expect(status == .created)
         try await server.replyline.outbox.runOnce()
         let request = try await message(server, kind: .confirmationRequest)
-        #expect(request.status == "queued")
+        #expect(request.status == .queued)
         return try #require(json["id"] as? String)
     }
 
-    func message(_ server: TestServer, kind: MessageKind) async throws -> (status: String, reason: String?) {
+    func message(_ server: TestServer, kind: MessageKind) async throws -> (status: MessageStatus, reason: String?) {
         let thread = try #require(try await server.database.thread(businessID: "clinic", phone: Self.ana))
         let message = try #require(thread.messages.first { $0.kind == kind })
         return (message.status, message.errorMessage)
@@ -46,7 +46,7 @@ struct StaleMessageTests {
             try await server.replyline.outbox.runOnce()
             #expect(sender.sent.withLock { $0 }.isEmpty)
             let request = try await message(server, kind: .confirmationRequest)
-            #expect(request.status == "skipped")
+            #expect(request.status == .skipped)
             #expect(request.reason == "the appointment is already confirmed")
         }
     }
@@ -65,7 +65,7 @@ struct StaleMessageTests {
             server.clock.advance(hours: 11)
             try await server.replyline.outbox.runOnce()
             #expect(sender.sent.withLock { $0 }.isEmpty)
-            #expect(try await message(server, kind: .confirmationRequest) == ("skipped", reason))
+            #expect(try await message(server, kind: .confirmationRequest) == (.skipped, reason))
         }
     }
 
@@ -88,7 +88,7 @@ struct StaleMessageTests {
             #expect(sender.sent.withLock { $0.count } == 2)
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: Self.ana))
             let last = try #require(thread.messages.last { $0.kind == .reminder })
-            #expect(last.status == "skipped")
+            #expect(last.status == .skipped)
             #expect(last.errorMessage == "the customer asked to reschedule")
         }
     }
@@ -108,7 +108,7 @@ struct StaleMessageTests {
             #expect(sender.sent.withLock { $0 }.isEmpty)
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: Self.ana))
             let automated = thread.messages.filter { $0.kind == .confirmationRequest || $0.kind == .reminder }
-            #expect(automated.map(\.status) == ["skipped", "skipped", "skipped"], "\(automated.map(\.kind.rawValue))")
+            #expect(automated.map(\.status.rawValue) == ["skipped", "skipped", "skipped"], "\(automated.map(\.kind.rawValue))")
             #expect(automated.allSatisfy { $0.errorMessage == "the appointment was cancelled" })
         }
     }
@@ -124,7 +124,7 @@ struct StaleMessageTests {
             try await server.replyline.outbox.runOnce()
             #expect(sender.sent.withLock { $0 }.isEmpty)
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: Self.ana))
-            #expect(thread.messages.filter { $0.direction == .outbound }.allSatisfy { $0.status == "cancelled" })
+            #expect(thread.messages.filter { $0.direction == .outbound }.allSatisfy { $0.status == .cancelled })
         }
     }
 

@@ -72,11 +72,11 @@ struct StatusCallbackOwnerTests {
 
             // The clinic's own callback, with or without From, still applies.
             #expect(try await Self.callback(client, sid: sid, status: "sent", account: Self.clinicAccount, from: nil) == .noContent)
-            #expect(try await Self.confirmation(server).0.status == "sent")
+            #expect(try await Self.confirmation(server).0.status == .sent)
             let status = try await Self.callback(
                 client, sid: sid, status: "delivered", account: Self.clinicAccount, from: "+1 501 712 2661")
             #expect(status == .noContent)
-            #expect(try await Self.confirmation(server).0.status == "delivered")
+            #expect(try await Self.confirmation(server).0.status == .delivered)
         }
     }
 
@@ -126,7 +126,7 @@ struct StatusCallbackOwnerTests {
             try await server.replyline.outbox.runOnce()
             let (message, contact) = try await Self.confirmation(server)
             #expect(message.providerMessageId == sid)
-            #expect(message.status == "queued")
+            #expect(message.status == .queued)
             #expect(contact.consent == .optedIn)
         }
     }
@@ -141,7 +141,7 @@ struct StatusCallbackOwnerTests {
                 client, sid: "SMout\(queued.id!)", status: "delivered", account: Self.clinicAccount, from: TestServer.business)
             #expect(status == .noContent)
             try await server.replyline.outbox.runOnce()
-            #expect(try await Self.confirmation(server).0.status == "delivered")
+            #expect(try await Self.confirmation(server).0.status == .delivered)
         }
     }
 
@@ -158,7 +158,7 @@ struct StatusCallbackOwnerTests {
             #expect(try await Self.confirmation(server).1.consent == .optedIn)
             try await server.replyline.outbox.runOnce()
             let (message, contact) = try await Self.confirmation(server)
-            #expect(message.status == "failed" && message.errorCode == "21610")
+            #expect(message.status == .failed && message.errorCode == "21610")
             #expect(contact.consent == .optedOut)
             let ledger = try await server.database.consentEvents(businessID: "clinic", phone: contact.phone)
             #expect(ledger.map(\.source) == [.provider])
@@ -173,9 +173,9 @@ struct StatusCallbackOwnerTests {
             try await server.replyline.outbox.runOnce()
             let sid = try #require(try await Self.confirmation(server).0.providerMessageId)
             _ = try await Self.callback(client, sid: sid, status: "delivered", account: Self.salonAccount, from: "+13125550199")
-            #expect(try await Self.confirmation(server).0.status == "queued")
+            #expect(try await Self.confirmation(server).0.status == .queued)
             _ = try await Self.callback(client, sid: sid, status: "delivered", account: Self.salonAccount, from: TestServer.business)
-            #expect(try await Self.confirmation(server).0.status == "delivered")
+            #expect(try await Self.confirmation(server).0.status == .delivered)
         }
     }
 
@@ -234,6 +234,6 @@ struct TwilioStandIn: MessageSender {
     let name = "twilio"
 
     func send(_ message: StoredMessage) async -> SendResult {
-        .sent(providerMessageID: "SMout\(message.id?.rawValue ?? 0)", status: "queued")
+        .sent(providerMessageID: "SMout\(message.id?.rawValue ?? 0)", status: .queued)
     }
 }

@@ -146,6 +146,6 @@ final class RecordingSender: MessageSender {
 
     func send(_ message: StoredMessage) async -> SendResult {
         sent.withLock { $0.append(message) }
-        return .sent(providerMessageID: "SMout\(message.id?.rawValue ?? 0)", status: "queued")
+        return .sent(providerMessageID: "SMout\(message.id?.rawValue ?? 0)", status: .queued)
     }
 }
