@@ -12,6 +12,11 @@ public struct APIContext: RequestContext {
     /// The peer's IP address, for rate limits before a key is known.
     let clientAddress: String
 
+    /// Request bodies are JSON objects of at most 64 KiB.
+    public var maxUploadSize: Int { 64 * 1024 }
+    /// Decodes bodies into `APIRequestBody` types, with errors that name the field at fault.
+    public var requestDecoder: APIRequestDecoder { APIRequestDecoder() }
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"

@@ -45,8 +45,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 }
 
-/// JSON encoding shared by every API response: snake_case keys as declared, RFC 3339 times.
+/// JSON shared by every API route: responses encoded with snake_case keys as declared and
+/// RFC 3339 times; request bodies decoded with keys as declared (see `APIRequestDecoder`).
 enum JSON {
+    static let decoder = JSONDecoder()
+
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -62,35 +65,6 @@ enum JSON {
         return Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    /// True for JSON `true`/`false` as JSONSerialization returns them, and not for the
-    /// numbers 0 and 1 (which bridge to Bool too).
-    static func isBoolean(_ value: Any) -> Bool {
-        // JSONSerialization boxes booleans as NSNumbers of ObjC type "c"; numbers never are.
-        if let number = value as? NSNumber { return String(cString: number.objCType) == "c" }
-        return value is Bool
-    }
-
-    /// Parses a JSON object body, or says what is wrong with it.
-    static func object(_ request: Request, limit: Int = 64 * 1024) async throws -> [String: Any] {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge, code: "body_too_large", message: "The request body is over \(limit / 1024) KiB.")
-        } catch {
-            throw APIError(
-                .badRequest, code: "unreadable_body",
-                message: "The request body could not be read; send it whole, with a correct Content-Length.")
-        }
-        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "Send the body as application/json.")
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any] else {
-            throw APIError(.badRequest, code: "malformed_json", message: "The body is not a JSON object. Send {\"field\": value, ...}.")
-        }
-        return object
     }
 }
 

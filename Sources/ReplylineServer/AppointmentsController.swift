@@ -46,9 +46,9 @@ struct AppointmentsController {
 
     @Sendable func create(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
-        let object = try await JSON.object(request)
+        let body = try await request.decode(as: NewAppointmentBody.self, context: context)
         let configuration = replyline.configuration
-        let new = try Self.validate(object, business: business, now: configuration.now(), id: configuration.makeID("apt"))
+        let new = try Self.validate(body, business: business, now: configuration.now(), id: configuration.makeID("apt"))
         let created = try await replyline.createAppointment(new, for: business)
         return try JSON.response(
             AppointmentJSON(created.appointment, phone: new.phone, confirmationMessageID: created.confirmationMessageID), status: .created)
@@ -66,8 +66,8 @@ struct AppointmentsController {
     @Sendable func update(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let id = try context.parameters.require("id")
-        let object = try await JSON.object(request)
-        let change = try Self.validateUpdate(object, now: replyline.configuration.now())
+        let body = try await request.decode(as: AppointmentChangeBody.self, context: context)
+        let change = try Self.validateUpdate(body, now: replyline.configuration.now())
         return try await apply(change, to: id, business: business, field: change.state != nil ? "state" : "starts_at")
     }
 
@@ -94,78 +94,129 @@ struct AppointmentsController {
         }
     }
 
-    /// Reads and checks a PATCH body: any of customer_name, service, starts_at, amount, state.
-    static func validateUpdate(_ object: [String: Any], now: Date) throws -> AppointmentUpdate {
-        let known: Set<String> = ["customer_name", "service", "starts_at", "amount", "state"]
-        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are customer_name, service, starts_at, amount, state.")
+    /// The body of `POST /appointments`, checked by `validate`.
+    struct NewAppointmentBody: APIRequestBody {
+        var phone: String?
+        var customer_name: String?
+        var service: String?
+        var starts_at: String?
+        var amount: Double?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case phone, customer_name, service, starts_at, amount
         }
-        guard !object.isEmpty else {
-            throw APIError.invalid("body", "Nothing to change: give at least one of \(known.sorted().joined(separator: ", ")).")
+
+        static func expectation(for field: CodingKeys) -> String {
+            switch field {
+            case .amount: Fields.notAmount
+            case .phone, .customer_name, .service, .starts_at: Fields.notText(field.rawValue)
+            }
         }
-        if let null = object.keys.sorted().first(where: { object[$0] is NSNull }) {
+    }
+
+    /// The body of `PATCH /appointments/{id}`, checked by `validateUpdate`: only the fields
+    /// sent change, so it keeps which were sent, and which of those as `null`.
+    struct AppointmentChangeBody: APIRequestBody {
+        var customer_name: String?
+        var service: String?
+        var starts_at: String?
+        var amount: Double?
+        var state: String?
+        /// The fields sent, in key order.
+        var sent: [CodingKeys]
+        /// The fields sent as `null`, in key order.
+        var null: [CodingKeys]
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case customer_name, service, starts_at, amount, state
+        }
+
+        /// The states a PATCH may set; the others are the engine's to set.
+        static let settableStates = AppointmentState.allCases.filter { $0 != .scheduled && $0 != .awaitingReply }.map(\.rawValue)
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            sent = container.allKeys.sorted { $0.rawValue < $1.rawValue }
+            null = try sent.filter { try container.decodeNil(forKey: $0) }
+            customer_name = try container.decodeIfPresent(String.self, forKey: .customer_name)
+            service = try container.decodeIfPresent(String.self, forKey: .service)
+            starts_at = try container.decodeIfPresent(String.self, forKey: .starts_at)
+            amount = try container.decodeIfPresent(Double.self, forKey: .amount)
+            state = try container.decodeIfPresent(String.self, forKey: .state)
+        }
+
+        static func expectation(for field: CodingKeys) -> String {
+            switch field {
+            case .amount: Fields.notAmount
+            case .state: "`state` must be one of \(settableStates.joined(separator: ", "))."
+            case .customer_name, .service, .starts_at: Fields.notText(field.rawValue)
+            }
+        }
+    }
+
+    /// Checks a PATCH body: any of customer_name, service, starts_at, amount, state.
+    static func validateUpdate(_ body: AppointmentChangeBody, now: Date) throws -> AppointmentUpdate {
+        guard !body.sent.isEmpty else {
+            let known = AppointmentChangeBody.CodingKeys.allCases.map(\.rawValue).sorted()
+            throw APIError.invalid("body", "Nothing to change: give at least one of \(known.joined(separator: ", ")).")
+        }
+        if let null = body.null.first?.rawValue {
             throw APIError.invalid(null, "`\(null)` cannot be null; leave it out to keep its value.")
         }
-        if object["state"] != nil, object["starts_at"] != nil {
+        if body.state != nil, body.starts_at != nil {
             throw APIError.invalid("state", "Change `starts_at` or `state`, not both: a new time asks the customer to confirm again.")
         }
         var update = AppointmentUpdate()
-        let fields = try Fields(object)
-        update.customerName = try fields.text("customer_name", required: false)
-        update.service = try fields.text("service", required: false)
-        if object["starts_at"] != nil { update.startsAt = try fields.startsAt(now: now) }
-        update.amountCents = try fields.amountCents()
-        if let value = object["state"] {
-            let allowed = AppointmentState.allCases.filter { $0 != .scheduled && $0 != .awaitingReply }.map(\.rawValue)
-            guard let text = value as? String, let state = AppointmentState(rawValue: text), allowed.contains(text) else {
-                throw APIError.invalid("state", "`state` must be one of \(allowed.joined(separator: ", ")).")
+        update.customerName = try Fields.text(body.customer_name, "customer_name", required: false)
+        update.service = try Fields.text(body.service, "service", required: false)
+        if body.starts_at != nil { update.startsAt = try Fields.startsAt(body.starts_at, now: now) }
+        update.amountCents = try Fields.amountCents(body.amount)
+        if let text = body.state {
+            guard let state = AppointmentState(rawValue: text), AppointmentChangeBody.settableStates.contains(text) else {
+                throw APIError.invalid("state", AppointmentChangeBody.expectation(for: .state))
             }
             update.state = state
         }
         return update
     }
 
-    /// Reads and checks the body of a new appointment; every error names its field.
-    static func validate(_ object: [String: Any], business: Business, now: Date, id: String) throws -> NewAppointment {
-        let known: Set<String> = ["phone", "customer_name", "service", "starts_at", "amount"]
-        if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are phone, customer_name, service, starts_at, amount.")
-        }
-        let fields = try Fields(object)
-        let phoneText = try fields.text("phone", required: true)!
+    /// Checks the body of a new appointment; every error names its field.
+    static func validate(_ body: NewAppointmentBody, business: Business, now: Date, id: String) throws -> NewAppointment {
+        let phoneText = try Fields.text(body.phone, "phone", required: true)!
         guard let phone = PhoneNumber(phoneText, defaultCountry: business.rules.business.country) else {
             throw APIError.invalid(
                 "phone", "`\(phoneText)` is not a phone number. Use E.164 (+15551234567) or a \(business.rules.business.country) number.")
         }
-        let service = try fields.text("service", required: true)!
-        let name = try fields.text("customer_name", required: false)
-        guard object["starts_at"] != nil else { throw APIError.invalid("starts_at", "`starts_at` is required.") }
+        let service = try Fields.text(body.service, "service", required: true)!
+        let name = try Fields.text(body.customer_name, "customer_name", required: false)
         return NewAppointment(
-            id: id, phone: phone.e164, customerName: name, service: service, startsAt: try fields.startsAt(now: now),
-            amountCents: try fields.amountCents())
+            id: id, phone: phone.e164, customerName: name, service: service, startsAt: try Fields.startsAt(body.starts_at, now: now),
+            amountCents: try Fields.amountCents(body.amount))
     }
 
-    /// Typed reads of a JSON object's fields; each failure names the field.
-    struct Fields {
-        let object: [String: Any]
+    /// Checks of a body's decoded fields; each failure names the field.
+    enum Fields {
+        static let notAmount = "`amount` must be a non-negative number such as 120 or 89.50."
 
-        init(_ object: [String: Any]) throws { self.object = object }
+        static func notText(_ field: String, max: Int = 200) -> String {
+            "`\(field)` must be a non-empty string of at most \(max) characters."
+        }
 
         /// A string field, trimmed; `lines` says whether it may hold line breaks (see `APIText`).
-        func text(_ field: String, required: Bool, max: Int = 200, lines: APIText.Lines = .one) throws -> String? {
-            guard let value = object[field], !(value is NSNull) else {
+        static func text(_ value: String?, _ field: String, required: Bool, max: Int = 200, lines: APIText.Lines = .one) throws -> String? {
+            guard let value else {
                 if required { throw APIError.invalid(field, "`\(field)` is required.") }
                 return nil
             }
-            guard let string = value as? String, !string.trimmingCharacters(in: .whitespaces).isEmpty, string.count <= max else {
-                throw APIError.invalid(field, "`\(field)` must be a non-empty string of at most \(max) characters.")
+            guard !value.trimmingCharacters(in: .whitespaces).isEmpty, value.count <= max else {
+                throw APIError.invalid(field, notText(field, max: max))
             }
-            try APIText.check(string, field: field, lines: lines)
-            return string.trimmingCharacters(in: .whitespaces)
+            try APIText.check(value, field: field, lines: lines)
+            return value.trimmingCharacters(in: .whitespaces)
         }
 
-        func startsAt(now: Date) throws -> Date {
-            let text = try self.text("starts_at", required: true)!
+        static func startsAt(_ value: String?, now: Date) throws -> Date {
+            let text = try self.text(value, "starts_at", required: true)!
             guard let date = RFC3339.date(from: text) else {
                 throw APIError.invalid("starts_at", "`starts_at` must be an RFC 3339 time with an offset, e.g. 2026-12-01T15:30:00-05:00.")
             }
@@ -173,12 +224,10 @@ struct AppointmentsController {
             return date
         }
 
-        func amountCents() throws -> Int? {
-            guard let value = object["amount"], !(value is NSNull) else { return nil }
-            guard !JSON.isBoolean(value), let number = value as? NSNumber, !(value is String), number.doubleValue >= 0,
-                number.doubleValue < 1_000_000
-            else { throw APIError.invalid("amount", "`amount` must be a non-negative number such as 120 or 89.50.") }
-            return Int((number.doubleValue * 100).rounded())
+        static func amountCents(_ value: Double?) throws -> Int? {
+            guard let value else { return nil }
+            guard value >= 0, value < 1_000_000 else { throw APIError.invalid("amount", notAmount) }
+            return Int((value * 100).rounded())
         }
     }
 }

@@ -12,25 +12,43 @@ struct EventsController {
         group.post("events/call-completed", use: callCompleted)
     }
 
+    /// The body of `POST /events/call-completed`.
+    struct CallCompletedBody: APIRequestBody {
+        var phone: String?
+        var summary: String?
+        var appointment_id: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case phone, summary, appointment_id
+        }
+
+        /// The most characters a summary may have.
+        static let summaryLimit = 600
+
+        static func expectation(for field: CodingKeys) -> String {
+            switch field {
+            case .summary: AppointmentsController.Fields.notText("summary", max: summaryLimit)
+            case .phone, .appointment_id: AppointmentsController.Fields.notText(field.rawValue)
+            }
+        }
+    }
+
     @Sendable func callCompleted(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
-        let object = try await JSON.object(request)
-        if let unknown = object.keys.sorted().first(where: { !["phone", "summary", "appointment_id"].contains($0) }) {
-            throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are phone, summary, appointment_id.")
-        }
+        let call = try await request.decode(as: CallCompletedBody.self, context: context)
         guard let template = business.rules.replies.postCall else {
             throw APIError(
                 .unprocessableContent, code: "no_post_call_reply",
                 message: "The rules file \(business.rules.source) has no `replies.post_call`; add one to send call follow-ups.")
         }
-        let fields = try AppointmentsController.Fields(object)
-        let phoneText = try fields.text("phone", required: true)!
+        let fields = AppointmentsController.Fields.self
+        let phoneText = try fields.text(call.phone, "phone", required: true)!
         guard let phone = PhoneNumber(phoneText, defaultCountry: business.rules.business.country) else {
             throw APIError.invalid("phone", "`\(phoneText)` is not a phone number. Use E.164 (+15551234567).")
         }
-        let summary = try fields.text("summary", required: true, max: 600, lines: .many)!
+        let summary = try fields.text(call.summary, "summary", required: true, max: CallCompletedBody.summaryLimit, lines: .many)!
         var appointment: Appointment?
-        if let id = try fields.text("appointment_id", required: false) {
+        if let id = try fields.text(call.appointment_id, "appointment_id", required: false) {
             guard let (stored, owner) = try await replyline.store.appointment(id: id, businessID: business.id), owner == phone.e164
             else {
                 throw APIError(

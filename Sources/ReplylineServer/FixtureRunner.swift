@@ -48,11 +48,10 @@ public struct FixtureRunner {
     public static func applySetup(_ fixture: Fixture, to replyline: AppServices) async throws {
         guard let business = replyline.directory.businesses.first else { return }
         for item in fixture.setup?.appointments ?? [] {
-            var object: [String: Any] = ["phone": item.phone, "service": item.service, "starts_at": item.startsAt]
-            if let name = item.customerName { object["customer_name"] = name }
-            if let amount = item.amount { object["amount"] = amount }
+            let body = AppointmentsController.NewAppointmentBody(
+                phone: item.phone, customer_name: item.customerName, service: item.service, starts_at: item.startsAt, amount: item.amount)
             let new = try AppointmentsController.validate(
-                object, business: business, now: replyline.configuration.now(), id: replyline.configuration.makeID("apt"))
+                body, business: business, now: replyline.configuration.now(), id: replyline.configuration.makeID("apt"))
             _ = try await replyline.createAppointment(new, for: business)
         }
     }

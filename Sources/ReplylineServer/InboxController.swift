@@ -163,18 +163,29 @@ struct InboxController {
                 next_cursor: page.hasOlder ? oldest.map(Cursor.encode(messageID:)) : nil))
     }
 
+    /// The body of `POST /conversations/{phone}/messages`; `null` is the same as leaving a field out.
+    struct ManualMessageBody: APIRequestBody {
+        var body: String?
+        var media: [String]?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case body, media
+        }
+
+        static func expectation(for field: CodingKeys) -> String {
+            switch field {
+            case .body: "`body` must be a string."
+            case .media: "`media` must be a list of http(s) URLs."
+            }
+        }
+    }
+
     @Sendable func send(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let phone = try context.phone(business)
-        let object = try await JSON.object(request)
-        if let unknown = object.keys.sorted().first(where: { $0 != "body" && $0 != "media" }) {
-            throw APIError.invalid(unknown, "Unknown field `\(unknown)`. Fields are body and media.")
-        }
-        let present = object.filter { !($0.value is NSNull) }
-        guard let body = (present["body"] ?? "") as? String else { throw APIError.invalid("body", "`body` must be a string.") }
-        guard let mediaValues = (present["media"] ?? [String]()) as? [String] else {
-            throw APIError.invalid("media", "`media` must be a list of http(s) URLs.")
-        }
+        let draft = try await request.decode(as: ManualMessageBody.self, context: context)
+        let body = draft.body ?? ""
+        let mediaValues = draft.media ?? []
         guard mediaValues.count <= TwiML.maxMediaPerMessage else {
             throw APIError.invalid("media", "At most \(TwiML.maxMediaPerMessage) media URLs per message.")
         }

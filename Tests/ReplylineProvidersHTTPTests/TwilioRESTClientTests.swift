@@ -43,4 +43,26 @@ struct TwilioRESTClientTests {
                 == .retryable(reason: "HTTP 503: HTTP 503", retryAfter: nil))
         #expect(TwilioRESTClient.outcome(status: 401, body: [], retryAfter: nil) == .rejected(code: nil, message: "HTTP 401"))
     }
+
+    @Test("A code given as a string is kept; a field of another type, or a body that is no JSON object, reads as absent")
+    func oddAnswers() {
+        #expect(
+            TwilioRESTClient.outcome(status: 400, body: Array(#"{"code": "30007", "message": "Carrier filtered"}"#.utf8), retryAfter: nil)
+                == .rejected(code: "30007", message: "Carrier filtered"))
+        #expect(
+            TwilioRESTClient.outcome(status: 400, body: Array(#"{"code": 21211, "message": {"text": "Invalid To"}}"#.utf8), retryAfter: nil)
+                == .rejected(code: "21211", message: "HTTP 400"))
+        #expect(
+            TwilioRESTClient.outcome(status: 400, body: Array(#"{"code": [1], "message": "Bad"}"#.utf8), retryAfter: nil)
+                == .rejected(code: nil, message: "Bad"))
+        #expect(
+            TwilioRESTClient.outcome(status: 201, body: Array(#"{"sid": 5, "status": "queued"}"#.utf8), retryAfter: nil)
+                == .retryable(reason: "Twilio answered 201 without a message sid", retryAfter: nil))
+        #expect(
+            TwilioRESTClient.outcome(status: 201, body: Array(#"[{"sid": "SM123"}]"#.utf8), retryAfter: nil)
+                == .retryable(reason: "Twilio answered 201 without a message sid", retryAfter: nil))
+        #expect(
+            TwilioRESTClient.outcome(status: 201, body: Array(#"{"sid": "SM123", "status": null}"#.utf8), retryAfter: nil)
+                == .accepted(sid: "SM123", status: "queued"))
+    }
 }

@@ -258,6 +258,27 @@ struct OpenAPITests {
         }
     }
 
+    @Test("Every operation that writes declares the 503 a full or failing disk answers it with, and its Retry-After")
+    func storageUnavailableDocumented() throws {
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repositoryDocument)) as! [String: Any]
+        let components = try #require(document["components"] as? [String: Any])
+        let unavailable = try #require((components["responses"] as? [String: Any])?["StorageUnavailable"] as? [String: Any])
+        #expect((unavailable["headers"] as? [String: Any])?["Retry-After"] != nil)
+        #expect((unavailable["description"] as? String)?.contains("storage_unavailable") == true)
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        var writes = 0
+        for (template, item) in paths {
+            for method in ["post", "patch", "delete", "put"] {
+                guard let responses = (item[method] as? [String: Any])?["responses"] as? [String: Any] else { continue }
+                writes += 1
+                #expect(
+                    (responses["503"] as? [String: Any])?["$ref"] as? String == "#/components/responses/StorageUnavailable",
+                    "\(method.uppercased()) \(template)")
+            }
+        }
+        #expect(writes == 6)
+    }
+
     func check(
         _ client: some TestClientProtocol, _ validator: SchemaValidator, _ method: HTTPRequest.Method, _ uri: String, _ body: String?,
         _ key: String,

@@ -110,15 +110,42 @@ public struct TwilioRESTClient: Sendable {
         }
     }
 
+    /// The fields of Twilio's JSON answer that matter here. A field that is missing or of
+    /// another type reads as `nil`, as does every field of a body that is not a JSON object
+    /// (a proxy's HTML error page).
+    struct Answer: Decodable {
+        var sid: String?
+        var status: String?
+        /// Twilio's error code, a number (21610); a string is taken as it is.
+        var code: String?
+        var message: String?
+
+        enum CodingKeys: String, CodingKey {
+            case sid, status, code, message
+        }
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            sid = try? container.decodeIfPresent(String.self, forKey: .sid)
+            status = try? container.decodeIfPresent(String.self, forKey: .status)
+            code =
+                (try? container.decodeIfPresent(Int.self, forKey: .code)).map { String($0) }
+                ?? (try? container.decodeIfPresent(String.self, forKey: .code))
+            message = try? container.decodeIfPresent(String.self, forKey: .message)
+        }
+    }
+
     /// Reads Twilio's answer: 2xx JSON with `sid` and `status`; errors as
     /// `{"code": 21610, "message": "...", "status": 400}`.
     public static func outcome(status: Int, body: [UInt8], retryAfter: String?) -> TwilioSendOutcome {
-        let json = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
-        if (200..<300).contains(status), let sid = json["sid"] as? String {
-            return .accepted(sid: sid, status: json["status"] as? String ?? "queued")
+        let answer = (try? JSONDecoder().decode(Answer.self, from: Data(body))) ?? Answer()
+        if (200..<300).contains(status), let sid = answer.sid {
+            return .accepted(sid: sid, status: answer.status ?? "queued")
         }
-        let code = (json["code"] as? NSNumber).map { "\($0.intValue)" } ?? json["code"] as? String
-        let message = json["message"] as? String ?? "HTTP \(status)"
+        let code = answer.code
+        let message = answer.message ?? "HTTP \(status)"
         if status == 429 || status >= 500 {
             return .retryable(
                 reason: "HTTP \(status)\(code.map { " (\($0))" } ?? ""): \(message)", retryAfter: retryAfter.flatMap(TimeInterval.init))
