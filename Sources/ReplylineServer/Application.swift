@@ -20,6 +20,8 @@ public struct AppServices: Sendable {
     /// Each provider's webhooks, by provider name.
     public let webhooks: [String: any WebhookHandling]
     public let outbox: OutboxWorker
+    /// Appointments and queued messages, for the API, `replay` and `simulate`.
+    public let outbound: OutboundService
     public let logger: Logger
     public let metrics = Metrics()
 
@@ -52,48 +54,10 @@ public struct AppServices: Sendable {
         self.webhooks = webhooks
         var senders: [String: any MessageSender] = [:]
         for business in directory.businesses { senders[business.id] = sender ?? providers[business.provider]!.sender }
+        self.outbound = OutboundService(store: store, providerNames: senders.mapValues(\.name), now: configuration.now)
         self.outbox = OutboxWorker(
             store: store, senders: senders, instance: configuration.effectiveInstanceID, directory: directory,
             now: configuration.now, interval: configuration.outboxInterval, logger: logger, metrics: metrics)
-    }
-
-    /// The sender of `business`'s messages: its provider's, unless one was given for all.
-    public func sender(for business: Business) -> any MessageSender { outbox.senders[business.id]! }
-}
-
-extension AppServices {
-    /// Creates an appointment for `business` and queues its confirmation request.
-    public func createAppointment(_ new: NewAppointment, for business: Business) async throws -> CreatedAppointment {
-        try await store.createAppointment(
-            new, businessID: business.id, provider: sender(for: business).name, fromNumber: business.sendingNumber,
-            now: configuration.now(), compose: compose(for: business))
-    }
-}
-
-extension AppServices {
-    /// Changes an appointment of `business`; a new time queues a new confirmation request.
-    public func updateAppointment(
-        id: String, _ change: AppointmentUpdate, for business: Business
-    ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: MessageID?) {
-        try await store.updateAppointment(
-            id: id, businessID: business.id, update: change, provider: sender(for: business).name, fromNumber: business.sendingNumber,
-            now: configuration.now(), compose: compose(for: business))
-    }
-}
-
-extension AppServices {
-    /// The engine's texts for an appointment of `business`: its confirmation request, its
-    /// reminder, and when the reminders are due.
-    func compose(for business: Business) -> @Sendable (Appointment) -> AppointmentMessages {
-        let engine = business.engine
-        let now = configuration.now()
-        return { appointment in
-            AppointmentMessages(
-                confirmationRequest: engine.render(
-                    engine.rules.replies.confirmationRequest, contact: ContactSnapshot(), appointment: appointment),
-                reminder: engine.render(engine.rules.replies.reminder, contact: ContactSnapshot(), appointment: appointment),
-                reminderTimes: ReminderSchedule.times(for: appointment.startsAt, now: now, rules: engine.rules))
-        }
     }
 }
 
@@ -126,10 +90,12 @@ public func buildApplication(_ replyline: AppServices) -> some ApplicationProtoc
     WebhooksController(webhooks: replyline.webhooks).addRoutes(to: router)
     let api = router.group("api/v1").add(
         middleware: APIKeyMiddleware(directory: replyline.directory, limiter: RateLimiter(replyline.configuration.apiRateLimit)))
-    AppointmentsController(replyline: replyline).addRoutes(to: api)
-    InboxController(replyline: replyline).addRoutes(to: api)
-    ReportsController(replyline: replyline).addRoutes(to: api)
-    EventsController(replyline: replyline).addRoutes(to: api)
+    let store = replyline.store
+    let now = configuration.now
+    AppointmentsController(store: store, outbound: replyline.outbound, now: now, makeID: configuration.makeID).addRoutes(to: api)
+    InboxController(store: store, outbound: replyline.outbound, now: now).addRoutes(to: api)
+    ReportsController(store: store, providers: replyline.providers, now: now).addRoutes(to: api)
+    EventsController(store: store, outbound: replyline.outbound).addRoutes(to: api)
     // Last, so it sees every route and wraps none of them (see the middleware).
     router.add(middleware: MethodNotAllowedMiddleware<APIContext>(router.routes))
     let timeout = TimeAmount(configuration.requestTimeout)

@@ -34,7 +34,7 @@ extension AppointmentsController {
             guard let cursor = Cursor.decodeAppointment(String(text)) else { throw Query.invalidCursor }
             return cursor
         }
-        let rows = try await replyline.store.appointments(businessID: business.id, filter: filter, limit: limit + 1, after: cursor)
+        let rows = try await store.appointments(businessID: business.id, filter: filter, limit: limit + 1, after: cursor)
         let page = rows.prefix(limit)
         let next =
             rows.count > limit

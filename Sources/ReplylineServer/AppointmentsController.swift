@@ -6,7 +6,10 @@ import ReplylineStore
 /// `POST /api/v1/appointments`, `GET /api/v1/appointments` (see AppointmentList.swift) and
 /// `GET/PATCH/DELETE /api/v1/appointments/{id}`.
 struct AppointmentsController {
-    let replyline: AppServices
+    let store: any ConversationStore
+    let outbound: OutboundService
+    let now: @Sendable () -> Date
+    let makeID: @Sendable (String) -> String
 
     func addRoutes(to group: RouterGroup<APIContext>) {
         group.get("appointments", use: list)
@@ -47,9 +50,8 @@ struct AppointmentsController {
     @Sendable func create(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let body = try await request.decode(as: NewAppointmentBody.self, context: context)
-        let configuration = replyline.configuration
-        let new = try Self.validate(body, business: business, now: configuration.now(), id: configuration.makeID("apt"))
-        let created = try await replyline.createAppointment(new, for: business)
+        let new = try Self.validate(body, business: business, now: now(), id: makeID("apt"))
+        let created = try await outbound.createAppointment(new, for: business)
         return try JSON.response(
             AppointmentJSON(created.appointment, phone: new.phone, confirmationMessageID: created.confirmationMessageID), status: .created)
     }
@@ -57,7 +59,7 @@ struct AppointmentsController {
     @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let id = try context.parameters.require("id")
-        guard let (appointment, phone) = try await replyline.store.appointment(id: id, businessID: business.id) else {
+        guard let (appointment, phone) = try await store.appointment(id: id, businessID: business.id) else {
             throw APIError.notFound("Appointment \(id)")
         }
         return try JSON.response(AppointmentJSON(appointment, phone: phone))
@@ -67,7 +69,7 @@ struct AppointmentsController {
         let business = try context.requireBusiness()
         let id = try context.parameters.require("id")
         let body = try await request.decode(as: AppointmentChangeBody.self, context: context)
-        let change = try Self.validateUpdate(body, now: replyline.configuration.now())
+        let change = try Self.validateUpdate(body, now: now())
         return try await apply(change, to: id, business: business, field: change.state != nil ? "state" : "starts_at")
     }
 
@@ -80,7 +82,7 @@ struct AppointmentsController {
 
     func apply(_ change: AppointmentUpdate, to id: String, business: Business, field: String?) async throws -> Response {
         do {
-            let updated = try await replyline.updateAppointment(id: id, change, for: business)
+            let updated = try await outbound.updateAppointment(id: id, change, for: business)
             return try JSON.response(
                 AppointmentJSON(updated.appointment, phone: updated.phone, confirmationMessageID: updated.confirmationMessageID))
         } catch AppointmentUpdateError.notFound {

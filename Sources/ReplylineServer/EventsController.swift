@@ -6,7 +6,8 @@ import ReplylineStore
 /// `POST /events/call-completed {"phone", "summary", "appointment_id"?}`: the follow-up
 /// text after a phone call (a voice agent's or a person's), from the rules' `post_call` reply.
 struct EventsController {
-    let replyline: AppServices
+    let store: any ConversationStore
+    let outbound: OutboundService
 
     func addRoutes(to group: RouterGroup<APIContext>) {
         group.post("events/call-completed", use: callCompleted)
@@ -49,7 +50,7 @@ struct EventsController {
         let summary = try fields.text(call.summary, "summary", required: true, max: CallCompletedBody.summaryLimit, lines: .many)!
         var appointment: Appointment?
         if let id = try fields.text(call.appointment_id, "appointment_id", required: false) {
-            guard let (stored, owner) = try await replyline.store.appointment(id: id, businessID: business.id), owner == phone.e164
+            guard let (stored, owner) = try await store.appointment(id: id, businessID: business.id), owner == phone.e164
             else {
                 throw APIError(
                     .notFound, code: "not_found", message: "Appointment \(id) of \(phone.e164) not found.", field: "appointment_id")
@@ -62,9 +63,7 @@ struct EventsController {
         values[.summary] = summary
         let body = template.render(values)
         do {
-            let message = try await replyline.store.queueOutbound(
-                businessID: business.id, phone: phone.e164, kind: .postCall, body: body, media: [], appointmentID: appointment?.id,
-                provider: replyline.sender(for: business).name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
+            let message = try await outbound.queue(.postCall, body: body, appointmentID: appointment?.id, to: phone.e164, for: business)
             return try JSON.response(InboxController.MessageJSON(message, history: []), status: .created)
         } catch SendRefusal.optedOut {
             throw APIError(.conflict, code: "opted_out", message: "\(phone.e164) opted out; no follow-up can be sent.", field: "phone")

@@ -52,7 +52,7 @@ public struct FixtureRunner {
                 phone: item.phone, customer_name: item.customerName, service: item.service, starts_at: item.startsAt, amount: item.amount)
             let new = try AppointmentsController.validate(
                 body, business: business, now: replyline.configuration.now(), id: replyline.configuration.makeID("apt"))
-            _ = try await replyline.createAppointment(new, for: business)
+            _ = try await replyline.outbound.createAppointment(new, for: business)
         }
     }
 

@@ -6,7 +6,9 @@ import ReplylineStore
 
 /// The inbox: conversations, threads, manual sends, read marks, and the consent ledger.
 struct InboxController {
-    let replyline: AppServices
+    let store: any ConversationStore
+    let outbound: OutboundService
+    let now: @Sendable () -> Date
 
     func addRoutes(to group: RouterGroup<APIContext>) {
         group.get("conversations", use: list)
@@ -121,7 +123,7 @@ struct InboxController {
             guard let cursor = Cursor.decodeConversation(String(text)) else { throw Query.invalidCursor }
             return cursor
         }
-        let rows = try await replyline.store.conversations(
+        let rows = try await store.conversations(
             businessID: business.id, unreadOnly: unread, needsReplyOnly: needsReply, limit: limit + 1, after: cursor)
         let page = rows.prefix(limit)
         let next =
@@ -132,10 +134,10 @@ struct InboxController {
     @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let phone = try context.phone(business)
-        guard let summary = try await replyline.store.conversation(businessID: business.id, phone: phone) else {
+        guard let summary = try await store.conversation(businessID: business.id, phone: phone) else {
             throw APIError.notFound("Conversation with \(phone)")
         }
-        let appointments = try await replyline.store.appointments(businessID: business.id, phone: phone)
+        let appointments = try await store.appointments(businessID: business.id, phone: phone)
         return try JSON.response(
             ConversationDetail(
                 conversation: ConversationJSON(summary), appointments: appointments.map { .init($0, phone: phone) }))
@@ -151,8 +153,8 @@ struct InboxController {
             return id
         }
         guard
-            let page = try await replyline.store.threadPage(
-                businessID: business.id, phone: phone, limit: limit, before: before, now: replyline.configuration.now())
+            let page = try await store.threadPage(
+                businessID: business.id, phone: phone, limit: limit, before: before, now: now())
         else {
             throw APIError.notFound("Conversation with \(phone)")
         }
@@ -204,9 +206,8 @@ struct InboxController {
             throw APIError.invalid("body", "`body` is \(body.count) characters; the limit is \(TwiML.maxBodyCharacters).")
         }
         do {
-            let message = try await replyline.store.queueManualMessage(
-                businessID: business.id, phone: phone, body: body, media: mediaValues.map { .init(url: $0, contentType: nil) },
-                provider: replyline.sender(for: business).name, fromNumber: business.sendingNumber, now: replyline.configuration.now())
+            let message = try await outbound.queue(
+                .manual, body: body, media: mediaValues.map { .init(url: $0, contentType: nil) }, to: phone, for: business)
             return try JSON.response(MessageJSON(message, history: []), status: .created)
         } catch SendRefusal.optedOut(let since) {
             let when = since.map { " on \(RFC3339.string(from: $0))" } ?? ""
@@ -219,8 +220,8 @@ struct InboxController {
     @Sendable func read(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let phone = try context.phone(business)
-        guard try await replyline.store.markRead(businessID: business.id, phone: phone),
-            let summary = try await replyline.store.conversation(businessID: business.id, phone: phone)
+        guard try await store.markRead(businessID: business.id, phone: phone),
+            let summary = try await store.conversation(businessID: business.id, phone: phone)
         else { throw APIError.notFound("Conversation with \(phone)") }
         return try JSON.response(ConversationJSON(summary))
     }
@@ -241,10 +242,10 @@ struct InboxController {
     @Sendable func consent(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let phone = try context.phone(business)
-        guard let summary = try await replyline.store.conversation(businessID: business.id, phone: phone) else {
+        guard let summary = try await store.conversation(businessID: business.id, phone: phone) else {
             throw APIError.notFound("Contact \(phone)")
         }
-        let events = try await replyline.store.consentEvents(businessID: business.id, phone: phone)
+        let events = try await store.consentEvents(businessID: business.id, phone: phone)
         return try JSON.response(
             ConsentJSON(
                 phone: phone, consent: summary.consent.rawValue,

@@ -5,7 +5,10 @@ import ReplylineStore
 
 /// `GET /reports/usage?month=YYYY-MM` and `GET /reports/deliverability?month=YYYY-MM`.
 struct ReportsController {
-    let replyline: AppServices
+    let store: any ConversationStore
+    /// For what each provider's error codes mean.
+    let providers: ProviderRegistry
+    let now: @Sendable () -> Date
 
     func addRoutes(to group: RouterGroup<APIContext>) {
         group.get("reports/usage", use: usage)
@@ -50,7 +53,7 @@ struct ReportsController {
     func month(_ request: Request) throws -> (label: String, start: Date, end: Date) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        var components = calendar.dateComponents([.year, .month], from: replyline.configuration.now())
+        var components = calendar.dateComponents([.year, .month], from: now())
         if let text = request.uri.queryParameters.get("month") {
             let parts = text.split(separator: "-", omittingEmptySubsequences: false)
             guard text.count == 7, parts.count == 2, parts.joined().allSatisfy(\.isASCII), parts.joined().allSatisfy(\.isNumber),
@@ -70,7 +73,7 @@ struct ReportsController {
     @Sendable func usage(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let (label, start, end) = try month(request)
-        let figures = try await replyline.store.usage(businessID: business.id, from: start, to: end)
+        let figures = try await store.usage(businessID: business.id, from: start, to: end)
         let included = business.plan.flatMap { Plan.included[$0] }
         let overage = included.map { max(0, figures.outboundMessages - $0) } ?? 0
         return try JSON.response(
@@ -86,7 +89,7 @@ struct ReportsController {
     @Sendable func deliverability(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let (label, start, end) = try month(request)
-        let figures = try await replyline.store.deliverability(businessID: business.id, from: start, to: end)
+        let figures = try await store.deliverability(businessID: business.id, from: start, to: end)
         func rate(_ part: Int, _ whole: Int) -> Double { whole == 0 ? 0 : (Double(part) / Double(whole) * 10_000).rounded() / 10_000 }
         return try JSON.response(
             DeliverabilityJSON(
@@ -96,7 +99,7 @@ struct ReportsController {
                 opt_out_rate: rate(figures.contactsOptedOut, figures.contactsMessaged),
                 error_codes: figures.errorCodes.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map {
                     ErrorCodeJSON(
-                        code: $0.key, count: $0.value, meaning: replyline.providers.meaning(of: $0.key, provider: business.provider))
+                        code: $0.key, count: $0.value, meaning: providers.meaning(of: $0.key, provider: business.provider))
                 }))
     }
 }

@@ -44,7 +44,7 @@ struct Simulate: AsyncParsableCommand {
                 id: "apt_1", phone: customer.e164, customerName: name, service: service,
                 startsAt: Date().addingTimeInterval(inHours * 3600),
                 amountCents: nil)
-            _ = try await replyline.createAppointment(new, for: business)
+            _ = try await replyline.outbound.createAppointment(new, for: business)
             try await replyline.outbox.runOnce()
         }
         var count = 0

@@ -1,0 +1,57 @@
+import Foundation
+import ReplylineCore
+import ReplylineStore
+
+/// What the API writes that sends texts: appointments (which queue their confirmation
+/// request and reminders) and messages queued by staff or after a call. It knows which
+/// provider sends each business's messages, and writes each through the store at the
+/// clock's time.
+public struct OutboundService: Sendable {
+    let store: any ConversationStore
+    /// The name of the provider that sends each business's messages, by business id.
+    let providerNames: [String: String]
+    let now: @Sendable () -> Date
+
+    /// Creates an appointment for `business` and queues its confirmation request.
+    public func createAppointment(_ new: NewAppointment, for business: Business) async throws -> CreatedAppointment {
+        try await store.createAppointment(
+            new, businessID: business.id, provider: provider(of: business), fromNumber: business.sendingNumber, now: now(),
+            compose: compose(for: business))
+    }
+
+    /// Changes an appointment of `business`; a new time queues a new confirmation request.
+    public func updateAppointment(
+        id: String, _ change: AppointmentUpdate, for business: Business
+    ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: MessageID?) {
+        try await store.updateAppointment(
+            id: id, businessID: business.id, update: change, provider: provider(of: business), fromNumber: business.sendingNumber,
+            now: now(), compose: compose(for: business))
+    }
+
+    /// Queues a message of `kind` to `phone` from `business`'s sending number; throws
+    /// `SendRefusal` when the contact opted out.
+    public func queue(
+        _ kind: MessageKind, body: String, media: [InboundMessage.Media] = [], appointmentID: String? = nil, to phone: String,
+        for business: Business
+    ) async throws -> StoredMessage {
+        try await store.queueOutbound(
+            businessID: business.id, phone: phone, kind: kind, body: body, media: media, appointmentID: appointmentID,
+            provider: provider(of: business), fromNumber: business.sendingNumber, now: now())
+    }
+
+    func provider(of business: Business) -> String { providerNames[business.id] ?? business.provider }
+
+    /// The engine's texts for an appointment of `business`: its confirmation request, its
+    /// reminder, and when the reminders are due.
+    func compose(for business: Business) -> @Sendable (Appointment) -> AppointmentMessages {
+        let engine = business.engine
+        let now = now()
+        return { appointment in
+            AppointmentMessages(
+                confirmationRequest: engine.render(
+                    engine.rules.replies.confirmationRequest, contact: ContactSnapshot(), appointment: appointment),
+                reminder: engine.render(engine.rules.replies.reminder, contact: ContactSnapshot(), appointment: appointment),
+                reminderTimes: ReminderSchedule.times(for: appointment.startsAt, now: now, rules: engine.rules))
+        }
+    }
+}
