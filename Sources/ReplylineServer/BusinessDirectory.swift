@@ -7,7 +7,7 @@ public struct Business: Sendable {
     public let engine: ConversationEngine
     public let numbers: Set<String>
     public let messagingServiceIDs: Set<String>
-    public let plan: String?
+    public let plan: Plan?
     /// The account (Twilio: AC…) its status callbacks must name; nil: the deployment's.
     public let accountSID: String?
     /// The provider it sends through, by name.

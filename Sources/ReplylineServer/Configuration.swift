@@ -65,7 +65,7 @@ public struct BusinessConfiguration: Sendable {
     public var apiKey: String?
     /// starter, professional, business or enterprise; usage limits follow it. Nil, the
     /// default, is no plan and no limit.
-    public var plan: String?
+    public var plan: Plan?
     /// The account at its provider (Twilio: AC…, a subaccount's when it has one) its
     /// numbers belong to: a status callback naming another account is ignored. Nil: the
     /// deployment's (`TWILIO_ACCOUNT_SID`).
@@ -75,7 +75,7 @@ public struct BusinessConfiguration: Sendable {
 
     public init(
         id: String, rules: Rules, numbers: [String] = [], messagingServiceIDs: [String] = [], apiKey: String? = nil,
-        plan: String? = nil, accountSID: String? = nil, provider: String = TwilioProvider.name
+        plan: Plan? = nil, accountSID: String? = nil, provider: String = TwilioProvider.name
     ) {
         self.id = id
         self.rules = rules

@@ -32,7 +32,7 @@ public enum Deployment {
     /// from `REPLYLINE_API_KEY` (the business `default`) or `REPLYLINE_API_KEY_<ID>`, and
     /// is left nil (to be generated and printed) when that variable is unset.
     public static func businesses(rulesPath: String, environment: [String: String], plan: String? = nil) throws -> [BusinessConfiguration] {
-        try check(plan: plan, where: "--plan")
+        let plan = try Self.plan(plan, where: "--plan")
         let (files, isFolder) = try rulesFiles(at: rulesPath)
         let businesses = try files.map { file in
             let url = URL(fileURLWithPath: file)
@@ -106,11 +106,14 @@ public enum Deployment {
         }
     }
 
-    static func check(plan: String?, where place: String) throws {
-        if let plan, !Plan.names.contains(plan) {
+    /// The plan named `name`, or nil for none; an unknown name is refused with the names to use.
+    static func plan(_ name: String?, where place: String) throws -> Plan? {
+        guard let name else { return nil }
+        guard let plan = Plan(rawValue: name) else {
             throw ConfigurationError(
-                "\(place): unknown plan `\(plan)`; use one of \(Plan.names.joined(separator: ", ")), or leave it out for no limit")
+                "\(place): unknown plan `\(name)`; use one of \(Plan.names.joined(separator: ", ")), or leave it out for no limit")
         }
+        return plan
     }
 
     public static func businesses(configPath: String, environment: [String: String]) throws -> [BusinessConfiguration] {
@@ -142,7 +145,7 @@ public enum Deployment {
                 }
                 rules.business.timeZone = timeZone
             }
-            try check(plan: entry.plan, where: "\(configPath): business \(entry.id)")
+            let plan = try plan(entry.plan, where: "\(configPath): business \(entry.id)")
             // A typo here would silently ignore every status callback of the business.
             let provider = entry.provider ?? TwilioProvider.name
             if provider == TwilioProvider.name, let account = entry.account_sid,
@@ -169,7 +172,7 @@ public enum Deployment {
             }
             return BusinessConfiguration(
                 id: entry.id, rules: rules, numbers: numbers, messagingServiceIDs: entry.messaging_service_sids ?? [], apiKey: key,
-                plan: entry.plan, accountSID: entry.account_sid, provider: provider)
+                plan: plan, accountSID: entry.account_sid, provider: provider)
         }
         try validate(businesses, source: configPath)
         return businesses

@@ -28,23 +28,35 @@ public struct ConsoleSender: MessageSender {
 /// Monthly message allowances per plan: included messages, then overage at $0.01 a
 /// message up to $20 a month, after which sending stops until the next month. A
 /// self-hosted business has no plan, and no limit, unless its configuration names one.
-public enum Plan {
-    public static let included: [String: Int] = ["starter": 500, "professional": 2_000, "business": 10_000]
+public enum Plan: String, CaseIterable, Sendable {
+    case starter, professional, business
+    /// No limit.
+    case enterprise
+
     public static let overageCentsPerMessage = 1
     public static let overageCapCents = 2_000
-    /// Every plan a configuration may name; enterprise has no limit.
-    public static let names = included.keys.sorted { included[$0]! < included[$1]! } + ["enterprise"]
 
-    /// Messages a business may send in a month; nil is unlimited (no plan, or enterprise).
-    public static func hardLimit(_ plan: String?) -> Int? {
-        plan.flatMap { included[$0] }.map { $0 + overageCapCents / overageCentsPerMessage }
+    /// Messages a month the plan includes; nil for no limit.
+    public var includedMessages: Int? {
+        switch self {
+        case .starter: 500
+        case .professional: 2_000
+        case .business: 10_000
+        case .enterprise: nil
+        }
     }
 
+    /// Messages a month the plan may send, overage included; nil is unlimited.
+    public var hardLimit: Int? { includedMessages.map { $0 + Self.overageCapCents / Self.overageCentsPerMessage } }
+
+    /// Every plan a configuration may name.
+    public static var names: [String] { allCases.map(\.rawValue) }
+
     /// How a plan reads in the start-up log.
-    public static func summary(_ plan: String?) -> String {
+    public static func summary(_ plan: Plan?) -> String {
         guard let plan else { return "no plan limit" }
-        guard let included = included[plan], let limit = hardLimit(plan) else { return "plan \(plan), no limit" }
-        return "plan \(plan): \(included) messages a month, then overage up to \(limit)"
+        guard let included = plan.includedMessages, let limit = plan.hardLimit else { return "plan \(plan.rawValue), no limit" }
+        return "plan \(plan.rawValue): \(included) messages a month, then overage up to \(limit)"
     }
 }
 
@@ -121,7 +133,7 @@ public struct OutboxWorker: Service {
                 isAutomated: item.message.isAutomated,
                 quietHoursApply: item.message.isAutomated && item.message.kind != .postCall,
                 recentAutomatedSends: item.recentAutomatedSends + sentInPass[item.contactID, default: []],
-                sentThisMonth: monthCounts[businessID]!, monthlyLimit: Plan.hardLimit(business.plan),
+                sentThisMonth: monthCounts[businessID]!, monthlyLimit: business.plan?.hardLimit,
                 appointmentStartsAt: item.appointmentStartsAt, appointment: item.appointment)
             let verdict = SendPolicy.verdict(facts, business: business.rules.business, now: now)
             let message = item.message

@@ -74,16 +74,16 @@ struct ReportsController {
         let business = try context.requireBusiness()
         let (label, start, end) = try month(request)
         let figures = try await store.usage(businessID: business.id, from: start, to: end)
-        let included = business.plan.flatMap { Plan.included[$0] }
+        let included = business.plan?.includedMessages
         let overage = included.map { max(0, figures.outboundMessages - $0) } ?? 0
         return try JSON.response(
             UsageJSON(
-                month: label, plan: business.plan, included_messages: included, monthly_limit: Plan.hardLimit(business.plan),
+                month: label, plan: business.plan?.rawValue, included_messages: included, monthly_limit: business.plan?.hardLimit,
                 messages_sent: figures.outboundMessages,
                 segments_sent: figures.outboundSegments, messages_received: figures.inboundMessages,
                 segments_received: figures.inboundSegments,
                 overage_messages: overage, overage_cost_cents: min(Plan.overageCapCents, overage * Plan.overageCentsPerMessage),
-                limit_reached: Plan.hardLimit(business.plan).map { figures.outboundMessages >= $0 } ?? false))
+                limit_reached: business.plan?.hardLimit.map { figures.outboundMessages >= $0 } ?? false))
     }
 
     @Sendable func deliverability(_ request: Request, context: APIContext) async throws -> Response {

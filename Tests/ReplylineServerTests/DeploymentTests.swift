@@ -88,10 +88,10 @@ struct DeploymentTests {
     func plans() throws {
         let file = Repository.rules.appendingPathComponent("default.yml").path
         #expect(try Deployment.businesses(rulesPath: file, environment: [:]).first?.plan == nil)
-        #expect(try Deployment.businesses(rulesPath: file, environment: [:], plan: "professional").first?.plan == "professional")
-        #expect(Plan.hardLimit(nil) == nil)
-        #expect(Plan.hardLimit("enterprise") == nil)
-        #expect(Plan.hardLimit("starter") == 2_500)
+        #expect(try Deployment.businesses(rulesPath: file, environment: [:], plan: "professional").first?.plan == .professional)
+        #expect(Plan.enterprise.hardLimit == nil)
+        #expect(Plan.starter.hardLimit == 2_500)
+        #expect(Plan.summary(.enterprise) == "plan enterprise, no limit")
         #expect(Plan.summary(nil) == "no plan limit")
         do {
             _ = try Deployment.businesses(rulesPath: file, environment: [:], plan: "gold")

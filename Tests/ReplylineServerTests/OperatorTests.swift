@@ -12,7 +12,7 @@ struct OperatorTests {
     @Test("A configured plan shows in the usage report with its limit, and the outbox stops at it")
     func configuredPlan() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(configure: { $0.businesses[0].plan = "starter" }, sender: sender)
+        let server = try TestServer(configure: { $0.businesses[0].plan = .starter }, sender: sender)
         try await server.app.test(.router) { client in
             let (_, usage) = try await client.json(.get, "/api/v1/reports/usage")
             #expect(usage["plan"] as? String == "starter")
