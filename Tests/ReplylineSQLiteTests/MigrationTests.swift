@@ -195,13 +195,9 @@ struct MigrationTests {
         let directory = try TemporaryDirectory()
         defer { withExtendedLifetime(directory) {} }
         let path = try Self.olderDatabase(in: directory, upTo: "v3: fewer index entries per webhook") { db in
+            try db.execute(sql: Self.sentMessage)
             try db.execute(
                 sql: """
-                    INSERT INTO contacts (id, business_id, phone, created_at) VALUES (1, 'b', '+14155550100', '2026-11-01');
-                    INSERT INTO conversations (id, business_id, contact_id, last_message_at) VALUES (1, 'b', 1, '2026-11-01');
-                    INSERT INTO messages (id, conversation_id, direction, kind, provider, provider_message_id, from_number, to_number,
-                        body, segments, encoding, status, created_at)
-                    VALUES (7, 1, 'outbound', 'manual', 'twilio', 'SMold', '+15017122661', '+14155550100', 'x', 1, 'GSM-7', 'sent', '2026-11-01');
                     INSERT INTO held_status_callbacks (id, provider, provider_message_id, status, received_at)
                         VALUES (4, 'twilio', 'SMold', 'delivered', '2026-11-01 10:00:00.000');
                     """)
@@ -224,13 +220,9 @@ struct MigrationTests {
         let directory = try TemporaryDirectory()
         defer { withExtendedLifetime(directory) {} }
         let path = try Self.olderDatabase(in: directory, upTo: "v7: outbox claims with an owner and a lease") { db in
+            try db.execute(sql: Self.sentMessage)
             try db.execute(
                 sql: """
-                    INSERT INTO contacts (id, business_id, phone, created_at) VALUES (1, 'b', '+14155550100', '2026-11-01');
-                    INSERT INTO conversations (id, business_id, contact_id, last_message_at) VALUES (1, 'b', 1, '2026-11-01');
-                    INSERT INTO messages (id, conversation_id, direction, kind, provider, provider_message_id, from_number, to_number,
-                        body, segments, encoding, status, created_at)
-                    VALUES (7, 1, 'outbound', 'manual', 'twilio', 'SMold', '+15017122661', '+14155550100', 'x', 1, 'GSM-7', 'sent', '2026-11-01');
                     INSERT INTO held_status_callbacks (id, provider, provider_message_id, status, error_code, received_at) VALUES
                         (4, 'twilio', 'SMold', 'failed', '21610', '2026-11-01 10:00:00.000'),
                         (5, 'twilio', 'SMother', 'failed', '30003', '2026-11-01 10:00:00.000'),
@@ -245,6 +237,15 @@ struct MigrationTests {
             #expect(try String.fetchAll(db, sql: "SELECT source FROM consent_events") == ["provider"])
         }
     }
+
+    /// Message 7, sent by business `b` as `SMold` to contact 1, in conversation 1.
+    static let sentMessage = """
+        INSERT INTO contacts (id, business_id, phone, created_at) VALUES (1, 'b', '+14155550100', '2026-11-01');
+        INSERT INTO conversations (id, business_id, contact_id, last_message_at) VALUES (1, 'b', 1, '2026-11-01');
+        INSERT INTO messages (id, conversation_id, direction, kind, provider, provider_message_id, from_number, to_number,
+            body, segments, encoding, status, created_at)
+        VALUES (7, 1, 'outbound', 'manual', 'twilio', 'SMold', '+15017122661', '+14155550100', 'x', 1, 'GSM-7', 'sent', '2026-11-01');
+        """
 
     /// A file in `directory` as a release with migrations up to `migration` left it, with
     /// `write` run in it; closed, ready for `AppDatabase` to migrate.
