@@ -28,7 +28,7 @@ public struct ConsoleSender: MessageSender {
 /// Monthly message allowances per plan: included messages, then overage at $0.01 a
 /// message up to $20 a month, after which sending stops until the next month. A
 /// self-hosted business has no plan, and no limit, unless its configuration names one.
-public enum Plan: String, CaseIterable, Sendable {
+public enum Plan: String, CaseIterable, Sendable, CustomStringConvertible {
     case starter, professional, business
     /// No limit.
     case enterprise
@@ -48,6 +48,8 @@ public enum Plan: String, CaseIterable, Sendable {
 
     /// Messages a month the plan may send, overage included; nil is unlimited.
     public var hardLimit: Int? { includedMessages.map { $0 + Self.overageCapCents / Self.overageCentsPerMessage } }
+
+    public var description: String { rawValue }
 
     /// Every plan a configuration may name.
     public static var names: [String] { allCases.map(\.rawValue) }

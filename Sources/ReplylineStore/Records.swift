@@ -275,6 +275,13 @@ public struct OutboxEntry: Codable, Sendable, Hashable {
     }
 }
 
+// In text (logs, errors, interpolation) each reads as its stored name, `confirmation_request`
+// rather than the case's `confirmationRequest`.
+extension MessageDirection: CustomStringConvertible { public var description: String { rawValue } }
+extension MessageKind: CustomStringConvertible { public var description: String { rawValue } }
+extension MessageStatus: CustomStringConvertible { public var description: String { rawValue } }
+extension OutboxState: CustomStringConvertible { public var description: String { rawValue } }
+
 /// A stored value the schema should have made impossible; the request fails, not the process.
 public struct StoredValueError: Error, CustomStringConvertible {
     public var description: String
