@@ -15,17 +15,18 @@ workers, and the processes give the concurrency, as gunicorn's sync workers do f
 app.py. Measured here (2026-12-02, 5 s runs at 2 and 4 workers, taken in turn) against
 the two ways that keep the loop free, this was the strongest: the same one connection
 used from a worker thread, one at a time (anyio.to_thread with a limiter of 1), served
-594-665 requests/s where this served 704-842 (a thread hop costs more CPU than the
-commit blocks the loop, on two cores shared with the load generator); a connection per
+594-665 requests/s where this served 704-842 (presumably, on two cores shared with the
+load generator, the thread hops cost more than a commit's wait on the loop); a connection per
 request in FastAPI's default threadpool, as app.py opens one per request, 478-594 with
-socket errors (up to 40 threads per process wait on SQLite's busy handler).
+socket errors, at 2, 4 and 8 workers in an earlier round (up to 40 threads per process
+wait on SQLite's busy handler).
 
 Run with uvicorn's own worker processes, as scripts/loadtest does:
 
     uvicorn fastapi_app:app --workers N --no-access-log --log-level warning
 
 gunicorn with uvicorn workers (`gunicorn -k uvicorn.workers.UvicornWorker`) serves the same
-processes under another supervisor and measured the same here (585-651 against 594-665
+processes under another supervisor and measured the same here (573-651 against 594-665
 requests/s with the threaded variant), so uvicorn alone it is.
 """
 import os
