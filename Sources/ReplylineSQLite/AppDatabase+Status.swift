@@ -33,7 +33,7 @@ extension AppDatabase {
                     let reason = "no message has this id and no business sends from \(callback.from ?? "its From")"
                     return .ignored(StatusCallbackMismatch(businessID: nil, description: reason))
                 }
-                if let reason = Self.mismatch(
+                if let reason = StatusCallbackMismatch.reason(
                     callback, businessID: business, number: callback.from, expectedAccount: expectedAccounts[business])
                 {
                     return .ignored(StatusCallbackMismatch(businessID: business, description: reason))
@@ -51,7 +51,7 @@ extension AppDatabase {
                 return .held
             }
             let owner = try Self.owner(db, of: message)
-            if let reason = Self.mismatch(
+            if let reason = StatusCallbackMismatch.reason(
                 callback, businessID: owner.businessID, number: owner.number, expectedAccount: expectedAccounts[owner.businessID])
             {
                 return .ignored(StatusCallbackMismatch(businessID: owner.businessID, description: reason))
@@ -62,19 +62,6 @@ extension AppDatabase {
             }
             return .applied(try Self.apply(db, callback, to: message, at: now), businessID: owner.businessID)
         }
-    }
-
-    /// Why `callback` does not belong to a message of `businessID` sent from `number`, or
-    /// nil when it does. A callback without `From` is checked on its account alone.
-    static func mismatch(_ callback: StatusCallback, businessID: String, number: String?, expectedAccount: String?) -> String? {
-        if let expected = expectedAccount, callback.accountID != expected {
-            guard let account = callback.accountID else { return "it names no AccountSid; business \(businessID) expects its own" }
-            return "AccountSid \(account) is not the account of business \(businessID)"
-        }
-        if let from = callback.from, let number, from != number {
-            return "From \(from) is not the number the message was sent from (\(number))"
-        }
-        return nil
     }
 
     /// The business `message` belongs to and our number in it: the one it was sent from,

@@ -61,3 +61,18 @@ public struct StatusCallbackMismatch: Sendable, Equatable, CustomStringConvertib
         self.description = description
     }
 }
+
+extension StatusCallbackMismatch {
+    /// Why `callback` does not belong to a message of `businessID` sent from `number`, or
+    /// nil when it does. A callback without `From` is checked on its account alone.
+    public static func reason(_ callback: StatusCallback, businessID: String, number: String?, expectedAccount: String?) -> String? {
+        if let expected = expectedAccount, callback.accountID != expected {
+            guard let account = callback.accountID else { return "it names no AccountSid; business \(businessID) expects its own" }
+            return "AccountSid \(account) is not the account of business \(businessID)"
+        }
+        if let from = callback.from, let number, from != number {
+            return "From \(from) is not the number the message was sent from (\(number))"
+        }
+        return nil
+    }
+}
