@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "ReplylineProvidersHTTP", targets: ["ReplylineProvidersHTTP"]),
         .library(name: "ReplylineStore", targets: ["ReplylineStore"]),
         .library(name: "ReplylineSQLite", targets: ["ReplylineSQLite"]),
+        .library(name: "ReplylinePostgres", targets: ["ReplylinePostgres"]),
         .library(name: "ReplylineServer", targets: ["ReplylineServer"]),
     ],
     dependencies: [
@@ -25,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -58,6 +61,19 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // The same contract on PostgreSQL, for several instances on one database.
+        .target(
+            name: "ReplylinePostgres",
+            dependencies: [
+                "ReplylineCore",
+                "ReplylineStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                // For the pool's own error type (a connection that cannot be made).
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "ReplylineServer",
             dependencies: [
@@ -81,6 +97,7 @@ let package = Package(
             dependencies: [
                 "ReplylineServer",
                 "ReplylineSQLite",
+                "ReplylinePostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -92,10 +109,17 @@ let package = Package(
         .testTarget(name: "ReplylineProvidersHTTPTests", dependencies: ["ReplylineProvidersHTTP"]),
         .testTarget(name: "ReplylineSQLiteTests", dependencies: ["ReplylineSQLite", "ReplylineStore"]),
         .testTarget(
+            name: "ReplylineStoreTests",
+            dependencies: [
+                "ReplylineStore", "ReplylineSQLite", "ReplylinePostgres", .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .testTarget(
             name: "ReplylineServerTests",
             dependencies: [
                 "ReplylineServer",
                 "ReplylineSQLite",
+                "ReplylinePostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

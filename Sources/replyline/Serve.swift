@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ReplylinePostgres
 import ReplylineSQLite
 import ReplylineServer
 import ReplylineStore
@@ -17,7 +18,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
-    @Option(help: "SQLite file (created if missing).") var database = "./replyline.sqlite"
+    @Option(help: ArgumentHelp("\(StoreLocation.help) A SQLite file is created if missing.", valueName: "path-or-url"))
+    var database: String?
     @Option(help: "A rules file, or a folder of them (one business each, named after its file).") var rules = "Rules/default.yml"
     @Option(
         name: .customLong("public-url"),
@@ -43,9 +45,7 @@ struct Serve: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         let logger = Logger(label: "replyline")
-        guard !database.hasPrefix("postgres://"), !database.hasPrefix("postgresql://") else {
-            throw ConfigurationError("PostgreSQL is not supported yet; use a SQLite path for --database")
-        }
+        let database = StoreLocation.resolve(self.database)
         guard requestTimeout > 0, apiRateLimit > 0 else { throw ValidationError("--request-timeout and --api-rate-limit must be positive") }
         guard config == nil || plan == nil else {
             throw ValidationError("--plan applies to --rules businesses; with --config, give each business its `plan:` there")
@@ -88,14 +88,16 @@ struct Serve: AsyncParsableCommand {
             try await Deployment.checkAvailable(host: address, port: port, option: name)
         }
         // A damaged file is found before anything is acknowledged on top of it.
-        let store = try AppDatabase(path: database)
+        let store = try await StoreLocation.open(database)
         let integrity = try await store.integrityCheck()
         guard integrity == "ok" else {
             throw ConfigurationError(
-                "\(database) failed PRAGMA integrity_check (\(integrity.prefix(200))). Restore the latest `replyline backup`, or recover it with sqlite3's .recover, before serving."
+                PostgresLocation.isURL(database)
+                    ? "\(StoreLocation.display(database)): \(integrity)"
+                    : "\(database) failed PRAGMA integrity_check (\(integrity.prefix(200))). Restore the latest `replyline backup`, or recover it with sqlite3's .recover, before serving."
             )
         }
-        logger.info("database \(database): integrity ok")
+        logger.info("database \(StoreLocation.display(database)): integrity ok")
         let app = buildApplication(try AppServices(configuration, store: store, logger: logger))
         for business in configuration.businesses {
             let numbers = business.receivingNumbers

@@ -13,7 +13,7 @@ struct AppointmentFlowTests {
     @Test("An appointment is created, its confirmation request sent, and a signed C confirms it")
     func createAndConfirm() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             let body =
                 #"{"phone": "(415) 555-0100", "customer_name": "Ana Lima", "service": "Teeth cleaning", "starts_at": "2026-11-27T14:00:00-05:00", "amount": 120}"#
@@ -66,7 +66,7 @@ struct AppointmentFlowTests {
     @Test("An opted-out contact's appointment gets no confirmation request")
     func optedOutGetsNothing() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             let (headers, form) = TestServer.inbound(TestServer.sms("SM0002", body: "STOP"))
             try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: form)
@@ -85,7 +85,7 @@ struct AppointmentFlowTests {
     @Test("Consent is checked again at send time: a STOP between queueing and sending blocks the message")
     func blockedAtSendTime() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             let body = #"{"phone": "+14155550100", "service": "Checkup", "starts_at": "2026-12-01T09:00:00-05:00"}"#
             try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: body))
@@ -114,7 +114,7 @@ struct AppointmentFlowTests {
             (#"{"phone": "+14155550100", "service": "x", "starts_at": "2026-12-01T09:00:00-05:00", "colour": "red"}"#, "colour"),
         ])
     func validation(body: String, field: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: body)) {
                 response in
@@ -129,7 +129,7 @@ struct AppointmentFlowTests {
 
     @Test("Malformed JSON is 400 and a missing or wrong key is 401")
     func badRequests() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.execute(uri: "/api/v1/appointments", method: .post, headers: Self.auth, body: ByteBuffer(string: "{nope")) {
                 response in

@@ -27,7 +27,7 @@ struct AppointmentListTests {
 
     @Test("Appointments list by start time, each with its pending confirmation request and reminders and when they go")
     func pendingMessages() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let later = try await Self.book(client, startsAt: "2026-12-03T09:00:00-05:00")
             let sooner = try await Self.book(client, startsAt: "2026-12-01T09:00:00-05:00", phone: "+14155550101")
@@ -61,7 +61,7 @@ struct AppointmentListTests {
 
     @Test("state takes one state or several; from is inclusive and to exclusive, on starts_at")
     func filters() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let monday = try await Self.book(client, startsAt: "2026-11-30T09:00:00-05:00")
             let tuesday = try await Self.book(client, startsAt: "2026-12-01T09:00:00-05:00", phone: "+14155550101")
@@ -85,7 +85,7 @@ struct AppointmentListTests {
 
     @Test("Paging by cursor follows starts_at then id: no appointment repeated, none skipped, even at equal times")
     func paging() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             var booked: [String] = []
             for (index, startsAt) in [
@@ -119,7 +119,7 @@ struct AppointmentListTests {
 
     @Test("Each key lists only its business's appointments")
     func tenantIsolation() async throws {
-        let server = try TestServer.twoBusinesses()
+        let server = try await TestServer.twoBusinesses()
         try await server.app.test(.router) { client in
             let clinic = try await Self.book(client, startsAt: "2026-12-01T09:00:00-05:00")
             let salon = try await Self.book(client, startsAt: "2026-12-01T10:00:00-06:00", service: "Cut", key: "key-salon")
@@ -143,7 +143,7 @@ struct AppointmentListTests {
             ("cursor=bogus", "cursor"), ("cursor=YzoxOjE", "cursor"),
         ])
     func badQueries(query: String, parameter: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let (status, json) = try await client.json(.get, "/api/v1/appointments?\(query)")
             #expect(status == .badRequest)

@@ -33,7 +33,7 @@ struct ClinicDayTests {
     func day() async throws {
         let fake = FakeTwilio()
         try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
+            let server = try await TestServer.sendingThrough(baseURL)
             let outbox = server.replyline.outbox
             try await server.app.test(.router) { client in
                 // 10:00 Wednesday Nov 25, New York: three bookings; each gets its request.

@@ -28,7 +28,7 @@ struct ControlCharacterTests {
 
     @Test("POST /appointments refuses control characters in customer_name and service", arguments: ["customer_name", "service"])
     func newAppointment(field: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             // One-line fields: a line break or tab would split the texts they are put in.
             for text in Self.controls + ["two\nlines", "tab\there"] {
@@ -47,7 +47,7 @@ struct ControlCharacterTests {
     @Test(
         "PATCH /appointments/{id} refuses control characters and keeps the appointment as it was", arguments: ["customer_name", "service"])
     func changeAppointment(field: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let (_, created) = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let id = try #require(created["id"] as? String)
@@ -67,7 +67,7 @@ struct ControlCharacterTests {
 
     @Test("A manual message body refuses control characters other than newline and tab")
     func manualBody() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("Hello", sid: "SM1")
             let before = try await server.database.tableCounts()
@@ -87,7 +87,7 @@ struct ControlCharacterTests {
 
     @Test("A call summary with a NUL is refused, so no follow-up goes out cut short")
     func callSummary() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             for text in Self.controls {
                 let (status, json) = try await client.json(

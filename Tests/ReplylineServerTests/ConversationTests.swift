@@ -59,7 +59,7 @@ struct ConversationTests {
             ("START", "resubscribed"), ("unstop", "resubscribed"),
         ])
     func spelling(word: String, expected: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             _ = try await Self.book(client, service: "Cleaning", startsAt: "2026-11-27T14:00:00-05:00")
             let reply = try await Self.text(client, [word]).first!
@@ -69,7 +69,7 @@ struct ConversationTests {
 
     @Test("C acts on the soonest appointment awaiting an answer, not a sooner confirmed one")
     func whichAppointment() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let soon = try await Self.book(client, service: "Checkup", startsAt: "2026-11-26T09:00:00-05:00")
             _ = try await Self.text(client, ["C"])
@@ -83,7 +83,7 @@ struct ConversationTests {
 
     @Test("A past appointment is not acted on; the reply says there is none upcoming")
     func pastAppointment() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let id = try await Self.book(client, service: "Checkup", startsAt: "2026-11-25T11:00:00-05:00")
             server.clock.advance(hours: 3)
@@ -95,7 +95,7 @@ struct ConversationTests {
 
     @Test("A cancelled appointment is not confirmed by C, and staff are asked to look")
     func cancelledThenConfirm() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let id = try await Self.book(client, service: "Checkup", startsAt: "2026-11-27T09:00:00-05:00")
             let replies = try await Self.text(client, ["X", "C"])
@@ -108,7 +108,7 @@ struct ConversationTests {
 
     @Test("Opt-out wins: after STOP only HELP and the opt-in confirmation are sent, and appointments still move")
     func optOutIsSticky() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let id = try await Self.book(client, service: "Checkup", startsAt: "2026-11-27T09:00:00-05:00")
             let replies = try await Self.text(client, ["STOP", "C", "hours", "hello?", "STOP", "R", "HELP", "START"])
@@ -126,7 +126,7 @@ struct ConversationTests {
 
     @Test("A free-text revocation opts out as inferred and flags the conversation")
     func inferredRevocation() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let replies = try await Self.text(client, ["Please stop texting me"])
             #expect(replies[0]?.contains("unsubscribed") == true)
@@ -140,7 +140,7 @@ struct ConversationTests {
 
     @Test("Twilio's own opt-out handling is recorded with source provider and answered with nothing")
     func providerConsent() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let (headers, form) = TestServer.inbound(TestServer.sms("SMp1", body: "STOP") + [("OptOutType", "STOP")])
             try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: form) { response in
@@ -154,7 +154,7 @@ struct ConversationTests {
 
     @Test("An auto-responder that answers every reply gets one acknowledgement, not an endless exchange")
     func noLoop() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let replies = try await Self.text(client, (0..<10).map { "I'm driving right now, I'll text you later (\($0))" })
             #expect(replies.compactMap { $0 }.count == 1)

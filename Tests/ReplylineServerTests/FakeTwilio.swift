@@ -77,8 +77,10 @@ final class FakeTwilio: Sendable {
 
 extension TestServer {
     /// A server that sends through `fake` at `baseURL`.
-    static func sendingThrough(_ baseURL: String, configure: (inout ServerConfiguration) throws -> Void = { _ in }) throws -> TestServer {
-        try TestServer(
+    static func sendingThrough(_ baseURL: String, configure: (inout ServerConfiguration) throws -> Void = { _ in }) async throws
+        -> TestServer
+    {
+        try await TestServer(
             configure: { configuration in
                 configuration.twilioAccountSID = FakeTwilio.account
                 configuration.twilioAPIBaseURL = baseURL

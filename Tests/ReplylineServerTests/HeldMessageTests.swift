@@ -15,7 +15,7 @@ struct HeldMessageTests {
     @Test("A message the outbox holds shows when it will go and why; scheduled reminders show when; sent ones neither")
     func heldInThread() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/conversations/+14155550100/messages", body: #"{"body": "Welcome!"}"#)
             try await server.replyline.outbox.runOnce()

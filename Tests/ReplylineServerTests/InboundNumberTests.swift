@@ -24,7 +24,7 @@ struct InboundNumberTests {
 
     @Test("STOP from a national number opts out the E.164 contact, and staff sends to it are refused")
     func nationalFromOptsOut() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let answer = try await Self.post(client, TestServer.sms("SMnational", from: "4155553040", body: "STOP"))
             #expect(answer.status == .ok)
@@ -51,7 +51,7 @@ struct InboundNumberTests {
             ("From", "messenger:1234567890", "Parameter From is a messenger: address"),
         ])
     func refusedNumbers(parameter: String, value: String, expected: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let before = try await server.database.tableCounts()
             var parameters = TestServer.sms("SMbad", body: "STOP")
@@ -65,7 +65,7 @@ struct InboundNumberTests {
 
     @Test("To written as digits with the country code, as other providers send it, reaches its business and is stored in E.164")
     func toWithoutPlus() async throws {
-        let server = try TestServer.twoBusinesses()
+        let server = try await TestServer.twoBusinesses()
         try await server.app.test(.router) { client in
             let answer = try await Self.post(client, TestServer.sms("SMdigits", to: "13125550148", body: "hours"))
             #expect(answer.status == .ok)
@@ -77,7 +77,7 @@ struct InboundNumberTests {
 
     @Test("A short code To is kept as sent: it reaches the business whose Messaging Service received it, else no business")
     func shortCode() async throws {
-        let server = try TestServer.twoBusinesses()
+        let server = try await TestServer.twoBusinesses()
         try await server.app.test(.router) { client in
             let unknown = try await Self.post(client, TestServer.sms("SMshort1", to: "12345", body: "hours"))
             #expect(unknown.status == .notFound)
@@ -92,7 +92,7 @@ struct InboundNumberTests {
 
     @Test("Only http(s) media URLs are kept; the others are dropped with a notice naming the message and the parameter")
     func mediaURLs() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         let log = LogCapture()
         let replyline = try AppServices(server.replyline.configuration, store: server.database, logger: log.logger)
         let media = [
@@ -118,7 +118,7 @@ struct InboundNumberTests {
 
     @Test("Each inbound message logs one info line with its sid, business and outcome, and never its body")
     func inboundLogLine() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         let log = LogCapture()
         let replyline = try AppServices(server.replyline.configuration, store: server.database, logger: log.logger)
         try await buildApplication(replyline).test(.router) { client in

@@ -15,7 +15,7 @@ struct InboxTests {
 
     @Test("Each key sees only its business: another business's data is 404 through every endpoint")
     func tenantIsolation() async throws {
-        let server = try TestServer.twoBusinesses()
+        let server = try await TestServer.twoBusinesses()
         try await server.app.test(.router) { client in
             try await client.text("Hello clinic", sid: "SM1", from: "+14155550100")
             try await client.text("Hello salon", sid: "SM2", from: "+14155550200", to: TestServer.salonNumber)
@@ -51,7 +51,7 @@ struct InboxTests {
 
     @Test("Inbound texts route by Messaging Service first, then by To")
     func routing() async throws {
-        let server = try TestServer.twoBusinesses()
+        let server = try await TestServer.twoBusinesses()
         try await server.app.test(.router) { client in
             let viaService = TestServer.inbound(
                 TestServer.sms("SMsvc", from: "+14155550300", body: "hours") + [("MessagingServiceSid", "MGsalon")])
@@ -67,7 +67,7 @@ struct InboxTests {
 
     @Test("Conversations list newest activity first with preview, counts, flags and consent")
     func listing() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("Is parking free?", sid: "SM1", from: "+14155550101")
             server.clock.advance(hours: 1)
@@ -95,7 +95,7 @@ struct InboxTests {
 
     @Test("Paging stays correct while new messages arrive: no conversation repeated, none that stood still skipped")
     func paginationUnderInserts() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             for index in 0..<25 {
                 try await client.text("question \(index)", sid: "SMa\(index)", from: "+1415555\(String(format: "%04d", 1000 + index))")
@@ -126,7 +126,7 @@ struct InboxTests {
 
     @Test("A thread pages from the newest messages back, each page oldest first, with status history")
     func threadPaging() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             for index in 0..<6 {
                 try await client.text("message \(index)", sid: "SM\(index)")
@@ -159,7 +159,7 @@ struct InboxTests {
     @Test("A manual send is queued, delivered by the outbox, and clears needs-reply")
     func manualSend() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             try await client.text("Can I bring my son?", sid: "SM1")
             let (status, json) = try await client.json(
@@ -184,7 +184,7 @@ struct InboxTests {
             (#"{"body": "hi", "media": ["ftp://x/y"]}"#, "media"), (#"{"body": "hi", "to": "+1"}"#, "to"),
         ])
     func manualSendValidation(body: String, field: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("Hello", sid: "SM1")
             let before = try await server.database.tableCounts()
@@ -197,7 +197,7 @@ struct InboxTests {
 
     @Test("A manual send to an opted-out contact is 409 with the reason")
     func optedOutSend() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("STOP", sid: "SM1")
             let before = try await server.database.tableCounts()
@@ -220,7 +220,7 @@ struct InboxTests {
             ("/api/v1/contacts/12/consent", "phone"),
         ])
     func badQueries(uri: String, field: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("Hello", sid: "SM1")
             let (status, json) = try await client.json(.get, uri)
@@ -231,7 +231,7 @@ struct InboxTests {
 
     @Test("The consent ledger lists every change with its source and message, and exports as CSV")
     func consentLedger() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("STOP", sid: "SM1")
             server.clock.advance(hours: 1)
@@ -254,7 +254,7 @@ struct InboxTests {
     @Test("PATCH with a new time reschedules: the pending request is cancelled and a new one queued")
     func reschedule() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             let (_, created) = try await client.json(
                 .post, "/api/v1/appointments",
@@ -281,7 +281,7 @@ struct InboxTests {
 
     @Test("State changes through the API follow the transition rules; DELETE cancels")
     func stateChanges() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             let (_, created) = try await client.json(
                 .post, "/api/v1/appointments",

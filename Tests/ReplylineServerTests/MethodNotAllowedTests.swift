@@ -24,7 +24,7 @@ struct MethodNotAllowedTests {
             (.options, "/metrics", "GET"),
         ])
     func methodNotAllowed(method: HTTPRequest.Method, uri: String, allow: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.execute(uri: uri, method: method, headers: [.authorization: "Bearer key-clinic"]) { response in
                 #expect(response.status == .methodNotAllowed)
@@ -38,7 +38,7 @@ struct MethodNotAllowedTests {
 
     @Test("An unknown path is still 404, and known routes answer as before")
     func unknownPath() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             for uri in ["/api/v1/nothing", "/api/v1/appointments/apt_1/extra", "/nope", "/webhooks/twilio"] {
                 let status = try await client.execute(uri: uri, method: .put) { $0.status }

@@ -113,7 +113,7 @@ struct OpenAPITests {
 
     @Test("The document served at /api/v1/openapi.json is the one kept in the repository")
     func served() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         let kept = try Data(contentsOf: Self.repositoryDocument)
         try await server.app.test(.router) { client in
             try await client.execute(uri: "/api/v1/openapi.json", method: .get) { response in
@@ -128,7 +128,7 @@ struct OpenAPITests {
     func responsesMatch() async throws {
         let document = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repositoryDocument)) as! [String: Any]
         let validator = SchemaValidator(document: document)
-        let server = try TestServer.twoBusinesses()
+        let server = try await TestServer.twoBusinesses()
         let exercised = try await server.app.test(.router) { client in
             var exercised: Set<String> = []
             try await client.text("Hi, can I bring my son?", sid: "SM1")
@@ -207,7 +207,7 @@ struct OpenAPITests {
         let documented = paths.map { template, item in
             (template, item.keys.filter { ["get", "post", "patch", "delete", "put"].contains($0) }.map { $0.uppercased() }.sorted())
         }
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             for (template, documented) in documented {
                 let uri =
@@ -232,7 +232,7 @@ struct OpenAPITests {
                 (HTTPRequest.Method(rawValue: $0.uppercased())!, template)
             }
         }
-        let server = try TestServer()
+        let server = try await TestServer()
         var configuration = server.replyline.configuration
         // One request, then none for 10,000 s: no token may come back however slowly the
         // test runs (under TSan on a loaded machine, 100 s was not enough).

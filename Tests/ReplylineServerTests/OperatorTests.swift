@@ -12,7 +12,7 @@ struct OperatorTests {
     @Test("A configured plan shows in the usage report with its limit, and the outbox stops at it")
     func configuredPlan() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(configure: { $0.businesses[0].plan = .starter }, sender: sender)
+        let server = try await TestServer(configure: { $0.businesses[0].plan = .starter }, sender: sender)
         try await server.app.test(.router) { client in
             let (_, usage) = try await client.json(.get, "/api/v1/reports/usage")
             #expect(usage["plan"] as? String == "starter")
@@ -24,7 +24,7 @@ struct OperatorTests {
 
     @Test("With a metrics token, /metrics answers only its bearer")
     func metricsToken() async throws {
-        let server = try TestServer(configure: { $0.metricsToken = "m-secret" })
+        let server = try await TestServer(configure: { $0.metricsToken = "m-secret" })
         try await server.app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .unauthorized)
@@ -42,7 +42,7 @@ struct OperatorTests {
 
     @Test("With a metrics address, /metrics is served there and not on the main port")
     func metricsAddress() async throws {
-        let server = try TestServer(configure: { $0.metricsAddress = ("127.0.0.1", 0) })
+        let server = try await TestServer(configure: { $0.metricsAddress = ("127.0.0.1", 0) })
         try await server.app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in #expect(response.status == .notFound) }
             try await client.execute(uri: "/healthz", method: .get) { response in #expect(response.status == .ok) }

@@ -37,7 +37,7 @@ struct OutboundTests {
         let fake = FakeTwilio()
         for answer in answers { fake.answer(answer) }
         try await fake.run { baseURL in
-            let server = try TestServer.sendingThrough(baseURL)
+            let server = try await TestServer.sendingThrough(baseURL)
             try await server.app.test(.router) { client in try await body(fake, server, client) }
         }
     }
@@ -129,7 +129,7 @@ struct OutboundTests {
         // keeps trying until its deadline, so the test gives it a short one.
         let client = TwilioRESTClient(
             baseURL: "http://127.0.0.1:9", accountSID: FakeTwilio.account, authToken: "x", timeout: .milliseconds(150))
-        let server = try TestServer(sender: TwilioSender(client: client, publicURL: TestServer.publicURL))
+        let server = try await TestServer(sender: TwilioSender(client: client, publicURL: TestServer.publicURL))
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             for _ in 0..<OutboxTerms.maxSendAttempts {
@@ -150,7 +150,7 @@ struct OutboundTests {
         fake.answer(FakeTwilio.Answer(status: 201, body: #"{"sid": "SMslow", "status": "queued"}"#, delay: .seconds(2)))
         try await fake.run { baseURL in
             let client = TwilioRESTClient(baseURL: baseURL, accountSID: FakeTwilio.account, authToken: "x", timeout: .seconds(1))
-            let server = try TestServer(sender: TwilioSender(client: client, publicURL: TestServer.publicURL))
+            let server = try await TestServer(sender: TwilioSender(client: client, publicURL: TestServer.publicURL))
             try await server.app.test(.router) { client in
                 _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
                 try await server.replyline.outbox.runOnce()
@@ -265,7 +265,7 @@ struct OutboundTests {
     @Test("Quiet hours hold automated messages, in order; staff messages and call follow-ups go at once")
     func quietHours() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         server.clock.advance(hours: 11.5)  // 21:30 in New York
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
@@ -289,7 +289,7 @@ struct OutboundTests {
     @Test("At most two automated messages per contact in ten minutes; the rest wait their turn")
     func cadence() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             for index in 0..<3 {
                 _ = try await client.json(
@@ -309,7 +309,7 @@ struct OutboundTests {
     @Test("A reminder asks for an answer: an appointment booked while opted out awaits one after the customer opts back in")
     func reminderAwaitsReply() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             try await client.text("STOP", sid: "SM1")
             let (_, created) = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
@@ -327,7 +327,7 @@ struct OutboundTests {
     @Test("Cancelling an appointment cancels its pending reminders")
     func cancelledReminders() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             let (_, created) = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             try await server.replyline.outbox.runOnce()

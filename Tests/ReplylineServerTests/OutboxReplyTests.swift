@@ -35,7 +35,7 @@ struct OutboxReplyTests {
     @Test("The webhook gets an empty 200; the reply is queued, then sent by the outbox through the relay; a retry queues nothing")
     func replyThroughOutbox() async throws {
         let sender = RelaySender()
-        let server = try TestServer.onRelay(sender)
+        let server = try await TestServer.onRelay(sender)
         try await server.app.test(.router) { client in
             let answer = try await Self.text(client, "HELP", id: "RL1")
             #expect(answer.status == .ok)
@@ -69,7 +69,7 @@ struct OutboxReplyTests {
     @Test("STOP's confirmation goes out through the outbox, then nothing more: neither an answer to free text nor staff's message")
     func stop() async throws {
         let sender = RelaySender()
-        let server = try TestServer.onRelay(sender)
+        let server = try await TestServer.onRelay(sender)
         try await server.app.test(.router) { client in
             #expect(try await Self.text(client, "STOP", id: "RL1").status == .ok)
             try await server.replyline.outbox.runOnce()
@@ -88,7 +88,7 @@ struct OutboxReplyTests {
     @Test("After STOP, HELP is still answered; a reply queued before a STOP is held back by it")
     func consentAtSendTime() async throws {
         let sender = RelaySender()
-        let server = try TestServer.onRelay(sender)
+        let server = try await TestServer.onRelay(sender)
         try await server.app.test(.router) { client in
             _ = try await Self.text(client, "Do you take walk-ins?", id: "RL1")
             server.clock.advance(hours: 0.01)
@@ -108,7 +108,7 @@ struct OutboxReplyTests {
     @Test("The relay's webhook checks its own token; Twilio's route answers inline for a Twilio business and refuses the relay's numbers")
     func routesPerProvider() async throws {
         let sender = RelaySender()
-        let server = try TestServer.onRelay(sender)
+        let server = try await TestServer.onRelay(sender)
         try await server.app.test(.router) { client in
             #expect(try await Self.text(client, "HELP", id: "RL1", token: "wrong").status == .forbidden)
             #expect(try await server.database.thread(businessID: "clinic", phone: Self.customer) == nil)
@@ -130,7 +130,7 @@ struct OutboxReplyTests {
     @Test("A status callback through the relay's route updates the relay's message")
     func statusCallback() async throws {
         let sender = RelaySender()
-        let server = try TestServer.onRelay(sender)
+        let server = try await TestServer.onRelay(sender)
         try await server.app.test(.router) { client in
             _ = try await Self.text(client, "HELP", id: "RL1")
             try await server.replyline.outbox.runOnce()
@@ -147,7 +147,7 @@ struct OutboxReplyTests {
     }
 
     @Test("A business naming a provider that is not registered is refused at start-up")
-    func unknownProvider() throws {
-        #expect(throws: ConfigurationError.self) { try TestServer(configure: { $0.businesses[0].provider = "plivo" }) }
+    func unknownProvider() async throws {
+        await #expect(throws: ConfigurationError.self) { try await TestServer(configure: { $0.businesses[0].provider = "plivo" }) }
     }
 }

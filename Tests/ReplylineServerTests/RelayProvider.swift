@@ -73,8 +73,8 @@ final class RelaySender: MessageSender {
 
 extension TestServer {
     /// The clinic on the relay, beside Twilio; the relay's messages go through `sender`.
-    static func onRelay(_ sender: RelaySender, log: LogCapture? = nil) throws -> TestServer {
-        try TestServer(
+    static func onRelay(_ sender: RelaySender, log: LogCapture? = nil) async throws -> TestServer {
+        try await TestServer(
             configure: { configuration in
                 configuration.businesses[0].provider = "relay"
                 // A second business, on Twilio, beside it.

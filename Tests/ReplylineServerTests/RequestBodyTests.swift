@@ -23,7 +23,7 @@ struct RequestBodyTests {
         "A body that is not a JSON object is 400 malformed_json",
         arguments: ["[]", #"[{"body": "hi"}]"#, #""hi""#, "42", "null", "true", "{nope", "", #"{"body": "hi"} {}"#])
     func notAnObject(body: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("Hello", sid: "SM1")
             let before = try await server.database.tableCounts()
@@ -39,7 +39,7 @@ struct RequestBodyTests {
 
     @Test("A body that is not application/json is 415, and one over 64 KiB is 413 whatever its type")
     func contentTypeAndSize() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("Hello", sid: "SM1")
             let before = try await server.database.tableCounts()
@@ -162,7 +162,7 @@ struct RequestBodyTests {
             ),
         ])
     func fieldMessages(method: HTTPRequest.Method, uri: String, body: String, field: String, message: String) async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("Hello", sid: "SM1")
             let (_, created) = try await client.json(.post, "/api/v1/appointments", body: ControlCharacterTests.booking)
@@ -179,7 +179,7 @@ struct RequestBodyTests {
 
     @Test("Null is the same as leaving out an optional field of a new appointment or a manual send")
     func nullIsAbsent() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.text("Hello", sid: "SM1")
             let (created, appointment) = try await client.json(

@@ -37,7 +37,7 @@ struct StaleMessageTests {
     @Test("A C before opening time: the held confirmation request is skipped at 09:00, not sent")
     func confirmedByText() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             _ = try await bookedAfterHours(server, client)
             server.clock.advance(hours: 1)
@@ -58,7 +58,7 @@ struct StaleMessageTests {
         ])
     func changedByStaff(state: String, reason: String) async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             let id = try await bookedAfterHours(server, client)
             #expect(try await client.json(.patch, "/api/v1/appointments/\(id)", body: #"{"state": "\#(state)"}"#).status == .ok)
@@ -72,7 +72,7 @@ struct StaleMessageTests {
     @Test("A reminder goes to a confirmed appointment and is skipped for one the customer asked to move")
     func reminders() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             let id = try await bookedAfterHours(server, client)
             server.clock.advance(hours: 11)  // 09:00 Thursday: the request goes
@@ -96,7 +96,7 @@ struct StaleMessageTests {
     @Test("Cancelled by text before opening time: the request and both reminders are skipped when due")
     func cancelledByText() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             _ = try await bookedAfterHours(server, client)
             server.clock.advance(hours: 1)
@@ -116,7 +116,7 @@ struct StaleMessageTests {
     @Test("DELETE cancels the appointment's pending texts at once")
     func deleted() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             let id = try await bookedAfterHours(server, client)
             #expect(try await client.json(.delete, "/api/v1/appointments/\(id)").status == .ok)
@@ -131,7 +131,7 @@ struct StaleMessageTests {
     @Test("A held message is logged with the time it will go, in the business's time zone")
     func heldIsLogged() async throws {
         let sender = RecordingSender()
-        let server = try TestServer(sender: sender)
+        let server = try await TestServer(sender: sender)
         try await server.app.test(.router) { client in
             _ = try await bookedAfterHours(server, client)
             let thread = try #require(try await server.database.thread(businessID: "clinic", phone: Self.ana))

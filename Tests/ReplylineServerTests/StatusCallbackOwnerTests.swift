@@ -19,8 +19,8 @@ struct StatusCallbackOwnerTests {
 
     /// The clinic (account from TWILIO_ACCOUNT_SID) and the salon (its own `account_sid`),
     /// sending through a stand-in for Twilio that names each message `SMout<id>`.
-    static func server() throws -> TestServer {
-        try TestServer(
+    static func server() async throws -> TestServer {
+        try await TestServer(
             configure: { configuration in
                 configuration.twilioAccountSID = clinicAccount
                 let salon = try RulesLoader.load(contentsOf: Repository.rules.appendingPathComponent("salon.yml"))
@@ -52,7 +52,7 @@ struct StatusCallbackOwnerTests {
 
     @Test("A callback with another business's account or number changes nothing (no failure, no opt-out) and is answered 204")
     func knownMessage() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             try await server.replyline.outbox.runOnce()
@@ -82,7 +82,7 @@ struct StatusCallbackOwnerTests {
 
     @Test("A callback naming our message id in its URL cannot claim another business's message")
     func namedByURL() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let (message, _) = try await Self.confirmation(server)
@@ -110,7 +110,7 @@ struct StatusCallbackOwnerTests {
 
     @Test("A held callback is checked when it arrives and applies only to a message of its business sent from its number")
     func heldCallbacks() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let (queued, _) = try await Self.confirmation(server)
@@ -133,7 +133,7 @@ struct StatusCallbackOwnerTests {
 
     @Test("A held callback of the business's own account and number applies when its message is sent")
     func heldCallbackApplies() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let (queued, _) = try await Self.confirmation(server)
@@ -147,7 +147,7 @@ struct StatusCallbackOwnerTests {
 
     @Test("A held 21610 callback keeps its opt-out until its message is sent, then records it")
     func heldOptOutApplies() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let (queued, _) = try await Self.confirmation(server)
@@ -167,7 +167,7 @@ struct StatusCallbackOwnerTests {
 
     @Test("With no account configured anywhere, the number alone decides")
     func noAccountConfigured() async throws {
-        let server = try TestServer(sender: TwilioStandIn())
+        let server = try await TestServer(sender: TwilioStandIn())
         try await server.app.test(.router) { client in
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             try await server.replyline.outbox.runOnce()
@@ -181,7 +181,7 @@ struct StatusCallbackOwnerTests {
 
     @Test("An ignored callback logs a warning naming its sid and what did not match; an applied one logs its new status")
     func logLines() async throws {
-        let server = try Self.server()
+        let server = try await Self.server()
         let log = LogCapture()
         let replyline = try AppServices(
             server.replyline.configuration, store: server.database, sender: TwilioStandIn(), logger: log.logger)

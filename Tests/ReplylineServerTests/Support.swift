@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import ReplylineCore
+import ReplylinePostgres
 import ReplylineProviders
 import ReplylineSQLite
 import ReplylineServer
@@ -29,7 +30,44 @@ final class TemporaryDirectory: Sendable {
     deinit { try? FileManager.default.removeItem(at: url) }
 }
 
-/// A Replyline on a fresh SQLite file, removed when the value goes away.
+/// The store every test server uses: SQLite unless `REPLYLINE_TEST_STORE=postgres`, then a
+/// schema of its own on the PostgreSQL server `REPLYLINE_TEST_POSTGRES_URL` names
+/// (`scripts/postgres run -- swift test` starts one). The same tests run on each.
+enum TestBackend: String {
+    case sqlite, postgres
+
+    static let current: TestBackend = {
+        let name = ProcessInfo.processInfo.environment["REPLYLINE_TEST_STORE"] ?? "sqlite"
+        guard let backend = TestBackend(rawValue: name) else { fatalError("REPLYLINE_TEST_STORE=\(name): expected sqlite or postgres") }
+        return backend
+    }()
+
+    static var isSQLite: Bool { current == .sqlite }
+
+    /// A fresh store: a SQLite file in `directory`, or a new schema on the test server.
+    static func makeStore(in directory: TemporaryDirectory) async throws -> any ConversationStore {
+        switch current {
+        case .sqlite:
+            return try AppDatabase(path: directory.url.appendingPathComponent("test.sqlite").path)
+        case .postgres:
+            // Missing, it fails the run rather than quietly testing SQLite twice.
+            guard let url = ProcessInfo.processInfo.environment["REPLYLINE_TEST_POSTGRES_URL"] else {
+                throw TestSetupError(
+                    "REPLYLINE_TEST_STORE=postgres needs REPLYLINE_TEST_POSTGRES_URL; run the tests under scripts/postgres run -- swift test"
+                )
+            }
+            let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            return try await PostgresStore(location: PostgresLocation(url: url), schema: schema, connections: 4)
+        }
+    }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A Replyline on a fresh store (see `TestBackend`), removed when the value goes away.
 final class TestServer: Sendable {
     static let token = "d3c5f0a4b7e94c1f8a2b6e0d9c4f7a13"
     static let publicURL = "https://replyline.example.com"
@@ -37,19 +75,21 @@ final class TestServer: Sendable {
 
     let directory: TemporaryDirectory
     let replyline: AppServices
-    /// The SQLite store under `replyline`, for reading what it holds.
-    let database: AppDatabase
+    /// The store under `replyline`, for reading what it holds.
+    let database: any ConversationStore
+    /// The same store when it is SQLite's, for the tests of what only that store does.
+    var sqlite: AppDatabase? { database as? AppDatabase }
 
     let clock = TestClock()
 
     /// - Parameters:
     ///   - providers: the providers, made from the configuration; Twilio alone by default.
-    ///   - store: the store the app uses, given the SQLite one; that one by default.
+    ///   - store: the store the app uses, given the test's store; that one by default.
     init(
         configure: (inout ServerConfiguration) throws -> Void = { _ in },
         providers: (ServerConfiguration) -> ProviderRegistry = ProviderRegistry.standard, sender: (any MessageSender)? = ConsoleSender(),
-        store: (AppDatabase) -> any ConversationStore = { $0 }
-    ) throws {
+        store: (any ConversationStore) -> any ConversationStore = { $0 }
+    ) async throws {
         directory = try TemporaryDirectory()
         var configuration = ServerConfiguration()
         configuration.databasePath = directory.url.appendingPathComponent("test.sqlite").path
@@ -61,15 +101,15 @@ final class TestServer: Sendable {
         configuration.now = { clock.now }
         configuration.runsOutboxWorker = false
         try configure(&configuration)
-        database = try AppDatabase(path: configuration.databasePath)
+        database = try await TestBackend.makeStore(in: directory)
         replyline = try AppServices(
             configuration, store: store(database), providers: providers(configuration), sender: sender, logger: Self.quietLogger)
     }
 
     /// Two businesses on one deployment: the clinic (its key `key-clinic`, its number
     /// `+15017122661`) and a salon (`key-salon`, `+13125550148`, Messaging Service MGsalon).
-    static func twoBusinesses() throws -> TestServer {
-        try TestServer { configuration in
+    static func twoBusinesses() async throws -> TestServer {
+        try await TestServer { configuration in
             let salon = try RulesLoader.load(contentsOf: Repository.rules.appendingPathComponent("salon.yml"))
             configuration.businesses.append(
                 BusinessConfiguration(

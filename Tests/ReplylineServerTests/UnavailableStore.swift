@@ -177,7 +177,7 @@ struct UnavailableStoreTests {
     @Test("Webhooks and API writes answer 503 with Retry-After and change nothing; reads still answer; once it writes again all is well")
     func refusesCleanly() async throws {
         let unavailable = Mutex<UnavailableStore?>(nil)
-        let server = try TestServer(
+        let server = try await TestServer(
             store: { base in
                 let store = UnavailableStore(base)
                 unavailable.withLock { $0 = store }

@@ -12,7 +12,7 @@ import Testing
 struct WebhookTests {
     @Test("Over real HTTP on 127.0.0.1: a signed message is answered, an oversized body is 413 and stores nothing")
     func live() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.live) { client in
             let (headers, form) = TestServer.inbound(TestServer.sms("SMlive1", body: "HELP"))
             try await client.execute(uri: "/webhooks/twilio/messages", method: .post, headers: headers, body: form) { response in
@@ -31,7 +31,7 @@ struct WebhookTests {
 
     @Test("Concurrent deliveries of one MessageSid over the app produce one row and identical replies")
     func concurrentRetries() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         let (headers, form) = TestServer.inbound(TestServer.sms("SMconcurrent", body: "Do you take walk-ins?"))
         let bodies = try await server.app.test(.router) { client in
             try await withThrowingTaskGroup(of: String.self) { group in
@@ -51,7 +51,7 @@ struct WebhookTests {
 
     @Test("The signature is checked against the public URL, never the Host header")
     func publicURLOnly() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         let parameters = TestServer.sms("SMhost", body: "hi")
         let body = ByteBuffer(string: parameters.map { "\($0.name)=\(TestServer.formEscape($0.value))" }.joined(separator: "&"))
         let hostSigned = TwilioSignature.compute(
@@ -71,7 +71,7 @@ struct WebhookTests {
 
     @Test("Without an auth token, unsigned webhooks are accepted (local development)")
     func unsignedDevelopment() async throws {
-        let server = try TestServer(configure: { $0.twilioAuthToken = nil })
+        let server = try await TestServer(configure: { $0.twilioAuthToken = nil })
         try await server.app.test(.router) { client in
             let body = ByteBuffer(string: "MessageSid=SMdev&From=%2B14155550100&To=%2B15017122661&Body=hours")
             try await client.execute(
@@ -85,7 +85,7 @@ struct WebhookTests {
 
     @Test("Health check answers")
     func health() async throws {
-        let server = try TestServer()
+        let server = try await TestServer()
         try await server.app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
         }

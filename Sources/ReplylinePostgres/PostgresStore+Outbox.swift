@@ -1,0 +1,217 @@
+import Foundation
+import PostgresNIO
+import ReplylineCore
+import ReplylineStore
+
+extension PostgresStore {
+    /// Pending entries due at `now`, oldest first, with the facts the send policy needs.
+    /// Entries another instance is deciding on right now (row-locked) are skipped.
+    public func dueOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
+        try await read { connection in
+            let rows = try await connection.rows(
+                """
+                SELECT \(unescaped: OutboxEntry.columns()), \(unescaped: StoredMessage.columns()), contacts.id, contacts.consent,
+                    contacts.number_invalid
+                FROM outbox JOIN messages ON messages.id = outbox.message_id
+                JOIN conversations ON conversations.id = messages.conversation_id JOIN contacts ON contacts.id = conversations.contact_id
+                WHERE outbox.state = 'pending' AND outbox.due_at <= \(now) ORDER BY outbox.due_at, outbox.id LIMIT \(limit)
+                """)
+            var items: [OutboxItem] = []
+            items.reserveCapacity(rows.count)
+            for row in rows {
+                let entry = try OutboxEntry(postgres: row)
+                let message = try StoredMessage(postgres: row, from: 8)
+                let recent = try await connection.rows(
+                    """
+                    SELECT sent_at FROM messages WHERE conversation_id = \(message.conversationId.rawValue)
+                    AND sent_at > \(now.addingTimeInterval(-SendPolicy.cadenceWindow))
+                    AND kind IN ('confirmation_request', 'reminder', 'post_call')
+                    """
+                ).map { try $0.get(0, as: Date.self) }
+                var appointment: StoredAppointment?
+                if let id = message.appointmentId {
+                    appointment = try await connection.row(
+                        "SELECT \(unescaped: StoredAppointment.columns()) FROM appointments WHERE id = \(id)"
+                    )
+                    .map({ try StoredAppointment(postgres: $0) })
+                }
+                let purpose: BoundAppointment.Purpose? =
+                    switch message.kind {
+                    case .confirmationRequest: .confirmationRequest
+                    case .reminder: .reminder
+                    default: nil
+                    }
+                let bound = appointment.flatMap { appointment in
+                    purpose.map {
+                        BoundAppointment(
+                            purpose: $0, state: appointment.state, startsAt: appointment.startsAt, writtenFor: entry.appointmentStartsAt)
+                    }
+                }
+                items.append(
+                    OutboxItem(
+                        entry: entry, message: message, contactID: ContactID(try row.get(30)), consent: try row.named(31),
+                        numberInvalid: try row.get(32), recentAutomatedSends: recent,
+                        appointmentStartsAt: message.kind == .postCall ? nil : appointment?.startsAt, appointment: bound))
+            }
+            return items
+        }
+    }
+
+    public func outboxEntry(messageID id: MessageID) async throws -> OutboxEntry? {
+        try await read { connection in
+            try await connection.row("SELECT \(unescaped: OutboxEntry.columns()) FROM outbox WHERE message_id = \(id.rawValue)")
+                .map({ try OutboxEntry(postgres: $0) })
+        }
+    }
+
+    public func sentThisMonth(businessID: String, now: Date) async throws -> Int {
+        let (start, end) = OutboxTerms.month(containing: now)
+        return try await read { connection in
+            try await connection.row(
+                """
+                SELECT COUNT(*) FROM messages JOIN conversations ON conversations.id = messages.conversation_id
+                WHERE conversations.business_id = \(businessID) AND messages.direction = 'outbound'
+                AND messages.sent_at >= \(start) AND messages.sent_at < \(end)
+                """)?.get(0) ?? 0
+        }
+    }
+
+    /// Claims `entry` for `owner` until `now + sendLease` in one statement; of two
+    /// instances claiming together, one wins and the other gets false.
+    public func claimSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
+        try await write { connection in
+            try await !connection.rows(
+                """
+                UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_owner = \(owner),
+                    lease_expires_at = \(now.addingTimeInterval(OutboxTerms.sendLease))
+                WHERE id = \(entry.id!.rawValue) AND state = 'pending' RETURNING id
+                """
+            ).isEmpty
+        }
+    }
+
+    /// Claims past their lease (and with `restartOf`, that instance's own) become
+    /// `unknown`: the provider may have them, so they are never sent again blindly.
+    public func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int {
+        try await write { connection in
+            try await connection.rows(
+                """
+                WITH interrupted AS (
+                    UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending'
+                    WHERE state = 'sending' AND (lease_expires_at IS NULL OR lease_expires_at <= \(now) OR lease_owner = \(owner))
+                    RETURNING message_id)
+                UPDATE messages SET status = 'unknown' FROM interrupted WHERE messages.id = interrupted.message_id RETURNING messages.id
+                """
+            ).count
+        }
+    }
+
+    public func deferSend(_ entry: OutboxEntry, until: Date, reason: String) async throws {
+        try await write { connection in
+            try await connection.run(
+                "UPDATE outbox SET due_at = \(until), last_error = \(reason) WHERE id = \(entry.id!.rawValue) AND state = 'pending'")
+        }
+    }
+
+    public func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws {
+        let entryID = entry.id!.rawValue
+        let messageID = entry.messageId.rawValue
+        try await write { connection in
+            // A message sent by the provider gets its id now: held callbacks for that id
+            // must see it (see `recordStatusCallback`).
+            if case .sent(let providerID?, _) = result,
+                let provider = try await connection.row("SELECT provider FROM messages WHERE id = \(messageID)")?.get(0, as: String.self)
+            {
+                try await Self.lockProviderMessage(connection, provider: provider, id: providerID)
+            }
+            guard
+                let current = try await connection.row(
+                    "SELECT \(unescaped: OutboxEntry.columns()) FROM outbox WHERE id = \(entryID) FOR UPDATE"
+                ).map({ try OutboxEntry(postgres: $0) }),
+                current.state == .sending || current.state == .pending
+            else { return }
+            func settle(_ state: OutboxState, status: String, code: String? = nil, message: String? = nil) async throws {
+                try await connection.run("UPDATE outbox SET state = \(state.rawValue), last_error = \(message) WHERE id = \(entryID)")
+                try await connection.run(
+                    "UPDATE messages SET status = \(status), error_code = \(code), error_message = \(message) WHERE id = \(messageID)")
+            }
+            switch result {
+            case .sent(let providerID, let status):
+                try await connection.run("UPDATE outbox SET state = 'sent', last_error = NULL WHERE id = \(entryID)")
+                guard
+                    let message = try await connection.row(
+                        "SELECT \(unescaped: StoredMessage.columns()) FROM messages WHERE id = \(messageID) FOR UPDATE"
+                    ).map({ try StoredMessage(postgres: $0) })
+                else { return }
+                // A callback may have got here first (it names our id): never move its status back.
+                let reported = status ?? .sent
+                let next = message.status.deliveryStatus.map { DeliveryStatus.advance($0, to: reported) } ?? reported
+                try await connection.run(
+                    """
+                    UPDATE messages SET status = \(next.rawValue), sent_at = COALESCE(sent_at, \(now)),
+                        provider_message_id = COALESCE(provider_message_id, \(providerID))
+                    WHERE id = \(messageID)
+                    """)
+                if message.kind == .reminder, let appointment = message.appointmentId {
+                    // A reminder asks for an answer: an unanswered appointment awaits one again.
+                    try await connection.run(
+                        """
+                        UPDATE appointments SET state = 'awaiting_reply', updated_at = \(now)
+                        WHERE id = \(appointment) AND state = 'scheduled'
+                        """)
+                }
+                if let sid = message.providerMessageId ?? providerID {
+                    try await Self.applyHeldCallbacks(connection, provider: message.provider, sid: sid)
+                }
+            case .blocked(let reason):
+                try await settle(.blocked, status: "blocked", message: reason)
+            case .skipped(let reason):
+                try await settle(.skipped, status: "skipped", message: reason)
+            case .failed(let code, let message):
+                try await settle(.failed, status: "failed", code: code, message: message)
+            case .optedOut(let code, let message):
+                try await settle(.failed, status: "failed", code: code, message: message)
+                try await Self.recordProviderOptOut(connection, messageID: messageID, now: now)
+            case .invalidNumber(let code, let message):
+                try await settle(.failed, status: "failed", code: code, message: message)
+                try await connection.run(
+                    """
+                    UPDATE contacts SET number_invalid = true WHERE id = (
+                        SELECT contact_id FROM conversations JOIN messages ON messages.conversation_id = conversations.id
+                        WHERE messages.id = \(messageID))
+                    """)
+            case .unknown(let reason):
+                try await settle(.unknown, status: "unknown", message: "not sent again: the provider may have it (\(reason))")
+            case .retry(let delay, let reason):
+                if current.attempts >= OutboxTerms.maxSendAttempts {
+                    try await settle(.failed, status: "failed", message: "gave up after \(current.attempts) attempts: \(reason)")
+                } else {
+                    try await connection.run(
+                        """
+                        UPDATE outbox SET state = 'pending', due_at = \(now.addingTimeInterval(delay)), last_error = \(reason)
+                        WHERE id = \(entryID)
+                        """)
+                    try await connection.run("UPDATE messages SET status = 'queued' WHERE id = \(messageID)")
+                }
+            }
+        }
+    }
+
+    /// See the protocol: no consent change after the text this reply answers, other than
+    /// the one that text made.
+    public func replyDecidedUnderCurrentConsent(replyID messageID: MessageID) async throws -> Bool {
+        try await read { connection in
+            try await connection.row(
+                """
+                SELECT NOT EXISTS (
+                    SELECT 1 FROM consent_events AS events
+                    WHERE events.contact_id = conversations.contact_id AND events.created_at >= inbound.created_at
+                        AND events.message_id IS DISTINCT FROM inbound.provider_message_id)
+                FROM messages AS reply
+                JOIN messages AS inbound ON inbound.id = reply.in_reply_to
+                JOIN conversations ON conversations.id = reply.conversation_id
+                WHERE reply.id = \(messageID.rawValue) AND reply.kind = 'reply'
+                """)?.get(0) ?? false
+        }
+    }
+}
