@@ -3,6 +3,7 @@ import Logging
 import PostgresNIO
 import ReplylineCore
 import ReplylineStore
+import Synchronization
 import _ConnectionPoolModule
 
 /// The store on PostgreSQL, for several Replyline instances on one database: the same
@@ -61,29 +62,69 @@ public final class PostgresStore: ConversationStore {
     /// Runs `work` in a transaction and returns once it is committed. A deadlock or
     /// serialization failure runs it again (so it must do nothing outside the database);
     /// an unreachable or full database throws `StoreUnavailable`: nothing was committed.
-    func write<T: Sendable>(_ work: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func write<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await transaction("BEGIN", work)
     }
 
     /// Runs `work` in a read-only transaction that sees one snapshot throughout.
-    func read<T: Sendable>(_ work: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", work)
     }
 
+    /// How long an operation waits for a connection before the database counts as down:
+    /// while PostgreSQL is unreachable the pool keeps trying to connect, and a webhook
+    /// answers 503 (the provider retries) rather than waiting out the provider's timeout.
+    static let connectionWait: Duration = .seconds(5)
+
+    /// Runs `work` on a pooled connection; throws `StoreUnavailable` when none is had
+    /// within `connectionWait`. An operation that began runs to its end.
+    func withConnection<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let started = Flag()
+        let location = self.location
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { [client] in
+                try await client.withConnection { connection in
+                    started.set()
+                    return try await work(connection)
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: Self.connectionWait)
+                guard started.isSet else {
+                    throw StoreUnavailable(
+                        reason: "PostgreSQL at \(location.host):\(location.port) gave no connection within \(Self.connectionWait)")
+                }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let value = result { return value }
+            }
+            throw StoreUnavailable(reason: "PostgreSQL at \(location.host):\(location.port) gave no answer")
+        }
+    }
+
     /// Runs `work` on a pooled connection, outside any transaction.
-    func run<T: Sendable>(_ work: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    func run<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         do {
-            return try await client.withConnection { connection in try await work(connection) }
+            return try await withConnection(work)
         } catch {
             throw unavailable(error) ?? error
         }
     }
 
-    private func transaction<T: Sendable>(_ begin: String, _ work: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// Whether the database answers now (`/healthz`).
+    public func checkAvailable() async throws {
+        try await run { connection in try await connection.run("SELECT 1") }
+    }
+
+    private func transaction<T: Sendable>(
+        _ begin: String, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         var attempt = 1
         while true {
             do {
-                return try await client.withConnection { connection in
+                return try await withConnection { connection in
                     try await connection.run(PostgresQuery(unsafeSQL: begin))
                     do {
                         let value = try await work(connection)
@@ -225,4 +266,13 @@ extension PostgresRandomAccessRow {
         guard let value = E(rawValue: text) else { throw StoredValueError("`\(text)` is not a known \(E.self)") }
         return value
     }
+}
+
+/// A flag set once, read from other tasks.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+
+    func set() { value.withLock { $0 = true } }
+
+    var isSet: Bool { value.withLock { $0 } }
 }

@@ -97,6 +97,10 @@ public final class AppDatabase: ConversationStore {
         try destination.close()
     }
 
+    /// The file is on this machine: it is there while the process runs. A full disk shows
+    /// on writes, as `StoreUnavailable`.
+    public func checkAvailable() async throws {}
+
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     public func integrityCheck() async throws -> String {
         try await writer.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }

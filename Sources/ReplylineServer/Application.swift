@@ -68,7 +68,17 @@ public func buildApplication(_ configuration: ServerConfiguration, logger: Logge
 
 public func buildApplication(_ replyline: AppServices) -> some ApplicationProtocol {
     let router = Router(context: APIContext.self)
-    router.get("healthz") { _, _ in "ok\n" }
+    // 503 while the store cannot be reached, so a load balancer sends traffic elsewhere.
+    router.get("healthz") { [store = replyline.store] _, _ -> Response in
+        do {
+            try await store.checkAvailable()
+            return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
+        } catch let error as StoreUnavailable {
+            return Response(
+                status: .serviceUnavailable, headers: [.retryAfter: "5"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: "database unavailable: \(error.reason)\n")))
+        }
+    }
     let configuration = replyline.configuration
     let metrics = MetricsController(metrics: replyline.metrics, token: configuration.metricsToken)
     var services: [any Service] = configuration.runsOutboxWorker ? [replyline.outbox] : []

@@ -118,6 +118,8 @@ public protocol ConversationStore: Sendable {
     func backup(to path: String) async throws
     /// "ok" when the store's files are sound, else what is wrong.
     func integrityCheck() async throws -> String
+    /// Throws `StoreUnavailable` when the store cannot be reached now (`/healthz`).
+    func checkAvailable() async throws
 }
 
 extension ConversationStore {

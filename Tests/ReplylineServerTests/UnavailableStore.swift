@@ -170,6 +170,8 @@ final class UnavailableStore: ConversationStore {
     func backup(to path: String) async throws { try await base.backup(to: path) }
 
     func integrityCheck() async throws -> String { try await base.integrityCheck() }
+
+    func checkAvailable() async throws { try writable() }
 }
 
 @Suite("A store that cannot write")
