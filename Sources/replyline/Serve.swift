@@ -40,6 +40,12 @@ struct Serve: AsyncParsableCommand {
         help: "Serve /metrics on this port of --metrics-host instead of the main port (for a Prometheus kept off the public side).")
     var metricsPort: Int?
     @Option(name: .customLong("metrics-host"), help: "Address of the --metrics-port listener.") var metricsHost = "127.0.0.1"
+    @Option(
+        name: .customLong("instance-id"),
+        help: ArgumentHelp(
+            "Names this instance's outbox claims on a shared database: the same across its restarts, different from every other instance's (default: host name and port)."
+        ))
+    var instanceID: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -55,6 +61,7 @@ struct Serve: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.databasePath = database
+        configuration.instanceID = instanceID
         configuration.publicURL = try publicURL.map(Deployment.publicURL)
         configuration.twilioAuthToken = secret("TWILIO_AUTH_TOKEN")
         configuration.twilioSharedKey = secret("TWILIO_WEBHOOK_SHARED_KEY")
