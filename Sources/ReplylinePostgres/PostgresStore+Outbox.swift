@@ -5,88 +5,148 @@ import ReplylineStore
 
 extension PostgresStore {
     /// Pending entries due at `now`, oldest first, with the facts the send policy needs.
-    /// Entries another instance is deciding on right now (row-locked) are skipped.
     public func dueOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
         try await read { connection in
-            let rows = try await connection.rows(
-                """
-                SELECT \(unescaped: OutboxEntry.columns()), \(unescaped: StoredMessage.columns()), contacts.id, contacts.consent,
-                    contacts.number_invalid
-                FROM outbox JOIN messages ON messages.id = outbox.message_id
-                JOIN conversations ON conversations.id = messages.conversation_id JOIN contacts ON contacts.id = conversations.contact_id
-                WHERE outbox.state = 'pending' AND outbox.due_at <= \(now) ORDER BY outbox.due_at, outbox.id LIMIT \(limit)
-                """)
             var items: [OutboxItem] = []
-            items.reserveCapacity(rows.count)
-            for row in rows {
-                let entry = try OutboxEntry(postgres: row)
-                let message = try StoredMessage(postgres: row, from: 8)
-                let recent = try await connection.rows(
-                    """
-                    SELECT sent_at FROM messages WHERE conversation_id = \(message.conversationId.rawValue)
-                    AND sent_at > \(now.addingTimeInterval(-SendPolicy.cadenceWindow))
-                    AND kind IN ('confirmation_request', 'reminder', 'post_call')
-                    """
-                ).map { try $0.get(0, as: Date.self) }
-                var appointment: StoredAppointment?
-                if let id = message.appointmentId {
-                    appointment = try await connection.row(
-                        "SELECT \(unescaped: StoredAppointment.columns()) FROM appointments WHERE id = \(id)"
-                    )
-                    .map({ try StoredAppointment(postgres: $0) })
-                }
-                let purpose: BoundAppointment.Purpose? =
-                    switch message.kind {
-                    case .confirmationRequest: .confirmationRequest
-                    case .reminder: .reminder
-                    default: nil
-                    }
-                let bound = appointment.flatMap { appointment in
-                    purpose.map {
-                        BoundAppointment(
-                            purpose: $0, state: appointment.state, startsAt: appointment.startsAt, writtenFor: entry.appointmentStartsAt)
-                    }
-                }
-                items.append(
-                    OutboxItem(
-                        entry: entry, message: message, contactID: ContactID(try row.get(30)), consent: try row.named(31),
-                        numberInvalid: try row.get(32), recentAutomatedSends: recent,
-                        appointmentStartsAt: message.kind == .postCall ? nil : appointment?.startsAt, appointment: bound))
+            for row in try await connection.rows(Self.due(now: now, limit: limit, lock: false)) {
+                items.append(try await Self.item(connection, row: row, now: now))
             }
             return items
         }
+    }
+
+    /// The due entries with their messages and contacts, oldest first; with `lock`, each
+    /// row locked for this transaction and those another transaction holds skipped.
+    static func due(now: Date, limit: Int, lock: Bool) -> PostgresQuery {
+        """
+        SELECT \(unescaped: OutboxEntry.columns()), \(unescaped: StoredMessage.columns()), contacts.id, contacts.consent,
+            contacts.number_invalid
+        FROM outbox JOIN messages ON messages.id = outbox.message_id
+        JOIN conversations ON conversations.id = messages.conversation_id JOIN contacts ON contacts.id = conversations.contact_id
+        WHERE outbox.state = 'pending' AND outbox.due_at <= \(now) ORDER BY outbox.due_at, outbox.id LIMIT \(limit)
+        \(unescaped: lock ? "FOR UPDATE OF outbox SKIP LOCKED" : "")
+        """
+    }
+
+    /// A row of `due` with the rest of the facts the send policy needs, read now.
+    static func item(_ connection: PostgresConnection, row: PostgresRandomAccessRow, now: Date) async throws -> OutboxItem {
+        let entry = try OutboxEntry(postgres: row)
+        let message = try StoredMessage(postgres: row, from: 8)
+        let recent = try await connection.rows(
+            """
+            SELECT sent_at FROM messages WHERE conversation_id = \(message.conversationId.rawValue)
+            AND sent_at > \(now.addingTimeInterval(-SendPolicy.cadenceWindow))
+            AND kind IN ('confirmation_request', 'reminder', 'post_call')
+            """
+        ).map { try $0.get(0, as: Date.self) }
+        var appointment: StoredAppointment?
+        if let id = message.appointmentId {
+            appointment = try await connection.row("SELECT \(unescaped: StoredAppointment.columns()) FROM appointments WHERE id = \(id)")
+                .map({ try StoredAppointment(postgres: $0) })
+        }
+        let purpose: BoundAppointment.Purpose? =
+            switch message.kind {
+            case .confirmationRequest: .confirmationRequest
+            case .reminder: .reminder
+            default: nil
+            }
+        let bound = appointment.flatMap { appointment in
+            purpose.map {
+                BoundAppointment(
+                    purpose: $0, state: appointment.state, startsAt: appointment.startsAt, writtenFor: entry.appointmentStartsAt)
+            }
+        }
+        let consent: ConsentState = try row.named(31)
+        // Asked only of a reply to a contact who is no longer opted in: rare.
+        let underCurrentConsent =
+            consent != .optedIn && message.kind == .reply
+            ? try await replyDecidedUnderCurrentConsent(connection, replyID: entry.messageId.rawValue) : false
+        return OutboxItem(
+            entry: entry, message: message, contactID: ContactID(try row.get(30)), consent: consent, numberInvalid: try row.get(32),
+            recentAutomatedSends: recent, appointmentStartsAt: message.kind == .postCall ? nil : appointment?.startsAt, appointment: bound,
+            isReplyUnderCurrentConsent: underCurrentConsent)
+    }
+
+    /// An arbitrary constant all instances agree on: claiming passes take turns under it.
+    static let claimLock: Int64 = 0x7265_706c_6f75_74
+
+    /// One claiming pass (see `ConversationStore.claimDue`). Passes take turns under an
+    /// advisory lock, so each reads the counts the previous one left (cadence, the month's
+    /// sends); a pass is short, as no provider is called in it. Rows another transaction
+    /// holds (a send being recorded, an appointment being cancelled) are skipped, not waited for.
+    public func claimDue(
+        owner: String, now: Date, limit: Int, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?
+    ) async throws -> [DecidedEntry] {
+        try await write { connection in
+            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.claimLock))")
+            var pass = OutboxPass(now: now, decide: decide)
+            var decided: [DecidedEntry] = []
+            for row in try await connection.rows(Self.due(now: now, limit: limit, lock: true)) {
+                // Whether a send to this contact is in flight is read before the facts: no
+                // send can begin while this pass holds the lock, so one that ends after this
+                // read is in the sends the facts count.
+                let conversationID: Int64 = try row.get(9)
+                let busy =
+                    try await connection.row(
+                        """
+                        SELECT EXISTS (SELECT 1 FROM outbox JOIN messages ON messages.id = outbox.message_id
+                            WHERE outbox.state = 'sending' AND messages.conversation_id = \(conversationID))
+                        """)?.get(0, as: Bool.self) ?? false
+                var item = try await Self.item(connection, row: row, now: now)
+                let entryID = item.entry.id!.rawValue
+                let business = item.entry.businessId
+                if pass.needsMonthCount(business) {
+                    let (start, end) = OutboxTerms.month(containing: now)
+                    let count = try await connection.row(
+                        """
+                        SELECT (SELECT COUNT(*) FROM messages JOIN conversations ON conversations.id = messages.conversation_id
+                            WHERE conversations.business_id = \(business) AND messages.direction = 'outbound'
+                            AND messages.sent_at >= \(start) AND messages.sent_at < \(end))
+                            + (SELECT COUNT(*) FROM outbox WHERE state = 'sending' AND business_id = \(business))
+                        """)?.get(0, as: Int.self)
+                    pass.setMonthCount(count ?? 0, for: business)
+                }
+                guard let decision = pass.next(item, contactBusy: busy) else { continue }
+                switch decision {
+                case .send:
+                    try await connection.run(
+                        """
+                        UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_owner = \(owner),
+                            lease_expires_at = \(now.addingTimeInterval(OutboxTerms.sendLease))
+                        WHERE id = \(entryID)
+                        """)
+                    item.entry.state = .sending
+                    item.entry.attempts += 1
+                case .hold(let until, let reason):
+                    try await connection.run("UPDATE outbox SET due_at = \(until), last_error = \(reason) WHERE id = \(entryID)")
+                case .block(let reason):
+                    try await Self.settle(connection, item.entry, .blocked, status: "blocked", message: reason)
+                case .skip(let reason):
+                    try await Self.settle(connection, item.entry, .skipped, status: "skipped", message: reason)
+                }
+                decided.append(DecidedEntry(item: item, decision: decision))
+            }
+            return decided
+        }
+    }
+
+    /// Ends `entry` in `state`, its message in `status`, with the error if there was one.
+    static func settle(
+        _ connection: PostgresConnection, _ entry: OutboxEntry, _ state: OutboxState, status: String, code: String? = nil,
+        message: String? = nil
+    ) async throws {
+        try await connection.run("UPDATE outbox SET state = \(state.rawValue), last_error = \(message) WHERE id = \(entry.id!.rawValue)")
+        try await connection.run(
+            """
+            UPDATE messages SET status = \(status), error_code = \(code), error_message = \(message)
+            WHERE id = \(entry.messageId.rawValue)
+            """)
     }
 
     public func outboxEntry(messageID id: MessageID) async throws -> OutboxEntry? {
         try await read { connection in
             try await connection.row("SELECT \(unescaped: OutboxEntry.columns()) FROM outbox WHERE message_id = \(id.rawValue)")
                 .map({ try OutboxEntry(postgres: $0) })
-        }
-    }
-
-    public func sentThisMonth(businessID: String, now: Date) async throws -> Int {
-        let (start, end) = OutboxTerms.month(containing: now)
-        return try await read { connection in
-            try await connection.row(
-                """
-                SELECT COUNT(*) FROM messages JOIN conversations ON conversations.id = messages.conversation_id
-                WHERE conversations.business_id = \(businessID) AND messages.direction = 'outbound'
-                AND messages.sent_at >= \(start) AND messages.sent_at < \(end)
-                """)?.get(0) ?? 0
-        }
-    }
-
-    /// Claims `entry` for `owner` until `now + sendLease` in one statement; of two
-    /// instances claiming together, one wins and the other gets false.
-    public func claimSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
-        try await write { connection in
-            try await !connection.rows(
-                """
-                UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_owner = \(owner),
-                    lease_expires_at = \(now.addingTimeInterval(OutboxTerms.sendLease))
-                WHERE id = \(entry.id!.rawValue) AND state = 'pending' RETURNING id
-                """
-            ).isEmpty
         }
     }
 
@@ -103,13 +163,6 @@ extension PostgresStore {
                 UPDATE messages SET status = 'unknown' FROM interrupted WHERE messages.id = interrupted.message_id RETURNING messages.id
                 """
             ).count
-        }
-    }
-
-    public func deferSend(_ entry: OutboxEntry, until: Date, reason: String) async throws {
-        try await write { connection in
-            try await connection.run(
-                "UPDATE outbox SET due_at = \(until), last_error = \(reason) WHERE id = \(entry.id!.rawValue) AND state = 'pending'")
         }
     }
 
@@ -131,9 +184,7 @@ extension PostgresStore {
                 current.state == .sending || current.state == .pending
             else { return }
             func settle(_ state: OutboxState, status: String, code: String? = nil, message: String? = nil) async throws {
-                try await connection.run("UPDATE outbox SET state = \(state.rawValue), last_error = \(message) WHERE id = \(entryID)")
-                try await connection.run(
-                    "UPDATE messages SET status = \(status), error_code = \(code), error_message = \(message) WHERE id = \(messageID)")
+                try await Self.settle(connection, current, state, status: status, code: code, message: message)
             }
             switch result {
             case .sent(let providerID, let status):
@@ -197,21 +248,20 @@ extension PostgresStore {
         }
     }
 
-    /// See the protocol: no consent change after the text this reply answers, other than
-    /// the one that text made.
-    public func replyDecidedUnderCurrentConsent(replyID messageID: MessageID) async throws -> Bool {
-        try await read { connection in
-            try await connection.row(
-                """
-                SELECT NOT EXISTS (
-                    SELECT 1 FROM consent_events AS events
-                    WHERE events.contact_id = conversations.contact_id AND events.created_at >= inbound.created_at
-                        AND events.message_id IS DISTINCT FROM inbound.provider_message_id)
-                FROM messages AS reply
-                JOIN messages AS inbound ON inbound.id = reply.in_reply_to
-                JOIN conversations ON conversations.id = reply.conversation_id
-                WHERE reply.id = \(messageID.rawValue) AND reply.kind = 'reply'
-                """)?.get(0) ?? false
-        }
+    /// Whether the reply was decided under the consent its contact still has: no consent
+    /// change after the text it answers, other than the one that text made (as the SQLite
+    /// store's `replyDecidedUnderCurrentConsent`).
+    static func replyDecidedUnderCurrentConsent(_ connection: PostgresConnection, replyID messageID: Int64) async throws -> Bool {
+        try await connection.row(
+            """
+            SELECT NOT EXISTS (
+                SELECT 1 FROM consent_events AS events
+                WHERE events.contact_id = conversations.contact_id AND events.created_at >= inbound.created_at
+                    AND events.message_id IS DISTINCT FROM inbound.provider_message_id)
+            FROM messages AS reply
+            JOIN messages AS inbound ON inbound.id = reply.in_reply_to
+            JOIN conversations ON conversations.id = reply.conversation_id
+            WHERE reply.id = \(messageID) AND reply.kind = 'reply'
+            """)?.get(0) ?? false
     }
 }

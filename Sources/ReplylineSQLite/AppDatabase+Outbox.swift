@@ -6,53 +6,106 @@ import ReplylineStore
 extension AppDatabase {
     /// Pending entries due at `now`, oldest first, with the facts the send policy needs.
     public func dueOutbox(now: Date, limit: Int) async throws -> [OutboxItem] {
-        try await read { db in
-            let entries = try OutboxEntry.filter(sql: "state = 'pending' AND due_at <= ?", arguments: [now])
-                .order(sql: "due_at, id").limit(limit).fetchAll(db)
-            return try entries.compactMap { entry in
-                guard let message = try StoredMessage.fetchOne(db, key: entry.messageId),
-                    let contact = try StoredContact.fetchOne(
-                        db,
-                        sql:
-                            "SELECT contacts.* FROM conversations JOIN contacts ON contacts.id = conversations.contact_id WHERE conversations.id = ?",
-                        arguments: [message.conversationId])
-                else { return nil }
-                let recent = try Date.fetchAll(
-                    db, sql: Self.recentAutomatedSends,
-                    arguments: [message.conversationId, now.addingTimeInterval(-SendPolicy.cadenceWindow)])
-                let appointment = try message.appointmentId.flatMap { try StoredAppointment.fetchOne(db, key: $0) }
-                let purpose: BoundAppointment.Purpose? =
-                    switch message.kind {
-                    case .confirmationRequest: .confirmationRequest
-                    case .reminder: .reminder
-                    default: nil
-                    }
-                let bound = appointment.flatMap { appointment in
-                    purpose.map {
-                        BoundAppointment(
-                            purpose: $0, state: appointment.state, startsAt: appointment.startsAt, writtenFor: entry.appointmentStartsAt)
-                    }
-                }
-                return OutboxItem(
-                    entry: entry, message: message, contactID: contact.id!, consent: contact.consent, numberInvalid: contact.numberInvalid,
-                    recentAutomatedSends: recent, appointmentStartsAt: message.kind == .postCall ? nil : appointment?.startsAt,
-                    appointment: bound)
+        try await read { db in try Self.due(db, now: now, limit: limit).compactMap { try Self.item(db, entry: $0, now: now) } }
+    }
+
+    static func due(_ db: Database, now: Date, limit: Int) throws -> [OutboxEntry] {
+        try OutboxEntry.filter(sql: "state = 'pending' AND due_at <= ?", arguments: [now]).order(sql: "due_at, id").limit(limit).fetchAll(
+            db)
+    }
+
+    /// `entry` with the facts the send policy needs, read now.
+    static func item(_ db: Database, entry: OutboxEntry, now: Date) throws -> OutboxItem? {
+        guard let message = try StoredMessage.fetchOne(db, key: entry.messageId),
+            let contact = try StoredContact.fetchOne(
+                db,
+                sql:
+                    "SELECT contacts.* FROM conversations JOIN contacts ON contacts.id = conversations.contact_id WHERE conversations.id = ?",
+                arguments: [message.conversationId])
+        else { return nil }
+        let recent = try Date.fetchAll(
+            db, sql: Self.recentAutomatedSends, arguments: [message.conversationId, now.addingTimeInterval(-SendPolicy.cadenceWindow)])
+        let appointment = try message.appointmentId.flatMap { try StoredAppointment.fetchOne(db, key: $0) }
+        let purpose: BoundAppointment.Purpose? =
+            switch message.kind {
+            case .confirmationRequest: .confirmationRequest
+            case .reminder: .reminder
+            default: nil
+            }
+        let bound = appointment.flatMap { appointment in
+            purpose.map {
+                BoundAppointment(
+                    purpose: $0, state: appointment.state, startsAt: appointment.startsAt, writtenFor: entry.appointmentStartsAt)
             }
         }
+        // Asked only of a reply to a contact who is no longer opted in: rare.
+        let underCurrentConsent =
+            contact.consent != .optedIn && message.kind == .reply
+            ? try replyDecidedUnderCurrentConsent(db, replyID: entry.messageId) : false
+        return OutboxItem(
+            entry: entry, message: message, contactID: contact.id!, consent: contact.consent, numberInvalid: contact.numberInvalid,
+            recentAutomatedSends: recent, appointmentStartsAt: message.kind == .postCall ? nil : appointment?.startsAt, appointment: bound,
+            isReplyUnderCurrentConsent: underCurrentConsent)
+    }
+
+    /// One claiming pass (see `ConversationStore.claimDue`), in one write transaction: the
+    /// one writer makes passes take turns.
+    public func claimDue(
+        owner: String, now: Date, limit: Int, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?
+    ) async throws -> [DecidedEntry] {
+        try await write { db in
+            var pass = OutboxPass(now: now, decide: decide)
+            var decided: [DecidedEntry] = []
+            for entry in try Self.due(db, now: now, limit: limit) {
+                // Whether a send to this contact is in flight, read before the facts (as the
+                // PostgreSQL store must).
+                let busy =
+                    try Bool.fetchOne(
+                        db,
+                        sql: """
+                            SELECT EXISTS (SELECT 1 FROM outbox JOIN messages ON messages.id = outbox.message_id
+                                WHERE outbox.state = 'sending' AND messages.conversation_id = (SELECT conversation_id FROM messages WHERE id = ?))
+                            """, arguments: [entry.messageId]) ?? false
+                guard var item = try Self.item(db, entry: entry, now: now) else { continue }
+                if pass.needsMonthCount(entry.businessId) {
+                    pass.setMonthCount(try Self.sentOrSending(db, businessID: entry.businessId, now: now), for: entry.businessId)
+                }
+                guard let decision = pass.next(item, contactBusy: busy) else { continue }
+                switch decision {
+                case .send:
+                    try db.execute(
+                        sql: """
+                            UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
+                            WHERE id = ? AND state = 'pending'
+                            """, arguments: [owner, now.addingTimeInterval(OutboxTerms.sendLease), entry.id])
+                    item.entry.state = .sending
+                    item.entry.attempts += 1
+                case .hold(let until, let reason):
+                    try db.execute(
+                        sql: "UPDATE outbox SET due_at = ?, last_error = ? WHERE id = ?", arguments: [until, reason, entry.id])
+                case .block(let reason):
+                    try Self.settle(db, entry, .blocked, status: "blocked", message: reason)
+                case .skip(let reason):
+                    try Self.settle(db, entry, .skipped, status: "skipped", message: reason)
+                }
+                decided.append(DecidedEntry(item: item, decision: decision))
+            }
+            return decided
+        }
+    }
+
+    /// The business's outbound messages sent this month, and those being sent now.
+    static func sentOrSending(_ db: Database, businessID: String, now: Date) throws -> Int {
+        let (start, end) = OutboxTerms.month(containing: now)
+        let sent = try Int.fetchOne(db, sql: Self.sentInPeriod, arguments: [businessID, start, end]) ?? 0
+        let sending = try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM outbox WHERE state = 'sending' AND business_id = ?", arguments: [businessID])
+        return sent + (sending ?? 0)
     }
 
     /// The outbox entry of the message `id`, if it went through the outbox.
     public func outboxEntry(messageID id: MessageID) async throws -> OutboxEntry? {
         try await read { db in try OutboxEntry.filter(sql: "message_id = ?", arguments: [id]).fetchOne(db) }
-    }
-
-    /// Outbound messages of `businessID` sent (or handed to the provider) in the calendar
-    /// month of `now`, UTC.
-    public func sentThisMonth(businessID: String, now: Date) async throws -> Int {
-        let (start, end) = OutboxTerms.month(containing: now)
-        return try await read { db in
-            try Int.fetchOne(db, sql: Self.sentInPeriod, arguments: [businessID, start, end]) ?? 0
-        }
     }
 
     /// A conversation's automated messages sent since a time. Read from the thread index
@@ -68,20 +121,6 @@ extension AppDatabase {
         SELECT COUNT(*) FROM messages JOIN conversations ON conversations.id = messages.conversation_id
         WHERE conversations.business_id = ? AND messages.direction = 'outbound' AND messages.sent_at >= ? AND messages.sent_at < ?
         """
-
-    /// Marks `entry` as being sent by `owner` until `now + sendLease`, in one statement,
-    /// before the provider is called. Returns false when another worker took it. An entry
-    /// left `sending` by a crash is never sent again (see `recoverInterruptedSends`).
-    public func claimSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
-        try await write { db in
-            try db.execute(
-                sql: """
-                    UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
-                    WHERE id = ? AND state = 'pending'
-                    """, arguments: [owner, now.addingTimeInterval(OutboxTerms.sendLease), entry.id])
-            return db.changesCount == 1
-        }
-    }
 
     /// Sends interrupted by a crash (claimed, no outcome recorded) become `unknown`: they
     /// are not retried, since the provider may have sent them; a status callback that
@@ -105,15 +144,6 @@ extension AppDatabase {
         }
     }
 
-    /// Moves a pending entry to `until`, keeping it pending.
-    public func deferSend(_ entry: OutboxEntry, until: Date, reason: String) async throws {
-        try await write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET due_at = ?, last_error = ? WHERE id = ? AND state = 'pending'",
-                arguments: [until, reason, entry.id])
-        }
-    }
-
     /// Records the outcome of sending `entry` (claimed, or still pending for a block).
     public func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws {
         try await write { db in
@@ -121,10 +151,7 @@ extension AppDatabase {
                 return
             }
             func settle(_ state: OutboxState, status: String, code: String? = nil, message: String? = nil) throws {
-                try db.execute(sql: "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", arguments: [state, message, entry.id])
-                try db.execute(
-                    sql: "UPDATE messages SET status = ?, error_code = ?, error_message = ? WHERE id = ?",
-                    arguments: [status, code, message, entry.messageId])
+                try Self.settle(db, entry, state, status: status, code: code, message: message)
             }
             switch result {
             case .sent(let providerID, let status):
@@ -176,6 +203,16 @@ extension AppDatabase {
                 }
             }
         }
+    }
+
+    /// Ends `entry` in `state`, its message in `status`, with the error if there was one.
+    static func settle(
+        _ db: Database, _ entry: OutboxEntry, _ state: OutboxState, status: String, code: String? = nil, message: String? = nil
+    ) throws {
+        try db.execute(sql: "UPDATE outbox SET state = ?, last_error = ? WHERE id = ?", arguments: [state, message, entry.id])
+        try db.execute(
+            sql: "UPDATE messages SET status = ?, error_code = ?, error_message = ? WHERE id = ?",
+            arguments: [status, code, message, entry.messageId])
     }
 
     static func recordProviderOptOut(_ db: Database, messageID: MessageID, now: Date) throws {

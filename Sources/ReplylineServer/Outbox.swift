@@ -106,79 +106,103 @@ public struct OutboxWorker: Service {
         logger.info("outbox worker stopped")
     }
 
-    /// One pass over the due messages; returns how many it settled or deferred.
+    /// Passes over the due messages until one claims nothing (a pass claims at most one
+    /// message per contact, so a contact's messages go in order); returns how many entries
+    /// were decided.
     @discardableResult
     public func runOnce() async throws -> Int {
-        let now = self.now()
-        let due = try await store.dueOutbox(now: now, limit: 200)
-        var heldBack: [ContactID: Date] = [:]
-        var sentInPass: [ContactID: [Date]] = [:]
-        var monthCounts: [String: Int] = [:]
-        for item in due {
+        var decided = 0
+        for _ in 0..<Self.maxPassesPerRun {
             if Task.isShuttingDownGracefully { break }
-            let businessID = item.entry.businessId
-            guard let business = directory.businesses.first(where: { $0.id == businessID }) else { continue }
-            if let until = heldBack[item.contactID] {
-                try await store.deferSend(item.entry, until: until, reason: "waiting for an earlier message to this contact")
-                log(item.message, business: businessID, "held behind an earlier message to this contact")
-                continue
-            }
-            if monthCounts[businessID] == nil {
-                monthCounts[businessID] = try await store.sentThisMonth(businessID: businessID, now: now)
-            }
-            // Asked only of a reply to a contact who opted out: rare, so not in `dueOutbox`.
-            let isReplyUnderCurrentConsent =
-                item.consent != .optedIn && item.message.kind == .reply
-                ? try await store.replyDecidedUnderCurrentConsent(replyID: item.entry.messageId) : false
-            let facts = SendFacts(
-                consent: item.consent, isReplyUnderCurrentConsent: isReplyUnderCurrentConsent, numberInvalid: item.numberInvalid,
-                isAutomated: item.message.isAutomated,
-                quietHoursApply: item.message.isAutomated && item.message.kind != .postCall,
-                recentAutomatedSends: item.recentAutomatedSends + sentInPass[item.contactID, default: []],
-                sentThisMonth: monthCounts[businessID]!, monthlyLimit: business.plan?.hardLimit,
-                appointmentStartsAt: item.appointmentStartsAt, appointment: item.appointment)
-            let verdict = SendPolicy.verdict(facts, business: business.rules.business, now: now)
-            let message = item.message
-            switch verdict {
+            let (count, claimed) = try await pass()
+            decided += count
+            if claimed == 0 { break }
+        }
+        return decided
+    }
+
+    /// Bounds one `runOnce`: a contact with many queued messages sends them over later runs.
+    static let maxPassesPerRun = 20
+
+    /// One claiming pass (`ConversationStore.claimDue`), then the sends it claimed, in
+    /// order. Returns how many entries it decided and how many it claimed.
+    func pass() async throws -> (decided: Int, claimed: Int) {
+        let now = self.now()
+        let businesses = Dictionary(directory.businesses.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let decided = try await store.claimDue(owner: instance, now: now, limit: 200) { item in
+            guard let business = businesses[item.entry.businessId] else { return nil }
+            return Self.decision(item, business: business, now: now)
+        }
+        var claimed: [OutboxItem] = []
+        for entry in decided {
+            let message = entry.item.message
+            let businessID = entry.item.entry.businessId
+            switch entry.decision {
+            case .send:
+                claimed.append(entry.item)
+            case .hold(_, let reason):
+                metrics.outbound(result: "deferred")
+                log(message, business: businessID, reason)
             case .block(let reason):
                 metrics.outbound(result: "blocked")
-                try await store.finishSend(item.entry, result: .blocked(reason: reason), now: now)
                 log(message, business: businessID, "blocked: \(reason)")
             case .skip(let reason):
                 metrics.outbound(result: "skipped")
-                try await store.finishSend(item.entry, result: .skipped(reason: reason), now: now)
                 log(message, business: businessID, "skipped: \(reason)")
-            case .deferUntil(let until, let hold):
-                metrics.outbound(result: "deferred")
-                heldBack[item.contactID] = until
-                let reason = "held until \(Self.localTime(until, in: business.rules.business.timeZone, now: now)) (\(hold.rawValue))"
-                try await store.deferSend(item.entry, until: until, reason: reason)
-                log(message, business: businessID, reason)
-            case .send:
-                guard let sender = senders[businessID], try await store.claimSend(item.entry, owner: instance, now: now) else {
-                    continue
-                }
-                var result = await sender.send(message)
-                if case .retry(let after, let reason) = result {
-                    result = .retry(
-                        after: max(after, SendPolicy.backoff(attempt: item.entry.attempts + 1, jitter: jitter())), reason: reason)
-                }
-                try await store.finishSend(item.entry, result: result, now: self.now())
-                metrics.outbound(result: result.label)
-                if case .retry(_, let reason) = result, item.entry.attempts + 1 >= OutboxTerms.maxSendAttempts {
-                    log(message, business: businessID, "failed: gave up after \(item.entry.attempts + 1) attempts: \(reason)")
-                } else {
-                    log(message, business: businessID, result.logText)
-                }
-                if case .sent = result {
-                    monthCounts[businessID, default: 0] += 1
-                    if message.isAutomated { sentInPass[item.contactID, default: []].append(now) }
-                } else if case .retry = result {
-                    heldBack[item.contactID] = now
-                }
             }
         }
-        return due.count
+        for (index, item) in claimed.enumerated() {
+            // Claimed but not yet sent when the server is told to stop: back to pending, for
+            // this or another instance, rather than left to be settled as unknown.
+            if Task.isShuttingDownGracefully {
+                for left in claimed[index...] {
+                    try await store.finishSend(
+                        left.entry, result: .retry(after: 0, reason: "the server stopped before sending it"), now: now)
+                }
+                break
+            }
+            try await send(item)
+        }
+        return (decided.count, claimed.count)
+    }
+
+    /// What the send policy makes of `item` for `business` at `now`.
+    static func decision(_ item: OutboxItem, business: Business, now: Date) -> OutboxDecision {
+        let facts = SendFacts(
+            consent: item.consent, isReplyUnderCurrentConsent: item.isReplyUnderCurrentConsent, numberInvalid: item.numberInvalid,
+            isAutomated: item.message.isAutomated, quietHoursApply: item.message.isAutomated && item.message.kind != .postCall,
+            recentAutomatedSends: item.recentAutomatedSends, sentThisMonth: item.sentThisMonth, monthlyLimit: business.plan?.hardLimit,
+            appointmentStartsAt: item.appointmentStartsAt, appointment: item.appointment)
+        switch SendPolicy.verdict(facts, business: business.rules.business, now: now) {
+        case .send: return .send
+        case .block(let reason): return .block(reason: reason)
+        case .skip(let reason): return .skip(reason: reason)
+        case .deferUntil(let until, let hold):
+            return .hold(
+                until: until, reason: "held until \(localTime(until, in: business.rules.business.timeZone, now: now)) (\(hold.rawValue))")
+        }
+    }
+
+    /// Sends a claimed message through its business's provider and records the outcome.
+    func send(_ item: OutboxItem) async throws {
+        let message = item.message
+        let businessID = item.entry.businessId
+        guard let sender = senders[businessID] else {
+            try await store.finishSend(
+                item.entry, result: .failed(code: nil, message: "no provider sends for business \(businessID)"), now: now())
+            return
+        }
+        var result = await sender.send(message)
+        if case .retry(let after, let reason) = result {
+            result = .retry(after: max(after, SendPolicy.backoff(attempt: item.entry.attempts, jitter: jitter())), reason: reason)
+        }
+        try await store.finishSend(item.entry, result: result, now: now())
+        metrics.outbound(result: result.label)
+        if case .retry(_, let reason) = result, item.entry.attempts >= OutboxTerms.maxSendAttempts {
+            log(message, business: businessID, "failed: gave up after \(item.entry.attempts) attempts: \(reason)")
+        } else {
+            log(message, business: businessID, result.logText)
+        }
     }
 }
 

@@ -91,20 +91,21 @@ public protocol ConversationStore: Sendable {
     /// Pending entries due at `now`, oldest first, with the facts the send policy needs.
     func dueOutbox(now: Date, limit: Int) async throws -> [OutboxItem]
     func outboxEntry(messageID: MessageID) async throws -> OutboxEntry?
-    /// Claims `entry` for `owner` until `now + sendLease`, in one statement; false when
-    /// another worker has it.
-    func claimSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool
+    /// One claiming pass for `owner`, in one transaction: up to `limit` due entries that no
+    /// other worker is deciding on, oldest first, each with its facts read in this
+    /// transaction (sends in flight on any instance count as sent), go through an
+    /// `OutboxPass` asking `decide`; holds, blocks and skips are recorded, and entries to
+    /// send are claimed until `now + sendLease`. Passes of several instances take turns, so
+    /// cadence and the plan's monthly limit hold across them. Returns what was decided;
+    /// the worker sends what it claimed and records each outcome with `finishSend`.
+    func claimDue(
+        owner: String, now: Date, limit: Int, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?
+    ) async throws -> [DecidedEntry]
     /// Marks `unknown` the claims whose lease expired (and with `restartOf`, that
     /// instance's own); returns how many.
     func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int
-    /// Moves a pending entry to `until`, keeping it pending.
-    func deferSend(_ entry: OutboxEntry, until: Date, reason: String) async throws
     /// Records how sending `entry` ended.
     func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws
-    /// Whether a queued reply was decided under the consent its contact still has.
-    func replyDecidedUnderCurrentConsent(replyID: MessageID) async throws -> Bool
-    /// Outbound messages of a business sent in the calendar month (UTC) of `now`.
-    func sentThisMonth(businessID: String, now: Date) async throws -> Int
 
     // MARK: Reports, backups and checks
 

@@ -13,10 +13,16 @@ public struct OutboxItem: Sendable {
     public var appointmentStartsAt: Date?
     /// For a confirmation request or reminder: its appointment as it stands now.
     public var appointment: BoundAppointment?
+    /// The business's outbound messages this calendar month (UTC), sent or being sent.
+    public var sentThisMonth: Int
+    /// For a reply to a contact no longer opted in: whether it was decided under the
+    /// consent the contact still has (see `replyDecidedUnderCurrentConsent`).
+    public var isReplyUnderCurrentConsent: Bool
 
     public init(
         entry: OutboxEntry, message: StoredMessage, contactID: ContactID, consent: ConsentState, numberInvalid: Bool,
-        recentAutomatedSends: [Date], appointmentStartsAt: Date? = nil, appointment: BoundAppointment? = nil
+        recentAutomatedSends: [Date], appointmentStartsAt: Date? = nil, appointment: BoundAppointment? = nil, sentThisMonth: Int = 0,
+        isReplyUnderCurrentConsent: Bool = false
     ) {
         self.entry = entry
         self.message = message
@@ -26,6 +32,86 @@ public struct OutboxItem: Sendable {
         self.recentAutomatedSends = recentAutomatedSends
         self.appointmentStartsAt = appointmentStartsAt
         self.appointment = appointment
+        self.sentThisMonth = sentThisMonth
+        self.isReplyUnderCurrentConsent = isReplyUnderCurrentConsent
+    }
+}
+
+/// What the worker decides about one due entry in a claiming pass (`claimDue`).
+public enum OutboxDecision: Sendable, Equatable {
+    /// Claim it: the worker sends it now.
+    case send
+    /// Keep it pending until then; later messages to the contact wait too.
+    case hold(until: Date, reason: String)
+    /// Never send it: recorded as `blocked`.
+    case block(reason: String)
+    /// Never send it: recorded as `skipped`.
+    case skip(reason: String)
+}
+
+/// A due entry and what its pass decided.
+public struct DecidedEntry: Sendable {
+    public var item: OutboxItem
+    public var decision: OutboxDecision
+
+    public init(item: OutboxItem, decision: OutboxDecision) {
+        self.item = item
+        self.decision = decision
+    }
+}
+
+/// The rules of one claiming pass, the same in every store: the store reads each due entry
+/// (oldest first) with its facts in the pass's transaction and asks `next`, which keeps a
+/// contact's messages in order and counts what the pass claims in the facts of the rest.
+public struct OutboxPass {
+    let decide: @Sendable (OutboxItem) -> OutboxDecision?
+    var heldContacts: [ContactID: Date] = [:]
+    /// Contacts with a message claimed, or left for a later pass, in this pass.
+    var waitingContacts: Set<ContactID> = []
+    var claimedAutomated: [ContactID: [Date]] = [:]
+    var monthCounts: [String: Int] = [:]
+    let now: Date
+
+    public init(now: Date, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?) {
+        self.now = now
+        self.decide = decide
+    }
+
+    /// Whether the pass has the month's count for `businessID` yet; the store reads it once.
+    public func needsMonthCount(_ businessID: String) -> Bool { monthCounts[businessID] == nil }
+
+    public mutating func setMonthCount(_ count: Int, for businessID: String) { monthCounts[businessID] = count }
+
+    /// The decision for `item`, or nil to leave it as it is for a later pass: a message to
+    /// a contact whose earlier message is being sent (by any instance, `contactBusy`), or
+    /// was claimed or left in this pass, waits; so a contact's messages go one at a time,
+    /// in order, even when a send on another instance ends in the middle of this pass.
+    public mutating func next(_ item: OutboxItem, contactBusy: Bool) -> OutboxDecision? {
+        let contact = item.contactID
+        if let until = heldContacts[contact] {
+            return .hold(until: until, reason: "waiting for an earlier message to this contact")
+        }
+        if contactBusy || waitingContacts.contains(contact) {
+            waitingContacts.insert(contact)
+            return nil
+        }
+        var item = item
+        item.recentAutomatedSends += claimedAutomated[contact, default: []]
+        item.sentThisMonth = monthCounts[item.entry.businessId, default: 0]
+        let decision = decide(item)
+        switch decision {
+        case .hold(let until, _):
+            heldContacts[contact] = until
+        case .send:
+            waitingContacts.insert(contact)
+            monthCounts[item.entry.businessId, default: 0] += 1
+            if item.message.isAutomated { claimedAutomated[contact, default: []].append(now) }
+        case nil:
+            waitingContacts.insert(contact)
+        case .block, .skip:
+            break
+        }
+        return decision
     }
 }
 

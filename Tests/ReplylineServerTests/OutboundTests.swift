@@ -229,7 +229,7 @@ struct OutboundTests {
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let due = try await server.database.dueOutbox(now: server.clock.now, limit: 10)
             let entry = try #require(due.first { $0.message.kind == .confirmationRequest }?.entry)
-            #expect(try await server.database.claimSend(entry, owner: "a:8080", now: server.clock.now))
+            #expect(try await server.database.claim(entry, owner: "a:8080", now: server.clock.now))
             // Another instance's claim, still in its lease, is not touched.
             #expect(try await server.database.recoverInterruptedSends(restartOf: "b:8080", now: server.clock.now) == 0)
             // The process dies here: the provider may or may not have the message. Its lease
@@ -251,8 +251,8 @@ struct OutboundTests {
             _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
             let due = try await server.database.dueOutbox(now: server.clock.now, limit: 10)
             let entry = try #require(due.first { $0.message.kind == .confirmationRequest }?.entry)
-            #expect(try await server.database.claimSend(entry, owner: "a:8080", now: server.clock.now))
-            #expect(try await !server.database.claimSend(entry, owner: "b:8080", now: server.clock.now))
+            #expect(try await server.database.claim(entry, owner: "a:8080", now: server.clock.now))
+            #expect(try await !server.database.claim(entry, owner: "b:8080", now: server.clock.now))
             let expiry = server.clock.now.addingTimeInterval(OutboxTerms.sendLease)
             #expect(try await server.database.recoverInterruptedSends(now: expiry.addingTimeInterval(-0.001)) == 0)
             #expect(try await server.database.recoverInterruptedSends(now: expiry) == 1)

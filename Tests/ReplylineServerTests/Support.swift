@@ -189,3 +189,11 @@ final class RecordingSender: MessageSender {
         return .sent(providerMessageID: "SMout\(message.id?.rawValue ?? 0)", status: .queued)
     }
 }
+
+extension ConversationStore {
+    /// Claims `entry` alone for `owner`, as a worker's pass deciding to send it would.
+    func claim(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
+        let decided = try await claimDue(owner: owner, now: now, limit: 100) { $0.entry.id == entry.id ? .send : nil }
+        return decided.contains { $0.item.entry.id == entry.id && $0.decision == .send }
+    }
+}

@@ -49,8 +49,10 @@ struct ThreadPageTests {
                 try await server.database.dueOutbox(now: server.clock.now.addingTimeInterval(30 * 86_400), limit: 10).first {
                     $0.message.kind == .reminder
                 })
-            try await server.database.deferSend(
-                reminder.entry, until: reminder.entry.dueAt.addingTimeInterval(3600), reason: "held: \"quiet\" hours\n")
+            let until = reminder.entry.dueAt.addingTimeInterval(3600)
+            _ = try await server.database.claimDue(owner: "test", now: reminder.entry.dueAt, limit: 10) {
+                $0.entry.id == reminder.entry.id ? .hold(until: until, reason: "held: \"quiet\" hours\n") : nil
+            }
 
             // The API's page (one ranged read with guarded hold lookups) against the same
             // page built from `messages` and `holds`, paged as the API pages.

@@ -127,9 +127,11 @@ final class UnavailableStore: ConversationStore {
         try await base.outboxEntry(messageID: messageID)
     }
 
-    func claimSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
+    func claimDue(
+        owner: String, now: Date, limit: Int, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?
+    ) async throws -> [DecidedEntry] {
         try writable()
-        return try await base.claimSend(entry, owner: owner, now: now)
+        return try await base.claimDue(owner: owner, now: now, limit: limit, decide: decide)
     }
 
     func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int {
@@ -137,22 +139,9 @@ final class UnavailableStore: ConversationStore {
         return try await base.recoverInterruptedSends(restartOf: owner, now: now)
     }
 
-    func deferSend(_ entry: OutboxEntry, until: Date, reason: String) async throws {
-        try writable()
-        try await base.deferSend(entry, until: until, reason: reason)
-    }
-
     func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws {
         try writable()
         try await base.finishSend(entry, result: result, now: now)
-    }
-
-    func replyDecidedUnderCurrentConsent(replyID: MessageID) async throws -> Bool {
-        try await base.replyDecidedUnderCurrentConsent(replyID: replyID)
-    }
-
-    func sentThisMonth(businessID: String, now: Date) async throws -> Int {
-        try await base.sentThisMonth(businessID: businessID, now: now)
     }
 
     func usage(businessID: String, from start: Date, to end: Date) async throws -> UsageFigures {

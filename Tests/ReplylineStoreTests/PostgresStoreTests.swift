@@ -144,8 +144,8 @@ struct PostgresInstancesTests {
         let queued = try await first.queueManualMessage(
             businessID: "b", phone: "+14155550100", body: "Hi", media: [], provider: "twilio", fromNumber: "+15017122661", now: now)
         let entry = try #require(try await first.outboxEntry(messageID: queued.id!))
-        #expect(try await first.claimSend(entry, owner: "one", now: now))
-        #expect(try await !second.claimSend(entry, owner: "two", now: now))
+        #expect(try await first.claim(entry, owner: "one", now: now))
+        #expect(try await !second.claim(entry, owner: "two", now: now))
         let callback = StatusCallback(
             provider: "twilio", providerMessageID: "SMsent", status: .delivered, errorCode: nil, errorMessage: nil, messageID: nil,
             from: "+15017122661", businessID: "b")
@@ -165,13 +165,71 @@ struct PostgresInstancesTests {
                 businessID: "b", phone: phone, body: "Hi", media: [], provider: "twilio", fromNumber: "+15017122661", now: now)
             entries.append(try #require(try await first.outboxEntry(messageID: queued.id!)))
         }
-        #expect(try await first.claimSend(entries[0], owner: "one", now: now))
-        #expect(try await second.claimSend(entries[1], owner: "two", now: now))
+        #expect(try await first.claim(entries[0], owner: "one", now: now))
+        #expect(try await second.claim(entries[1], owner: "two", now: now))
         #expect(try await second.recoverInterruptedSends(restartOf: "two", now: now.addingTimeInterval(1)) == 1)
         #expect(try await first.outboxEntry(messageID: entries[0].messageId)?.state == .sending)
         #expect(try await second.outboxEntry(messageID: entries[1].messageId)?.state == .unknown)
         #expect(try await first.recoverInterruptedSends(now: now.addingTimeInterval(OutboxTerms.sendLease + 1)) == 1)
         #expect(try await first.outboxEntry(messageID: entries[0].messageId)?.state == .unknown)
+    }
+
+    /// Runs `rounds` claiming passes on each store at once, recording every claimed send as
+    /// sent at once; returns the message ids each pass claimed.
+    func claimTogether(
+        _ stores: [PostgresStore], rounds: Int, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?
+    ) async throws -> [MessageID] {
+        let now = self.now
+        return try await withThrowingTaskGroup(of: [MessageID].self) { group in
+            for (index, store) in stores.enumerated() {
+                group.addTask {
+                    var claimed: [MessageID] = []
+                    for _ in 0..<rounds {
+                        // Three at a time: concurrent passes see different rows (the rest are locked).
+                        let pass = try await store.claimDue(owner: "instance-\(index)", now: now, limit: 3, decide: decide)
+                        for entry in pass
+                        where entry.decision == .send {
+                            claimed.append(entry.item.entry.messageId)
+                            try await store.finishSend(entry.item.entry, result: .sent(providerMessageID: nil, status: .sent), now: now)
+                        }
+                    }
+                    return claimed
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+    }
+
+    @Test("Claiming passes on two instances send each message once, and cadence and the monthly limit hold across them")
+    func claimsAcrossInstances() async throws {
+        let (first, second) = try await pair()
+        // Business b: eight automated messages to one contact. Business c: twelve manual ones
+        // to twelve contacts, on a plan of ten a month.
+        for index in 0..<8 {
+            _ = try await first.queueOutbound(
+                businessID: "b", phone: "+14155550100", kind: .postCall, body: "Follow-up \(index)", media: [], appointmentID: nil,
+                provider: "twilio", fromNumber: "+15017122661", now: now)
+        }
+        for index in 0..<12 {
+            _ = try await second.queueManualMessage(
+                businessID: "c", phone: "+1415555\(String(format: "%04d", 200 + index))", body: "Hi", media: [], provider: "twilio",
+                fromNumber: "+15017122661", now: now)
+        }
+        let now = self.now
+        // The policy in small: two automated messages per contact in ten minutes, ten a month.
+        let claimed = try await claimTogether([first, second], rounds: 20) { item in
+            if item.entry.businessId == "c", item.sentThisMonth >= 10 { return .block(reason: "over the plan's limit") }
+            if item.message.isAutomated, item.recentAutomatedSends.count >= 2 {
+                return .hold(until: now.addingTimeInterval(600), reason: "cadence")
+            }
+            return .send
+        }
+        #expect(claimed.count == Set(claimed).count, "a message was claimed twice")
+        #expect(claimed.count == 12)
+        let followUps = try #require(try await first.thread(businessID: "b", phone: "+14155550100")).messages
+        // The first two, in order; the rest wait for the window.
+        #expect(followUps.map(\.status) == [.sent, .sent] + Array(repeating: .queued, count: 6))
+        #expect(try await first.usage(businessID: "c", from: now, to: now.addingTimeInterval(1)).outboundMessages == 10)
     }
 
     @Test("The consent ledger refuses updates, deletes and truncation")

@@ -125,3 +125,11 @@ struct StoreContractTests {
         #expect(try await database.integrityCheck() == "ok")
     }
 }
+
+extension ConversationStore {
+    /// Claims `entry` alone for `owner`, as a worker's pass deciding to send it would.
+    func claim(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
+        let decided = try await claimDue(owner: owner, now: now, limit: 100) { $0.entry.id == entry.id ? .send : nil }
+        return decided.contains { $0.item.entry.id == entry.id && $0.decision == .send }
+    }
+}
