@@ -177,8 +177,14 @@ extension PostgresStore {
     ///   concurrent `CREATE SCHEMA IF NOT EXISTS` can both try to create it).
     @discardableResult
     public func migrate(creatingSchema schema: String? = nil) async throws -> [Int64] {
-        try await write { connection in
-            try await connection.run("SELECT pg_advisory_xact_lock(\(Self.migrationLock))")
+        // A migration may rewrite a big table: it gets minutes, not an operation's seconds.
+        try await write(limit: .seconds(600)) { connection in
+            // One lock per schema: migrations of different schemas (tests use one each) do
+            // not wait for each other.
+            try await connection.run(
+                """
+                SELECT pg_advisory_xact_lock(\(Self.migrationLock) # hashtextextended(COALESCE(\(schema), current_schema(), ''), 0))
+                """)
             if let schema { try await connection.run("CREATE SCHEMA IF NOT EXISTS \(unescaped: Self.quoted(schema))") }
             try await connection.run(
                 """

@@ -181,7 +181,7 @@ extension PostgresStore {
                 let current = try await connection.row(
                     "SELECT \(unescaped: OutboxEntry.columns()) FROM outbox WHERE id = \(entryID) FOR UPDATE"
                 ).map({ try OutboxEntry(postgres: $0) }),
-                current.state == .sending || current.state == .pending
+                OutboxEntry.takesOutcome(current.state, result)
             else { return }
             func settle(_ state: OutboxState, status: String, code: String? = nil, message: String? = nil) async throws {
                 try await Self.settle(connection, current, state, status: status, code: code, message: message)

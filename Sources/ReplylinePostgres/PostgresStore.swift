@@ -25,8 +25,13 @@ public final class PostgresStore: ConversationStore {
     /// - Parameters:
     ///   - schema: the schema to use instead of the user's default (tests use one each).
     ///   - connections: the most connections this instance opens.
-    public init(location: PostgresLocation, schema: String? = nil, connections: Int = 16) async throws {
+    ///   - connectionWait: how long an operation waits for a connection before the store
+    ///     counts as unavailable (tests that load one server with many stores wait longer).
+    public init(
+        location: PostgresLocation, schema: String? = nil, connections: Int = 16, connectionWait: Duration = defaultConnectionWait
+    ) async throws {
         self.location = location
+        self.connectionWait = connectionWait
         // One connection first: an unreachable server or a refused login is an error with
         // its cause now, rather than a pool retrying in the background.
         do {
@@ -62,45 +67,67 @@ public final class PostgresStore: ConversationStore {
     /// Runs `work` in a transaction and returns once it is committed. A deadlock or
     /// serialization failure runs it again (so it must do nothing outside the database);
     /// an unreachable or full database throws `StoreUnavailable`: nothing was committed.
-    func write<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction("BEGIN", work)
+    func write<T: Sendable>(
+        limit: Duration = operationLimit, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await transaction("BEGIN", limit: limit, work)
     }
 
     /// Runs `work` in a read-only transaction that sees one snapshot throughout.
     func read<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", work)
+        try await transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", limit: Self.operationLimit, work)
     }
 
     /// How long an operation waits for a connection before the database counts as down:
     /// while PostgreSQL is unreachable the pool keeps trying to connect, and a webhook
     /// answers 503 (the provider retries) rather than waiting out the provider's timeout.
-    static let connectionWait: Duration = .seconds(5)
+    public static let defaultConnectionWait: Duration = .seconds(5)
+    let connectionWait: Duration
+
+    /// How long an operation that has its connection may take before it counts as lost (a
+    /// server gone without closing the socket): longer than any query Replyline makes.
+    static let operationLimit: Duration = .seconds(30)
 
     /// Runs `work` on a pooled connection; throws `StoreUnavailable` when none is had
-    /// within `connectionWait`. An operation that began runs to its end.
-    func withConnection<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    /// within `connectionWait`, or when the work has no answer within `limit` of its start
+    /// (at least `connectionWait`).
+    ///
+    /// The caller is answered then and there, not when the work's task ends: a connection
+    /// request or a query on a dead socket may ignore cancellation (seen while PostgreSQL
+    /// stopped under load: requests hung past the provider's timeout and held up SIGTERM).
+    /// Work answered this way may still commit later; an inbound message then answers a
+    /// retry with its stored reply, as any retry does.
+    func withConnection<T: Sendable>(
+        limit: Duration = operationLimit, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let started = Flag()
-        let location = self.location
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { [client] in
-                try await client.withConnection { connection in
-                    started.set()
-                    return try await work(connection)
+        let place = "PostgreSQL at \(location.host):\(location.port)"
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let answer = AnswerOnce(continuation)
+            let operation = Task { [client] in
+                do {
+                    answer.resume(
+                        with: .success(
+                            try await client.withConnection { connection in
+                                started.set()
+                                return try await work(connection)
+                            }))
+                } catch {
+                    answer.resume(with: .failure(error))
                 }
             }
-            group.addTask {
-                try await Task.sleep(for: Self.connectionWait)
+            let timer = Task { [connectionWait] in
+                try await Task.sleep(for: connectionWait)
                 guard started.isSet else {
-                    throw StoreUnavailable(
-                        reason: "PostgreSQL at \(location.host):\(location.port) gave no connection within \(Self.connectionWait)")
+                    answer.resume(with: .failure(StoreUnavailable(reason: "\(place) gave no connection within \(connectionWait)")))
+                    operation.cancel()
+                    return
                 }
-                return nil
+                try await Task.sleep(for: max(limit - connectionWait, .zero))
+                answer.resume(with: .failure(StoreUnavailable(reason: "\(place) gave no answer within \(limit)")))
+                operation.cancel()
             }
-            defer { group.cancelAll() }
-            while let result = try await group.next() {
-                if let value = result { return value }
-            }
-            throw StoreUnavailable(reason: "PostgreSQL at \(location.host):\(location.port) gave no answer")
+            answer.onResume { timer.cancel() }
         }
     }
 
@@ -119,12 +146,12 @@ public final class PostgresStore: ConversationStore {
     }
 
     private func transaction<T: Sendable>(
-        _ begin: String, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
+        _ begin: String, limit: Duration, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         var attempt = 1
         while true {
             do {
-                return try await withConnection { connection in
+                return try await withConnection(limit: limit) { connection in
                     try await connection.run(PostgresQuery(unsafeSQL: begin))
                     do {
                         let value = try await work(connection)
@@ -275,4 +302,32 @@ final class Flag: Sendable {
     func set() { value.withLock { $0 = true } }
 
     var isSet: Bool { value.withLock { $0 } }
+}
+
+/// A continuation resumed by whichever comes first, the work or its deadline.
+final class AnswerOnce<T: Sendable>: Sendable {
+    private let state: Mutex<(continuation: CheckedContinuation<T, any Error>?, onResume: (@Sendable () -> Void)?)>
+
+    init(_ continuation: CheckedContinuation<T, any Error>) {
+        state = Mutex((continuation, nil))
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        let (continuation, onResume) = state.withLock { state in
+            defer { state = (nil, nil) }
+            return (state.continuation, state.onResume)
+        }
+        continuation?.resume(with: result)
+        onResume?()
+    }
+
+    /// Runs `action` once answered (at once if already answered).
+    func onResume(_ action: @escaping @Sendable () -> Void) {
+        let answered = state.withLock { state in
+            guard state.continuation != nil else { return true }
+            state.onResume = action
+            return false
+        }
+        if answered { action() }
+    }
 }

@@ -147,7 +147,7 @@ extension AppDatabase {
     /// Records the outcome of sending `entry` (claimed, or still pending for a block).
     public func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws {
         try await write { db in
-            guard let current = try OutboxEntry.fetchOne(db, key: entry.id), current.state == .sending || current.state == .pending else {
+            guard let current = try OutboxEntry.fetchOne(db, key: entry.id), OutboxEntry.takesOutcome(current.state, result) else {
                 return
             }
             func settle(_ state: OutboxState, status: String, code: String? = nil, message: String? = nil) throws {

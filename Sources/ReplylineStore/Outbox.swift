@@ -37,6 +37,18 @@ public struct OutboxItem: Sendable {
     }
 }
 
+extension OutboxEntry {
+    /// Whether an entry in `state` records a send's outcome: only a claimed one (`sending`),
+    /// or one settled `unknown` meanwhile (its lease ran out) when the provider took the
+    /// message after all. A pending, blocked or finished entry keeps what it says.
+    public static func takesOutcome(_ state: OutboxState, _ result: SendResult) -> Bool {
+        switch (state, result) {
+        case (.sending, _), (.unknown, .sent): true
+        default: false
+        }
+    }
+}
+
 /// What the worker decides about one due entry in a claiming pass (`claimDue`).
 public enum OutboxDecision: Sendable, Equatable {
     /// Claim it: the worker sends it now.
@@ -70,7 +82,12 @@ public struct OutboxPass {
     var waitingContacts: Set<ContactID> = []
     var claimedAutomated: [ContactID: [Date]] = [:]
     var monthCounts: [String: Int] = [:]
+    var claims = 0
     let now: Date
+    /// The most a pass claims: the worker sends them one after another right after the
+    /// pass, so a claim is never older than a few sends when its message goes out (a STOP
+    /// arriving in between is seen by the next pass).
+    public static let maxClaims = 10
 
     public init(now: Date, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?) {
         self.now = now
@@ -91,7 +108,7 @@ public struct OutboxPass {
         if let until = heldContacts[contact] {
             return .hold(until: until, reason: "waiting for an earlier message to this contact")
         }
-        if contactBusy || waitingContacts.contains(contact) {
+        if contactBusy || waitingContacts.contains(contact) || claims >= Self.maxClaims {
             waitingContacts.insert(contact)
             return nil
         }
@@ -103,6 +120,7 @@ public struct OutboxPass {
         case .hold(let until, _):
             heldContacts[contact] = until
         case .send:
+            claims += 1
             waitingContacts.insert(contact)
             monthCounts[item.entry.businessId, default: 0] += 1
             if item.message.isAutomated { claimedAutomated[contact, default: []].append(now) }

@@ -57,7 +57,8 @@ enum TestBackend: String {
                 )
             }
             let schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-            return try await PostgresStore(location: PostgresLocation(url: url), schema: schema, connections: 4)
+            return try await PostgresStore(
+                location: PostgresLocation(url: url), schema: schema, connections: 4, connectionWait: .seconds(60))
         }
     }
 }

@@ -58,8 +58,8 @@ struct PostgresInstancesTests {
     func pair() async throws -> (PostgresStore, PostgresStore) {
         let schema = TestStore.schema()
         let location = try PostgresLocation(url: url)
-        async let first = PostgresStore(location: location, schema: schema, connections: 8)
-        async let second = PostgresStore(location: location, schema: schema, connections: 8)
+        async let first = PostgresStore(location: location, schema: schema, connections: 8, connectionWait: .seconds(60))
+        async let second = PostgresStore(location: location, schema: schema, connections: 8, connectionWait: .seconds(60))
         return try await (first, second)
     }
 

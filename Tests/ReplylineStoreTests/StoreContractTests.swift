@@ -20,7 +20,8 @@ enum TestStore {
             guard let url = ProcessInfo.processInfo.environment["REPLYLINE_TEST_POSTGRES_URL"] else {
                 throw StoredValueError("REPLYLINE_TEST_STORE=postgres needs REPLYLINE_TEST_POSTGRES_URL; run under scripts/postgres run --")
             }
-            return try await PostgresStore(location: PostgresLocation(url: url), schema: schema(), connections: 8)
+            return try await PostgresStore(
+                location: PostgresLocation(url: url), schema: schema(), connections: 8, connectionWait: .seconds(60))
         default:
             throw StoredValueError("REPLYLINE_TEST_STORE=\(backend): expected sqlite or postgres")
         }
