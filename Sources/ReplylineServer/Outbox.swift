@@ -183,6 +183,24 @@ public struct OutboxWorker: Service {
         }
     }
 
+    /// Records how a send ended. The provider has answered, so while the store cannot
+    /// write (a database outage) this keeps trying for most of the claim's lease, rather
+    /// than leave the entry to be settled `unknown` when the lease runs out.
+    func record(_ entry: OutboxEntry, _ result: SendResult) async throws {
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(OutboxTerms.sendLease * 0.8)
+        var pause = Duration.milliseconds(500)
+        while true {
+            do {
+                return try await store.finishSend(entry, result: result, now: now())
+            } catch let error as StoreUnavailable where clock.now + pause < giveUp {
+                logger.warning("outbound message \(entry.messageId): the outcome waits for the database (\(error.reason))")
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(5))
+            }
+        }
+    }
+
     /// Sends a claimed message through its business's provider and records the outcome.
     func send(_ item: OutboxItem) async throws {
         let message = item.message
@@ -196,7 +214,7 @@ public struct OutboxWorker: Service {
         if case .retry(let after, let reason) = result {
             result = .retry(after: max(after, SendPolicy.backoff(attempt: item.entry.attempts, jitter: jitter())), reason: reason)
         }
-        try await store.finishSend(item.entry, result: result, now: now())
+        try await record(item.entry, result)
         metrics.outbound(result: result.label)
         if case .retry(_, let reason) = result, item.entry.attempts >= OutboxTerms.maxSendAttempts {
             log(message, business: businessID, "failed: gave up after \(item.entry.attempts) attempts: \(reason)")
