@@ -80,25 +80,13 @@ extension PostgresStore {
             else { throw AppointmentUpdateError.notFound }
             var (contact, conversationID) = try await Self.contact(connection, businessID: businessID, phone: phone, now: now)
             let original = appointment
-            if let state = update.state, state != appointment.state {
-                guard appointment.state.canMove(to: state) else {
-                    throw AppointmentUpdateError.invalidTransition(from: appointment.state, to: state)
-                }
-                appointment.state = state
+            let (nameChanged, rescheduled) = try appointment.apply(update)
+            if nameChanged {
+                contact.name = appointment.customerName
+                try await connection.run("UPDATE contacts SET name = \(contact.name) WHERE id = \(contact.id!.rawValue)")
             }
-            if let name = update.customerName, name != appointment.customerName {
-                appointment.customerName = name
-                contact.name = name
-                try await connection.run("UPDATE contacts SET name = \(name) WHERE id = \(contact.id!.rawValue)")
-            }
-            if let service = update.service { appointment.service = service }
-            if let cents = update.amountCents { appointment.amountCents = cents }
             var confirmationID: MessageID?
-            if let startsAt = update.startsAt, startsAt != appointment.startsAt {
-                guard appointment.state.isOpen else {
-                    throw AppointmentUpdateError.invalidTransition(from: appointment.state, to: .awaitingReply)
-                }
-                appointment.startsAt = startsAt
+            if rescheduled {
                 try await Self.cancelPendingMessages(connection, appointmentID: id)
                 let texts = compose(appointment.engineValue)
                 let messages = Outgoing(

@@ -44,18 +44,7 @@ extension PostgresStore {
             appointment = try await connection.row("SELECT \(unescaped: StoredAppointment.columns()) FROM appointments WHERE id = \(id)")
                 .map({ try StoredAppointment(postgres: $0) })
         }
-        let purpose: BoundAppointment.Purpose? =
-            switch message.kind {
-            case .confirmationRequest: .confirmationRequest
-            case .reminder: .reminder
-            default: nil
-            }
-        let bound = appointment.flatMap { appointment in
-            purpose.map {
-                BoundAppointment(
-                    purpose: $0, state: appointment.state, startsAt: appointment.startsAt, writtenFor: entry.appointmentStartsAt)
-            }
-        }
+        let bound = BoundAppointment(kind: message.kind, appointment: appointment, writtenFor: entry.appointmentStartsAt)
         let consent: ConsentState = try row.named(31)
         // Asked only of a reply to a contact who is no longer opted in: rare.
         let underCurrentConsent =

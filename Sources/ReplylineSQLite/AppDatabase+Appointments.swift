@@ -62,27 +62,14 @@ extension AppDatabase {
                 let contact = try StoredContact.fetchOne(db, key: appointment.contactId)
             else { throw AppointmentUpdateError.notFound }
             let original = appointment
-            if let state = update.state, state != appointment.state {
-                guard appointment.state.canMove(to: state) else {
-                    throw AppointmentUpdateError.invalidTransition(from: appointment.state, to: state)
-                }
-                appointment.state = state
-            }
-            if let name = update.customerName, name != appointment.customerName {
-                appointment.customerName = name
+            let (nameChanged, rescheduled) = try appointment.apply(update)
+            if nameChanged {
                 var contact = contact
-                contact.name = name
+                contact.name = appointment.customerName
                 try contact.update(db, columns: ["name"])
             }
-            if let service = update.service { appointment.service = service }
-            if let cents = update.amountCents { appointment.amountCents = cents }
             var confirmationID: MessageID?
-            let rescheduled = update.startsAt.map { $0 != appointment.startsAt } ?? false
             if rescheduled {
-                guard appointment.state.isOpen else {
-                    throw AppointmentUpdateError.invalidTransition(from: appointment.state, to: .awaitingReply)
-                }
-                appointment.startsAt = update.startsAt!
                 try Self.cancelPendingMessages(db, appointmentID: id)
                 let texts = compose(appointment.engineValue)
                 try Self.scheduleReminders(

@@ -26,18 +26,7 @@ extension AppDatabase {
         let recent = try Date.fetchAll(
             db, sql: Self.recentAutomatedSends, arguments: [message.conversationId, now.addingTimeInterval(-SendPolicy.cadenceWindow)])
         let appointment = try message.appointmentId.flatMap { try StoredAppointment.fetchOne(db, key: $0) }
-        let purpose: BoundAppointment.Purpose? =
-            switch message.kind {
-            case .confirmationRequest: .confirmationRequest
-            case .reminder: .reminder
-            default: nil
-            }
-        let bound = appointment.flatMap { appointment in
-            purpose.map {
-                BoundAppointment(
-                    purpose: $0, state: appointment.state, startsAt: appointment.startsAt, writtenFor: entry.appointmentStartsAt)
-            }
-        }
+        let bound = BoundAppointment(kind: message.kind, appointment: appointment, writtenFor: entry.appointmentStartsAt)
         // Asked only of a reply to a contact who is no longer opted in: rare.
         let underCurrentConsent =
             contact.consent != .optedIn && message.kind == .reply

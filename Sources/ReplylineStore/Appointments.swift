@@ -128,3 +128,27 @@ public struct ListedAppointment: Sendable {
         self.pendingMessages = pendingMessages
     }
 }
+
+extension StoredAppointment {
+    /// `update` applied to this appointment, except its new time: the state if the move is
+    /// allowed (else `AppointmentUpdateError.invalidTransition`), name, service and amount.
+    /// Returns whether the customer's name changed (the contact carries it too) and whether
+    /// the time changes: a reschedule, allowed only while the appointment is open.
+    public mutating func apply(_ update: AppointmentUpdate) throws -> (nameChanged: Bool, rescheduled: Bool) {
+        if let state = update.state, state != self.state {
+            guard self.state.canMove(to: state) else { throw AppointmentUpdateError.invalidTransition(from: self.state, to: state) }
+            self.state = state
+        }
+        var nameChanged = false
+        if let name = update.customerName, name != customerName {
+            customerName = name
+            nameChanged = true
+        }
+        if let service = update.service { self.service = service }
+        if let cents = update.amountCents { amountCents = cents }
+        guard let startsAt = update.startsAt, startsAt != self.startsAt else { return (nameChanged, false) }
+        guard state.isOpen else { throw AppointmentUpdateError.invalidTransition(from: state, to: .awaitingReply) }
+        self.startsAt = startsAt
+        return (nameChanged, true)
+    }
+}

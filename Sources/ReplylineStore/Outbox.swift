@@ -37,6 +37,22 @@ public struct OutboxItem: Sendable {
     }
 }
 
+extension BoundAppointment {
+    /// The appointment a confirmation request or reminder of `kind` is about, as it stands
+    /// now; nil for other kinds, or when it has no appointment.
+    public init?(kind: MessageKind, appointment: StoredAppointment?, writtenFor: Date?) {
+        guard let appointment else { return nil }
+        switch kind {
+        case .confirmationRequest:
+            self.init(purpose: .confirmationRequest, state: appointment.state, startsAt: appointment.startsAt, writtenFor: writtenFor)
+        case .reminder:
+            self.init(purpose: .reminder, state: appointment.state, startsAt: appointment.startsAt, writtenFor: writtenFor)
+        default:
+            return nil
+        }
+    }
+}
+
 extension OutboxEntry {
     /// Whether an entry in `state` records a send's outcome: only a claimed one (`sending`),
     /// or one settled `unknown` meanwhile (its lease ran out) when the provider took the
