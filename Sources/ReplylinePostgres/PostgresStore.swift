@@ -217,6 +217,10 @@ public final class PostgresStore: ConversationStore {
     /// The root of a connection error in a few words: "Connection refused (errno: 111)".
     static func cause(_ error: any Error) -> String {
         let text = String(describing: error)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "its TLS certificate failed verification; with sslmode=verify-full or verify-ca it must chain to a trusted root"
+        }
+        if text.contains("handshakeFailed") { return "the TLS handshake failed" }
         if let range = text.range(of: #"[A-Z][a-z]+( [a-z]+)* \(errno: \d+\)"#, options: .regularExpression) { return String(text[range]) }
         return String(text.prefix(200))
     }
