@@ -1,11 +1,11 @@
 """A model of Replyline's keyword state machine, for the scripts that check what the
-server stored (scripts/instances; scripts/crashtest carries the same model inline).
+server stored (scripts/crashtest, scripts/instances).
 
-Copied from scripts/crashtest (which still carries its own copy): the model of
-Sources/ReplylineCore/Conversation/ConversationEngine.swift, with the keyword lists read
-from a rules file. `Engine.decide(contact, text)` says what the engine does with one
-inbound text given the contact's state; replaying a contact's stored messages in the
-order they were applied must give the stored intents, changes and replies.
+The model of Sources/ReplylineCore/Conversation/ConversationEngine.swift, with the
+keyword lists read from a rules file. `Engine.decide(contact, text)` says what the engine
+does with one inbound text given the contact's state; replaying a contact's stored
+messages in the order they were applied must give the stored intents, changes and
+replies.
 """
 import re
 import unicodedata
