@@ -164,7 +164,14 @@ extension PostgresStore {
                 )
                 """,
                 "CREATE INDEX held_status_callbacks_by_id ON held_status_callbacks (provider, provider_message_id)",
-            ])
+            ]),
+        Migration(
+            version: 9, description: "outbox attempts begin apart from claims",
+            statements: [
+                "ALTER TABLE outbox ADD COLUMN attempt_started_at timestamptz",
+                // Claims made before counted their attempt when claimed.
+                "UPDATE outbox SET attempt_started_at = COALESCE(lease_expires_at, due_at) WHERE state = 'sending'",
+            ]),
     ]
 
     /// An arbitrary constant all instances agree on: the advisory lock migrations run under.

@@ -100,12 +100,11 @@ extension PostgresStore {
                 case .send:
                     try await connection.run(
                         """
-                        UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_owner = \(owner),
-                            lease_expires_at = \(now.addingTimeInterval(OutboxTerms.sendLease))
+                        UPDATE outbox SET state = 'sending', lease_owner = \(owner),
+                            lease_expires_at = \(now.addingTimeInterval(OutboxTerms.sendLease)), attempt_started_at = NULL
                         WHERE id = \(entryID)
                         """)
                     item.entry.state = .sending
-                    item.entry.attempts += 1
                 case .hold(let until, let reason):
                     try await connection.run("UPDATE outbox SET due_at = \(until), last_error = \(reason) WHERE id = \(entryID)")
                 case .block(let reason):
@@ -139,17 +138,37 @@ extension PostgresStore {
         }
     }
 
-    /// Claims past their lease (and with `restartOf`, that instance's own) become
-    /// `unknown`: the provider may have them, so they are never sent again blindly.
+    public func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
+        try await write { connection in
+            try await !connection.rows(
+                """
+                UPDATE outbox SET attempts = attempts + 1, attempt_started_at = \(now),
+                    lease_expires_at = \(now.addingTimeInterval(OutboxTerms.sendLease))
+                WHERE id = \(entry.id!.rawValue) AND state = 'sending' AND lease_owner = \(owner) RETURNING id
+                """
+            ).isEmpty
+        }
+    }
+
+    /// Claims past their lease (and with `restartOf`, that instance's own): an attempt that
+    /// began becomes `unknown` (the provider may have it, so it is never sent again
+    /// blindly), a claim whose attempt never began goes back to pending.
     public func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int {
         try await write { connection in
             try await connection.rows(
                 """
                 WITH interrupted AS (
-                    UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending'
+                    SELECT id, attempt_started_at FROM outbox
                     WHERE state = 'sending' AND (lease_expires_at IS NULL OR lease_expires_at <= \(now) OR lease_owner = \(owner))
-                    RETURNING message_id)
-                UPDATE messages SET status = 'unknown' FROM interrupted WHERE messages.id = interrupted.message_id RETURNING messages.id
+                    FOR UPDATE),
+                released AS (
+                    UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL FROM interrupted
+                    WHERE outbox.id = interrupted.id AND interrupted.attempt_started_at IS NULL),
+                lost AS (
+                    UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending' FROM interrupted
+                    WHERE outbox.id = interrupted.id AND interrupted.attempt_started_at IS NOT NULL
+                    RETURNING outbox.message_id)
+                UPDATE messages SET status = 'unknown' FROM lost WHERE messages.id = lost.message_id RETURNING messages.id
                 """
             ).count
         }

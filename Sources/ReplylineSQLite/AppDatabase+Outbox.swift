@@ -64,11 +64,10 @@ extension AppDatabase {
                 case .send:
                     try db.execute(
                         sql: """
-                            UPDATE outbox SET state = 'sending', attempts = attempts + 1, lease_owner = ?, lease_expires_at = ?
+                            UPDATE outbox SET state = 'sending', lease_owner = ?, lease_expires_at = ?, attempt_started_at = NULL
                             WHERE id = ? AND state = 'pending'
                             """, arguments: [owner, now.addingTimeInterval(OutboxTerms.sendLease), entry.id])
                     item.entry.state = .sending
-                    item.entry.attempts += 1
                 case .hold(let until, let reason):
                     try db.execute(
                         sql: "UPDATE outbox SET due_at = ?, last_error = ? WHERE id = ?", arguments: [until, reason, entry.id])
@@ -111,18 +110,34 @@ extension AppDatabase {
         WHERE conversations.business_id = ? AND messages.direction = 'outbound' AND messages.sent_at >= ? AND messages.sent_at < ?
         """
 
-    /// Sends interrupted by a crash (claimed, no outcome recorded) become `unknown`: they
-    /// are not retried, since the provider may have sent them; a status callback that
-    /// names them later settles them. Only claims that can no longer be in flight are
-    /// touched: those whose lease expired, and with `restartOf` those of that instance
-    /// (an instance restarting under its own name has no send in flight yet). Another
-    /// instance's current sends are left alone.
+    public func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET attempts = attempts + 1, attempt_started_at = ?, lease_expires_at = ?
+                    WHERE id = ? AND state = 'sending' AND lease_owner = ?
+                    """, arguments: [now, now.addingTimeInterval(OutboxTerms.sendLease), entry.id, owner])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Claims interrupted by a crash or an instance gone: an attempt that began becomes
+    /// `unknown` (never retried: the provider may have the message; a status callback that
+    /// names it settles it later), a claim whose attempt never began goes back to pending.
+    /// Only claims that can no longer be in flight are touched: those whose lease expired,
+    /// and with `restartOf` those of that instance (restarting under its own name, it has
+    /// no send in flight yet). Another instance's current sends are left alone.
     @discardableResult
     public func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int {
         try await write { db in
             let interrupted = """
                 state = 'sending' AND (lease_expires_at IS NULL OR lease_expires_at <= ? OR lease_owner = ?)
                 """
+            try db.execute(
+                sql: """
+                    UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL
+                    WHERE \(interrupted) AND attempt_started_at IS NULL
+                    """, arguments: [now, owner])
             try db.execute(
                 sql: "UPDATE messages SET status = 'unknown' WHERE id IN (SELECT message_id FROM outbox WHERE \(interrupted))",
                 arguments: [now, owner])

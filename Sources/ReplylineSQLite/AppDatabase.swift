@@ -376,6 +376,16 @@ public final class AppDatabase: ConversationStore {
                     UPDATE held_status_callbacks SET opts_out = 1 WHERE provider = 'twilio' AND error_code = '21610';
                     """)
         }
+        // A claim reserves an entry for its instance; the attempt begins just before the
+        // provider is called. A claim whose attempt never began (its instance died between
+        // the two) goes back to pending: the provider cannot have it.
+        migrator.registerMigration("v9: outbox attempts begin apart from claims") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN attempt_started_at DATETIME;
+                    UPDATE outbox SET attempt_started_at = COALESCE(lease_expires_at, due_at) WHERE state = 'sending';
+                    """)
+        }
         return migrator
     }
 }

@@ -210,14 +210,21 @@ public struct OutboxWorker: Service {
                 item.entry, result: .failed(code: nil, message: "no provider sends for business \(businessID)"), now: now())
             return
         }
+        // The attempt is recorded before the provider is called: from here on a crash
+        // leaves the message `unknown`, never sent twice.
+        guard try await store.beginSend(item.entry, owner: instance, now: now()) else {
+            log(message, business: businessID, "no longer this instance's to send (its claim expired)")
+            return
+        }
+        let attempt = item.entry.attempts + 1
         var result = await sender.send(message)
         if case .retry(let after, let reason) = result {
-            result = .retry(after: max(after, SendPolicy.backoff(attempt: item.entry.attempts, jitter: jitter())), reason: reason)
+            result = .retry(after: max(after, SendPolicy.backoff(attempt: attempt, jitter: jitter())), reason: reason)
         }
         try await record(item.entry, result)
         metrics.outbound(result: result.label)
-        if case .retry(_, let reason) = result, item.entry.attempts >= OutboxTerms.maxSendAttempts {
-            log(message, business: businessID, "failed: gave up after \(item.entry.attempts) attempts: \(reason)")
+        if case .retry(_, let reason) = result, attempt >= OutboxTerms.maxSendAttempts {
+            log(message, business: businessID, "failed: gave up after \(attempt) attempts: \(reason)")
         } else {
             log(message, business: businessID, result.logText)
         }

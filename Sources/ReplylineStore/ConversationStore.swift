@@ -95,14 +95,18 @@ public protocol ConversationStore: Sendable {
     /// other worker is deciding on, oldest first, each with its facts read in this
     /// transaction (sends in flight on any instance count as sent), go through an
     /// `OutboxPass` asking `decide`; holds, blocks and skips are recorded, and entries to
-    /// send are claimed until `now + sendLease`. Passes of several instances take turns, so
+    /// send are claimed until `now + sendLease` (`beginSend` then starts each attempt). Passes of several instances take turns, so
     /// cadence and the plan's monthly limit hold across them. Returns what was decided;
     /// the worker sends what it claimed and records each outcome with `finishSend`.
     func claimDue(
         owner: String, now: Date, limit: Int, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?
     ) async throws -> [DecidedEntry]
-    /// Marks `unknown` the claims whose lease expired (and with `restartOf`, that
-    /// instance's own); returns how many.
+    /// Begins the attempt to send a claimed entry, just before the provider is called:
+    /// counts it and renews the lease. False when the entry is no longer `owner`'s claim.
+    func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool
+    /// Settles the claims whose lease expired (and with `restartOf`, that instance's own):
+    /// one whose attempt began becomes `unknown` (the provider may have it), one whose
+    /// attempt never began goes back to `pending`. Returns how many became `unknown`.
     func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int
     /// Records how sending `entry` ended.
     func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws

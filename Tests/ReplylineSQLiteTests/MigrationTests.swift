@@ -238,6 +238,23 @@ struct MigrationTests {
         }
     }
 
+    @Test("v9 counts a send claimed before it as begun: recovery settles it unknown, never sends it again")
+    func claimsBeforeV9() async throws {
+        let directory = try TemporaryDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let path = try Self.olderDatabase(in: directory, upTo: "v8: held status callbacks keep whether they opt the contact out") { db in
+            try db.execute(sql: Self.sentMessage)
+            try db.execute(
+                sql: """
+                    INSERT INTO outbox (id, message_id, business_id, due_at, attempts, state, lease_owner, lease_expires_at)
+                    VALUES (3, 7, 'b', '2026-11-01 10:00:00.000', 1, 'sending', 'a:8080', '2026-11-01 10:01:00.000');
+                    """)
+        }
+        let database = try AppDatabase(path: path)
+        #expect(try await database.recoverInterruptedSends(restartOf: "a:8080", now: Date(timeIntervalSince1970: 1_795_618_800)) == 1)
+        #expect(try await database.outboxEntry(messageID: MessageID(7))?.state == .unknown)
+    }
+
     /// Message 7, sent by business `b` as `SMold` to contact 1, in conversation 1.
     static let sentMessage = """
         INSERT INTO contacts (id, business_id, phone, created_at) VALUES (1, 'b', '+14155550100', '2026-11-01');

@@ -245,6 +245,27 @@ struct OutboundTests {
         }
     }
 
+    @Test("A claim whose attempt never began (the instance died between the two) goes back to pending and is sent once")
+    func claimWithoutAttempt() async throws {
+        try await Self.withFakeTwilio(.accepted("SMonce")) { fake, server, client in
+            _ = try await client.json(.post, "/api/v1/appointments", body: Self.booking)
+            let due = try await server.database.dueOutbox(now: server.clock.now, limit: 10)
+            let entry = try #require(due.first { $0.message.kind == .confirmationRequest }?.entry)
+            let decided = try await server.database.claimDue(owner: "a:8080", now: server.clock.now, limit: 10) {
+                $0.entry.id == entry.id ? .send : nil
+            }
+            #expect(decided.map(\.decision) == [.send])
+            #expect(try await server.database.outboxEntry(messageID: entry.messageId)?.state == .sending)
+            // The instance restarts under its own name: nothing was sent, so nothing is unknown.
+            #expect(try await server.database.recoverInterruptedSends(restartOf: "a:8080", now: server.clock.now) == 0)
+            #expect(try await server.database.outboxEntry(messageID: entry.messageId)?.state == .pending)
+            try await server.replyline.outbox.runOnce()
+            #expect(fake.received.count == 1)
+            #expect(try await Self.confirmation(server).providerMessageId == "SMonce")
+            #expect(try await server.database.outboxEntry(messageID: entry.messageId)?.attempts == 1)
+        }
+    }
+
     @Test("A claim whose lease ran out is settled unknown by any instance; one still in its lease is not")
     func expiredLease() async throws {
         try await Self.withFakeTwilio { fake, server, client in

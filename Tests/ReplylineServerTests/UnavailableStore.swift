@@ -134,6 +134,11 @@ final class UnavailableStore: ConversationStore {
         return try await base.claimDue(owner: owner, now: now, limit: limit, decide: decide)
     }
 
+    func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
+        try writable()
+        return try await base.beginSend(entry, owner: owner, now: now)
+    }
+
     func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int {
         try writable()
         return try await base.recoverInterruptedSends(restartOf: owner, now: now)

@@ -128,9 +128,11 @@ struct StoreContractTests {
 }
 
 extension ConversationStore {
-    /// Claims `entry` alone for `owner`, as a worker's pass deciding to send it would.
+    /// Claims `entry` alone for `owner`, as a worker's pass deciding to send it would, and
+    /// begins its attempt, as the worker does just before calling the provider.
     func claim(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
         let decided = try await claimDue(owner: owner, now: now, limit: 100) { $0.entry.id == entry.id ? .send : nil }
-        return decided.contains { $0.item.entry.id == entry.id && $0.decision == .send }
+        guard decided.contains(where: { $0.item.entry.id == entry.id && $0.decision == .send }) else { return false }
+        return try await beginSend(entry, owner: owner, now: now)
     }
 }
