@@ -138,15 +138,27 @@ extension PostgresStore {
         }
     }
 
-    public func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
-        try await write { connection in
-            try await !connection.rows(
+    public func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> AttemptStart {
+        let id = entry.id!.rawValue
+        return try await write { connection in
+            guard
+                let row = try await connection.row(
+                    """
+                    SELECT contacts.consent, messages.kind FROM outbox JOIN messages ON messages.id = outbox.message_id
+                    JOIN conversations ON conversations.id = messages.conversation_id JOIN contacts ON contacts.id = conversations.contact_id
+                    WHERE outbox.id = \(id) AND outbox.state = 'sending' AND outbox.lease_owner = \(owner) FOR UPDATE OF outbox
+                    """)
+            else { return .lost }
+            let consent: ConsentState = try row.named(0)
+            let kind: MessageKind = try row.named(1)
+            if consent != .optedIn, kind != .reply { return .optedOut }
+            try await connection.run(
                 """
                 UPDATE outbox SET attempts = attempts + 1, attempt_started_at = \(now),
                     lease_expires_at = \(now.addingTimeInterval(OutboxTerms.sendLease))
-                WHERE id = \(entry.id!.rawValue) AND state = 'sending' AND lease_owner = \(owner) RETURNING id
-                """
-            ).isEmpty
+                WHERE id = \(id)
+                """)
+            return .begun
         }
     }
 

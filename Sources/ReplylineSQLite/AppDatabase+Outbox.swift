@@ -110,14 +110,23 @@ extension AppDatabase {
         WHERE conversations.business_id = ? AND messages.direction = 'outbound' AND messages.sent_at >= ? AND messages.sent_at < ?
         """
 
-    public func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
+    public func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> AttemptStart {
         try await write { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT contacts.consent, messages.kind FROM outbox JOIN messages ON messages.id = outbox.message_id
+                        JOIN conversations ON conversations.id = messages.conversation_id
+                        JOIN contacts ON contacts.id = conversations.contact_id
+                        WHERE outbox.id = ? AND outbox.state = 'sending' AND outbox.lease_owner = ?
+                        """, arguments: [entry.id, owner])
+            else { return .lost }
+            if row[0] != ConsentState.optedIn.rawValue, row[1] != MessageKind.reply.rawValue { return .optedOut }
             try db.execute(
-                sql: """
-                    UPDATE outbox SET attempts = attempts + 1, attempt_started_at = ?, lease_expires_at = ?
-                    WHERE id = ? AND state = 'sending' AND lease_owner = ?
-                    """, arguments: [now, now.addingTimeInterval(OutboxTerms.sendLease), entry.id, owner])
-            return db.changesCount == 1
+                sql: "UPDATE outbox SET attempts = attempts + 1, attempt_started_at = ?, lease_expires_at = ? WHERE id = ?",
+                arguments: [now, now.addingTimeInterval(OutboxTerms.sendLease), entry.id])
+            return .begun
         }
     }
 

@@ -212,8 +212,16 @@ public struct OutboxWorker: Service {
         }
         // The attempt is recorded before the provider is called: from here on a crash
         // leaves the message `unknown`, never sent twice.
-        guard try await store.beginSend(item.entry, owner: instance, now: now()) else {
+        switch try await store.beginSend(item.entry, owner: instance, now: now()) {
+        case .begun:
+            break
+        case .lost:
             log(message, business: businessID, "no longer this instance's to send (its claim expired)")
+            return
+        case .optedOut:
+            metrics.outbound(result: "blocked")
+            try await record(item.entry, .blocked(reason: "the contact opted out"))
+            log(message, business: businessID, "blocked: the contact opted out")
             return
         }
         let attempt = item.entry.attempts + 1

@@ -102,8 +102,10 @@ public protocol ConversationStore: Sendable {
         owner: String, now: Date, limit: Int, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?
     ) async throws -> [DecidedEntry]
     /// Begins the attempt to send a claimed entry, just before the provider is called:
-    /// counts it and renews the lease. False when the entry is no longer `owner`'s claim.
-    func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool
+    /// counts it and renews the lease, unless the entry is no longer `owner`'s claim or its
+    /// contact opted out since the claim (a reply excepted: its pass decided it knowing the
+    /// consent). Nothing is changed unless it begins.
+    func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> AttemptStart
     /// Settles the claims whose lease expired (and with `restartOf`, that instance's own):
     /// one whose attempt began becomes `unknown` (the provider may have it), one whose
     /// attempt never began goes back to `pending`. Returns how many became `unknown`.

@@ -65,6 +65,16 @@ extension OutboxEntry {
     }
 }
 
+/// Whether a claimed send may go to the provider now (`beginSend`).
+public enum AttemptStart: Sendable, Equatable {
+    /// Begun and recorded: call the provider.
+    case begun
+    /// No longer this instance's claim (its lease ran out and another settled it).
+    case lost
+    /// The contact opted out after the claim: record it blocked, do not send.
+    case optedOut
+}
+
 /// What the worker decides about one due entry in a claiming pass (`claimDue`).
 public enum OutboxDecision: Sendable, Equatable {
     /// Claim it: the worker sends it now.

@@ -197,6 +197,6 @@ extension ConversationStore {
     func claim(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
         let decided = try await claimDue(owner: owner, now: now, limit: 100) { $0.entry.id == entry.id ? .send : nil }
         guard decided.contains(where: { $0.item.entry.id == entry.id && $0.decision == .send }) else { return false }
-        return try await beginSend(entry, owner: owner, now: now)
+        return try await beginSend(entry, owner: owner, now: now) == .begun
     }
 }

@@ -134,7 +134,7 @@ final class UnavailableStore: ConversationStore {
         return try await base.claimDue(owner: owner, now: now, limit: limit, decide: decide)
     }
 
-    func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
+    func beginSend(_ entry: OutboxEntry, owner: String, now: Date) async throws -> AttemptStart {
         try writable()
         return try await base.beginSend(entry, owner: owner, now: now)
     }

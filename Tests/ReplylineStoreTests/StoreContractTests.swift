@@ -105,6 +105,21 @@ struct StoreContractTests {
         #expect(try await database.tableCounts()["messages"] == 2)
     }
 
+    @Test("A claimed send whose contact opts out before its attempt begins does not begin; a claim no longer held is lost")
+    func attemptChecksConsent() async throws {
+        let database = try await TestStore.make()
+        let queued = try await database.queueManualMessage(
+            businessID: "b", phone: "+14155550100", body: "Hi", media: [], provider: "twilio", fromNumber: "+15017122661", now: now)
+        let entry = try #require(try await database.outboxEntry(messageID: queued.id!))
+        let decided = try await database.claimDue(owner: "one", now: now, limit: 10) { _ in .send }
+        #expect(decided.map(\.decision) == [.send])
+        #expect(try await database.beginSend(entry, owner: "two", now: now) == .lost)
+        _ = try await database.recordInbound(
+            message("SMstop", body: "STOP"), businessID: "b", now: now, decide: Self.decide("STOP"), render: Self.render)
+        #expect(try await database.beginSend(entry, owner: "one", now: now) == .optedOut)
+        #expect(try await database.outboxEntry(messageID: queued.id!)?.attempts == 0)
+    }
+
     @Test("Many concurrent messages share commits and every one is stored once")
     func groupCommit() async throws {
         let database = try await TestStore.make()
@@ -133,6 +148,6 @@ extension ConversationStore {
     func claim(_ entry: OutboxEntry, owner: String, now: Date) async throws -> Bool {
         let decided = try await claimDue(owner: owner, now: now, limit: 100) { $0.entry.id == entry.id ? .send : nil }
         guard decided.contains(where: { $0.item.entry.id == entry.id && $0.decision == .send }) else { return false }
-        return try await beginSend(entry, owner: owner, now: now)
+        return try await beginSend(entry, owner: owner, now: now) == .begun
     }
 }
