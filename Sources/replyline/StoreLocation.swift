@@ -23,10 +23,13 @@ enum StoreLocation {
 
     /// Opens the store and applies any missing migration. A server that cannot be reached is
     /// one line naming its host, port and the cause; the password is never shown.
-    static func open(_ database: String, mustExist: Bool = false) async throws -> any ConversationStore {
+    /// - Parameter option: the option that named `database`, for the messages.
+    static func open(
+        _ database: String, mustExist: Bool = false, option: String = "--database"
+    ) async throws -> any ConversationStore & StoreCopying {
         guard PostgresLocation.isURL(database) else {
             if mustExist, !FileManager.default.fileExists(atPath: database) {
-                throw ConfigurationError("no database at \(database); pass the live one with --database")
+                throw ConfigurationError("no database at \(database); pass the live one with \(option)")
             }
             return try AppDatabase(path: database)
         }
@@ -35,7 +38,7 @@ enum StoreLocation {
         do {
             return try await PostgresStore(location: location)
         } catch let error as StoreUnavailable {
-            throw ConfigurationError("\(error.reason); check that the server runs and that --database names it (\(location))")
+            throw ConfigurationError("\(error.reason); check that the server runs and that \(option) names it (\(location))")
         } catch {
             throw ConfigurationError("PostgreSQL at \(location.host):\(location.port) refused \(location): \(PostgresStore.explain(error))")
         }
