@@ -50,6 +50,7 @@ public enum StoredTable: String, CaseIterable, Sendable, CustomStringConvertible
             [
                 .integer("id"), .integer("message_id"), .text("business_id"), .date("due_at"), .integer("attempts"), .text("last_error"),
                 .text("state"), .date("appointment_starts_at"), .text("lease_owner"), .date("lease_expires_at"),
+                .date("attempt_started_at"),
             ]
         case .messageStatusEvents:
             [
