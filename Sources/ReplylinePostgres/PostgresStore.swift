@@ -84,9 +84,11 @@ public final class PostgresStore: ConversationStore {
     public static let defaultConnectionWait: Duration = .seconds(5)
     let connectionWait: Duration
 
-    /// How long an operation that has its connection may take before it counts as lost (a
-    /// server gone without closing the socket): longer than any query Replyline makes.
-    static let operationLimit: Duration = .seconds(30)
+    /// How long an operation may take before it counts as lost (a query on a connection
+    /// that died with the server, seen when PostgreSQL stopped under load): well within
+    /// Twilio's 15 s for a webhook, and longer than any operation's queries take; a
+    /// migration or a copy sets its own.
+    static let operationLimit: Duration = .seconds(10)
 
     /// Runs `work` on a pooled connection; throws `StoreUnavailable` when none is had
     /// within `connectionWait`, or when the work has no answer within `limit` of its start
