@@ -2,12 +2,19 @@
 -- Each thread takes every Nth line (its own slice) in order, so the loader knows exactly
 -- which requests a thread completed. Lines: signature TAB form-body. Requests are formatted
 -- once, in init, so the load generator spends its share of the two cores on sending.
+-- LOADTEST_PORTS (comma-separated) spreads the threads over several servers on 127.0.0.1:
+-- thread i goes to the (i mod N)-th port, with its share of the connections.
 local threads = {}
+local ports = {}
+for port in (os.getenv("LOADTEST_PORTS") or ""):gmatch("%d+") do table.insert(ports, port) end
 
 function setup(thread)
   table.insert(threads, thread)
   thread:set("id", #threads)
   thread:set("count", 0)
+  if #ports > 0 then
+    thread.addr = wrk.lookup("127.0.0.1", ports[(#threads - 1) % #ports + 1])[1]
+  end
 end
 
 function init(args)
