@@ -230,7 +230,7 @@ public final class PostgresStore: ConversationStore {
     /// Takes the advisory lock of one contact until the transaction ends: every write that
     /// reads a contact's state and acts on it holds it, on every instance.
     static func lockContact(_ connection: PostgresConnection, businessID: String, phone: String) async throws {
-        try await connection.run("SELECT pg_advisory_xact_lock(hashtextextended(\(businessID) || ' ' || \(phone), 0))")
+        try await connection.execute(LockContactStatement(businessID: businessID, phone: phone), logger: logger)
     }
 
     // MARK: Backups and checks
@@ -278,6 +278,13 @@ extension PostgresConnection {
     /// The rows `query` returns.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
         try await self.query(query, logger: PostgresStore.logger).collect().map { $0.makeRandomAccess() }
+    }
+
+    /// The rows the prepared `statement` returns.
+    func rows<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row] {
+        var rows: [Statement.Row] = []
+        for try await row in try await execute(statement, logger: PostgresStore.logger) { rows.append(row) }
+        return rows
     }
 
     /// The first row `query` returns, if any.
