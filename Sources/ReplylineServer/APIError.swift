@@ -61,10 +61,16 @@ enum JSON {
     }()
 
     static func response(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try encoder.encode(value)
+        let body: ByteBuffer
+        if let page = value as? any PageJSON {
+            var json = JSONBytes(capacity: 16_384)
+            page.write(to: &json)
+            body = ByteBuffer(bytes: json.bytes)
+        } else {
+            body = ByteBuffer(bytes: try encoder.encode(value))
+        }
         return Response(
-            status: status, headers: [.contentType: "application/json; charset=utf-8"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            status: status, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: body))
     }
 }
 
