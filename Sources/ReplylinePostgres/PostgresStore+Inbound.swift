@@ -4,7 +4,17 @@ import ReplylineCore
 import ReplylineStore
 
 extension PostgresStore {
+    /// Applies the message with the others waiting on this instance, in one transaction
+    /// (`InboundCommitter`), and returns once that has committed.
     public func recordInbound(
+        _ message: InboundMessage, businessID: String, now: Date, decide: @escaping @Sendable (ContactSnapshot) -> Decision,
+        render: (@Sendable (Decision) -> String)?
+    ) async throws -> InboundOutcome {
+        try await inbound.submit(message, businessID: businessID, now: now, decide: decide, render: render, store: self)
+    }
+
+    /// Applies the message in a transaction of its own: a lock, one read and one write.
+    func recordInboundAlone(
         _ message: InboundMessage, businessID: String, now: Date, decide: @escaping @Sendable (ContactSnapshot) -> Decision,
         render: (@Sendable (Decision) -> String)?
     ) async throws -> InboundOutcome {
@@ -33,14 +43,7 @@ extension PostgresStore {
                 // First contact: created here, with no appointments yet unless the API made
                 // the contact without its conversation.
                 state = try await Self.threadState(connection, businessID: businessID, phone: message.from, now: now)
-                for row in try await connection.rows(
-                    """
-                    SELECT id, customer_name, service, starts_at, amount_cents, state FROM appointments
-                    WHERE contact_id = \(state.contactID) AND starts_at > \(now) ORDER BY starts_at
-                    """)
-                {
-                    appointments.append(try Self.appointment(row, from: 0))
-                }
+                appointments = try await Self.upcomingAppointments(connection, contactID: state.contactID, now: now)
             }
             let decision = decide(
                 ContactSnapshot(
@@ -54,6 +57,16 @@ extension PostgresStore {
             }
             return InboundOutcome(reply: reply ?? "", isDuplicate: false, decision: decision, messageID: MessageID(inboundID))
         }
+    }
+
+    /// The contact's appointments that start after `now`, soonest first.
+    static func upcomingAppointments(_ connection: PostgresConnection, contactID: Int64, now: Date) async throws -> [Appointment] {
+        try await connection.rows(
+            """
+            SELECT id, customer_name, service, starts_at, amount_cents, state FROM appointments
+            WHERE contact_id = \(contactID) AND starts_at > \(now) ORDER BY starts_at
+            """
+        ).map { try appointment($0, from: 0) }
     }
 
     /// The appointment in the six columns from `column` on: id, customer name, service,

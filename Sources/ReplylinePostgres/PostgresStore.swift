@@ -18,6 +18,7 @@ public final class PostgresStore: ConversationStore {
     let client: PostgresClient
     let location: PostgresLocation
     let running: Task<Void, Never>
+    let inbound = InboundCommitter()
     static let logger = Logger(label: "replyline.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Connects to `location`, checks that the server answers, and applies the migrations

@@ -138,6 +138,68 @@ struct PostgresInstancesTests {
         #expect(summary.consent == ledger.last?.toState)
     }
 
+    struct Delivery: Sendable {
+        var sid: String, from: String, body: String, index: Int
+    }
+
+    static let twiml: @Sendable (Decision) -> String = { "<Response>\($0.replies.joined())</Response>" }
+
+    @Test("Webhooks waiting together commit as batches, each applied as if alone: first contacts, chains, retries, queued replies")
+    func batches() async throws {
+        let (first, second) = try await pair()
+        let now = self.now
+        // 30 contacts, 6 messages each, STOP and START in turn; every fifth delivery
+        // repeated; contacts from 20 on answered through the outbox; and one message id
+        // sent again by another contact, which fails its batch and is applied alone.
+        var planned: [Delivery] = []
+        for index in 0..<180 {
+            let delivery = Delivery(
+                sid: "SMb\(index)", from: "+1415555\(1000 + index % 30)", body: index / 30 % 2 == 0 ? "STOP" : "START", index: index)
+            planned.append(delivery)
+            if index % 5 == 0 { planned.append(delivery) }
+        }
+        planned.append(Delivery(sid: "SMb7", from: "+14155559999", body: "HELLO", index: 7))
+        let deliveries = planned
+        let outcomes: [(String, InboundOutcome)] = try await withThrowingTaskGroup(of: (String, InboundOutcome).self) { group in
+            for (position, delivery) in deliveries.enumerated() {
+                let store = position % 2 == 0 ? first : second
+                let queued = delivery.from >= "+14155551020"
+                let render = queued ? nil : Self.twiml
+                group.addTask {
+                    let outcome = try await store.recordInbound(
+                        self.message(delivery.sid, body: delivery.body, from: delivery.from), businessID: "b",
+                        now: now.addingTimeInterval(Double(delivery.index)), decide: Self.decide(delivery.body), render: render)
+                    return (delivery.sid, outcome)
+                }
+            }
+            var outcomes: [(String, InboundOutcome)] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(first.inbound.largestBatch > 1 || second.inbound.largestBatch > 1)
+        let bySid = Dictionary(grouping: outcomes, by: { (sid: String, _: InboundOutcome) in sid })
+        #expect(bySid.count == 180)
+        for (sid, answers) in bySid {
+            let stored = answers.filter { (_, outcome) in !outcome.isDuplicate }
+            #expect(stored.count == 1, "\(sid) stored once")
+            #expect(Set(answers.map { (_, outcome) in outcome.reply }).count == 1, "\(sid) answered alike")
+            #expect(Set(answers.map { (_, outcome) in outcome.messageID }).count == 1, "\(sid) one message id")
+        }
+        let counts = try await first.tableCounts()
+        // 180 messages, and a reply to each.
+        #expect(counts["messages"] == 360)
+        #expect(counts["outbox"] == 60)
+        #expect(counts["contacts"] == 30)
+        for contact in 0..<30 {
+            let ledger = try await second.consentEvents(businessID: "b", phone: "+1415555\(1000 + contact)")
+            #expect(ledger.first?.fromState == .optedIn)
+            for (earlier, later) in zip(ledger, ledger.dropFirst()) { #expect(later.fromState == earlier.toState) }
+            let summary = try #require(try await first.conversation(businessID: "b", phone: "+1415555\(1000 + contact)"))
+            #expect(summary.consent == ledger.last?.toState)
+            #expect(summary.unreadCount == 6)
+        }
+    }
+
     @Test("A callback held at one instance is applied when another learns the id")
     func heldAcrossInstances() async throws {
         let (first, second) = try await pair()
