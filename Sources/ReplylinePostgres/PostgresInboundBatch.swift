@@ -124,8 +124,8 @@ final class InboundCommitter: Sendable {
                 outcomes[index] = InboundOutcome(reply: existing.reply ?? "", isDuplicate: true, messageID: MessageID(existing.id))
                 continue
             }
-            var state: PostgresStore.ThreadState
-            var appointments: [Appointment]
+            let state: PostgresStore.ThreadState
+            let appointments: [Appointment]
             if let known = try found.state {
                 state = known
                 appointments = try found.appointments

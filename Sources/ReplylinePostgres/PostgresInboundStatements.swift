@@ -3,10 +3,11 @@ import PostgresNIO
 import ReplylineCore
 import ReplylineStore
 
-// The statements of the webhook's path, prepared once per connection: parsing and planning
-// an unnamed statement cost PostgreSQL more than running it (pg_stat_statements under
-// `scripts/loadtest --postgres --postgres-profile`), and the path is a lock, one read and
-// one write, so each webhook is five round trips with BEGIN and COMMIT.
+// The statements of a message applied alone (`recordInboundAlone`: a batch's fallback),
+// prepared once per connection: parsing and planning an unnamed statement cost PostgreSQL
+// more than running it (pg_stat_statements under `scripts/loadtest --postgres
+// --postgres-profile`). With BEGIN and COMMIT that is five round trips a message; the
+// batch forms are in PostgresInboundBatch.swift.
 
 /// Takes the transaction-scoped advisory lock of one business's contact.
 struct LockContactStatement: PostgresPreparedStatement {

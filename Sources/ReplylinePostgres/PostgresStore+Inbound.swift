@@ -30,7 +30,7 @@ extension PostgresStore {
             if let existing = try first.get(0, as: Int64?.self) {
                 return InboundOutcome(reply: try first.get(1, as: String?.self) ?? "", isDuplicate: true, messageID: MessageID(existing))
             }
-            var state: ThreadState
+            let state: ThreadState
             var appointments: [Appointment] = []
             if let contactID = try first.get(2, as: Int64?.self), let conversationID = try first.get(5, as: Int64?.self) {
                 state = ThreadState(
