@@ -43,21 +43,7 @@ extension PostgresStore: StoreCopying {
     private func copyTransaction<T: Sendable>(
         _ begin: String, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        do {
-            return try await withConnection(limit: Self.copyLimit) { connection in
-                try await connection.run(PostgresQuery(unsafeSQL: begin))
-                do {
-                    let value = try await work(connection)
-                    try await connection.run("COMMIT")
-                    return value
-                } catch {
-                    try? await connection.run("ROLLBACK")
-                    throw error
-                }
-            }
-        } catch {
-            throw unavailable(error) ?? error
-        }
+        try await transaction(begin, limit: Self.copyLimit, retries: false, work)
     }
 }
 

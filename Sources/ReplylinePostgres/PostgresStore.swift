@@ -148,8 +148,10 @@ public final class PostgresStore: ConversationStore {
         try await run { connection in try await connection.run("SELECT 1") }
     }
 
-    private func transaction<T: Sendable>(
-        _ begin: String, limit: Duration, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
+    /// Runs `work` in a transaction begun with `begin`, within `limit`; after a deadlock or
+    /// a serialization failure, runs it again up to four times when `retries` is set.
+    func transaction<T: Sendable>(
+        _ begin: String, limit: Duration, retries: Bool = true, _ work: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         var attempt = 1
         while true {
@@ -166,7 +168,7 @@ public final class PostgresStore: ConversationStore {
                         throw error
                     }
                 }
-            } catch let error as PSQLError where Self.isRetryable(error) && attempt < 5 {
+            } catch let error as PSQLError where retries && Self.isRetryable(error) && attempt < 5 {
                 attempt += 1
             } catch {
                 throw unavailable(error) ?? error
