@@ -222,4 +222,8 @@ func addWebInbox(_ replyline: AppServices, to router: Router<APIContext>) {
         store: replyline.store, outbound: replyline.outbound, directory: replyline.directory, providers: replyline.providers, pages: pages,
         now: configuration.now, makeID: configuration.makeID
     ).addRoutes(to: signedIn)
+    ReportsPagesController(
+        store: replyline.store, providers: replyline.providers,
+        frame: PageFrame(store: replyline.store, directory: replyline.directory, pages: pages), now: configuration.now
+    ).addRoutes(to: signedIn)
 }

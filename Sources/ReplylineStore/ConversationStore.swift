@@ -142,6 +142,10 @@ public protocol ConversationStore: Sendable {
     // MARK: Reports, backups and checks
 
     func usage(businessID: String, from start: Date, to end: Date) async throws -> UsageFigures
+    /// A business's outbound messages matching `filter`, newest first, older than `before`.
+    func outboundMessages(businessID: String, filter: OutboundFilter, limit: Int, before: MessageID?) async throws -> [OutboundListing]
+    /// A business's messages in [start, end) counted per quarter hour, oldest first; quarter hours with none are absent.
+    func messageVolume(businessID: String, from start: Date, to end: Date) async throws -> [MessageVolume]
     func deliverability(businessID: String, from start: Date, to end: Date) async throws -> DeliverabilityFigures
     /// The businesses that have contacts in the store.
     func businessIDs() async throws -> [String]

@@ -158,6 +158,14 @@ final class UnavailableStore: ConversationStore {
         try await base.deliverability(businessID: businessID, from: start, to: end)
     }
 
+    func outboundMessages(businessID: String, filter: OutboundFilter, limit: Int, before: MessageID?) async throws -> [OutboundListing] {
+        try await base.outboundMessages(businessID: businessID, filter: filter, limit: limit, before: before)
+    }
+
+    func messageVolume(businessID: String, from start: Date, to end: Date) async throws -> [MessageVolume] {
+        try await base.messageVolume(businessID: businessID, from: start, to: end)
+    }
+
     func addStaff(_ account: StaffAccount) async throws {
         try writable()
         try await base.addStaff(account)

@@ -70,14 +70,19 @@ struct WebInboxTests {
     /// The clinic and the salon, each with one staff account (bcrypt at its cheapest cost, for speed).
     static func server() async throws -> TestServer {
         let server = try await TestServer.twoBusinesses()
-        for (business, email) in [("clinic", "desk@clinic.example"), ("salon", "front@salon.example")] {
+        try await addStaff(server, [("clinic", "desk@clinic.example"), ("salon", "front@salon.example")])
+        return server
+    }
+
+    static func addStaff(_ server: TestServer, _ accounts: [(business: String, email: String)] = [("clinic", "desk@clinic.example")])
+        async throws
+    {
+        for (business, email) in accounts {
             try await server.database.addStaff(
                 StaffAccount(
                     id: UUID().uuidString, businessID: business, email: email,
-                    passwordHash: try await StaffPasswords.hash(password, cost: 4),
-                    createdAt: server.clock.now))
+                    passwordHash: try await StaffPasswords.hash(password, cost: 4), createdAt: server.clock.now))
         }
-        return server
     }
 
     @Test("A signed-out visit goes to the sign-in page; a signed-out POST is refused")
@@ -352,6 +357,27 @@ struct WebInboxTests {
                 let asset = try await browser.get(client, path)
                 #expect(asset.status == .ok && asset.headers[.cacheControl] == "public, max-age=31536000, immutable")
             }
+        }
+    }
+
+    @Test("Messages lists outbound messages by status, a failure with its reason in plain words; Usage counts them and charts 30 days")
+    func messagesAndUsage() async throws {
+        try await OutboundTests.withFakeTwilio { fake, server, client in
+            try await Self.addStaff(server)
+            _ = try await client.json(.post, "/api/v1/appointments", body: OutboundTests.booking)
+            try await server.replyline.outbox.runOnce()
+            let sid = try #require(try await OutboundTests.confirmation(server).providerMessageId)
+            _ = try await OutboundTests.callback(client, sid: sid, status: "undelivered", errorCode: "30006")
+            var browser = WebBrowser()
+            _ = try await browser.signIn(client, email: "desk@clinic.example", password: Self.password)
+            let failed = try await browser.get(client, "/messages?status=failed").html
+            #expect(failed.contains(#"<span class="badge status-undelivered">undelivered</span>"#))
+            #expect(failed.contains("The number is a landline and cannot receive texts. Call instead."))
+            #expect(!(try await browser.get(client, "/messages?status=delivered").html.contains(#"<tr class="message""#)))
+            let usage = try await browser.get(client, "/usage").html
+            #expect(usage.components(separatedBy: #"<rect class="bar""#).count == 31)
+            #expect(usage.contains("<tr><td>30006</td><td>1</td><td>landline or unreachable carrier</td></tr>"))
+            #expect(usage.contains("<dt>Messages sent</dt><dd>1 (no plan limit)</dd>"))
         }
     }
 }

@@ -19,6 +19,7 @@ import argparse
 import atexit
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -150,6 +151,21 @@ def main():
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda n, f: sys.exit(128 + n))
     watchdog(args.time_limit)
+
+    # A private copy of the binary and its resource bundles, so a rebuild meanwhile does not disturb the run.
+    copy = scratch / "bin"
+    copy.mkdir()
+    shutil.copy2(binary, copy / binary.name)
+    for bundle in binary.parent.glob("*.resources"):
+        shutil.copytree(bundle, copy / bundle.name)
+    binary = copy / binary.name
+    try:
+        usable = subprocess.run([str(binary), "--help"], capture_output=True, timeout=60).returncode == 0
+    except OSError as error:
+        usable = False
+        log(f"{binary}: {error}")
+    if not usable:
+        raise SystemExit(f"{args.binary} does not run (is it being rebuilt?); try again once `swift build` is done")
 
     fake = STATE["fake"] = harness.FakeTwilio()
     if args.postgres:

@@ -16,6 +16,7 @@ struct InboxPagesController {
     let pages: WebPages
     let now: @Sendable () -> Date
     let makeID: @Sendable (String) -> String
+    var frame: PageFrame { PageFrame(store: store, directory: directory, pages: pages) }
 
     static let pageSize = 50
     static let threadPageSize = 60
@@ -343,30 +344,13 @@ struct InboxPagesController {
         return ListView(filters: filters, search: search, filter: current, rows: Array(rows), empty: empty, next: next)
     }
 
-    enum Section { case inbox, newMessage, messages, usage }
-
-    func chrome(_ session: StaffSession, _ business: Business, title: String, body: String, section: Section) async throws -> PageChrome {
-        let unread = try await store.inboxCounts(businessID: business.id).unreadMessages
-        let name = business.rules.business.name
-        return PageChrome(
-            title: (unread > 0 ? "(\(unread)) " : "") + "\(title) · \(name) · Replyline", bodyClass: body,
-            stylesheet: pages.stylesheet.path,
-            script: pages.script.path,
-            signedIn: .init(
-                businessName: name, email: session.staff.email, csrfToken: session.csrfToken, unread: unread, inbox: section == .inbox,
-                newMessage: section == .newMessage, messages: section == .messages, usage: section == .usage))
+    func chrome(_ session: StaffSession, _ business: Business, title: String, body: String, section: PageFrame.Section) async throws
+        -> PageChrome
+    {
+        try await frame.chrome(session, business, title: title, body: body, section: section)
     }
 
-    // MARK: Helpers
-
-    func signedIn(_ context: APIContext) throws -> (StaffSession, Business) {
-        guard let session = context.staff else { throw WebPageError(.forbidden, "You are signed out. Sign in again.") }
-        guard let business = directory.businesses.first(where: { $0.id == session.staff.businessID }) else {
-            throw WebPageError(
-                .forbidden, "Your business (\(session.staff.businessID)) is not served here any more. Ask whoever runs Replyline.")
-        }
-        return (session, business)
-    }
+    func signedIn(_ context: APIContext) throws -> (StaffSession, Business) { try frame.signedIn(context) }
 
     func phone(_ context: APIContext, _ business: Business) throws -> String {
         let raw = context.parameters.get("phone").map { $0.removingPercentEncoding ?? $0 } ?? ""

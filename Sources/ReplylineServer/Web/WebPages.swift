@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Mustache
 import NIOCore
+import ReplylineStore
 
 /// The web inbox's templates and assets, read once from the resource bundle: mustache
 /// templates (escaping on by default), and the stylesheet and script under names that
@@ -108,5 +109,36 @@ struct PageChrome {
 
     static func signedOut(_ pages: WebPages, title: String, bodyClass: String = "page-error") -> PageChrome {
         PageChrome(title: title + " · Replyline", bodyClass: bodyClass, stylesheet: pages.stylesheet.path, script: pages.script.path)
+    }
+}
+
+/// What every signed-in page starts from: the session's business, and the chrome with its
+/// unread count for the title and the header.
+struct PageFrame {
+    let store: any ConversationStore
+    let directory: BusinessDirectory
+    let pages: WebPages
+
+    enum Section { case inbox, newMessage, messages, usage }
+
+    func chrome(_ session: StaffSession, _ business: Business, title: String, body: String, section: Section) async throws -> PageChrome {
+        let unread = try await store.inboxCounts(businessID: business.id).unreadMessages
+        let name = business.rules.business.name
+        return PageChrome(
+            title: (unread > 0 ? "(\(unread)) " : "") + "\(title) · \(name) · Replyline", bodyClass: body,
+            stylesheet: pages.stylesheet.path, script: pages.script.path,
+            signedIn: .init(
+                businessName: name, email: session.staff.email, csrfToken: session.csrfToken, unread: unread, inbox: section == .inbox,
+                newMessage: section == .newMessage, messages: section == .messages, usage: section == .usage))
+    }
+
+    /// The signed-in person and their business; a business no longer configured is refused.
+    func signedIn(_ context: APIContext) throws -> (StaffSession, Business) {
+        guard let session = context.staff else { throw WebPageError(.forbidden, "You are signed out. Sign in again.") }
+        guard let business = directory.businesses.first(where: { $0.id == session.staff.businessID }) else {
+            throw WebPageError(
+                .forbidden, "Your business (\(session.staff.businessID)) is not served here any more. Ask whoever runs Replyline.")
+        }
+        return (session, business)
     }
 }
