@@ -39,8 +39,9 @@ ORDER = [
     ("InboxTests", ["test_screenshots", "test_inbound_appears_live_in_list", "test_inbound_appears_live_in_thread",
                     "test_reply_status_goes_queued_sent_delivered", "test_opt_out_shows_live_in_open_thread",
                     "test_opted_out_contact_cannot_be_texted", "test_xss_bodies_shown_as_text", "test_other_business_is_404",
-                    "test_csrf_required", "test_segment_counter", "test_keyboard", "test_security_headers_and_no_secrets",
-                    "test_staff_cli", "test_console_clean"]),
+                    "test_csrf_required", "test_segment_counter", "test_keyboard", "test_appointment_actions_and_new_appointment",
+                    "test_new_message", "test_messages_page", "test_usage_page", "test_security_headers_and_no_secrets",
+                    "test_staff_cli", "test_live_reconnects_after_restart", "test_console_clean"]),
 ]
 
 STATE = {"cluster": None, "browser": None, "servers": [], "fake": None, "cleaned": False, "keep": False, "scratch": None}

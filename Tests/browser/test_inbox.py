@@ -14,7 +14,8 @@ import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from selenium.common.exceptions import NoAlertPresentException, TimeoutException, WebDriverException
+from selenium.common.exceptions import (NoAlertPresentException, StaleElementReferenceException, TimeoutException,
+                                        WebDriverException)
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -266,6 +267,15 @@ class BrowserCase(unittest.TestCase):
               .find(li => (li.querySelector('div.body') || {}).textContent === arguments[0]);
             const badge = li && li.querySelector('details.status > summary.badge');
             return badge ? [badge.className, badge.textContent.trim()] : null;""", text)
+
+    def retrying(self, action, attempts=3):
+        """Runs a Selenium action again when a live refresh replaced its element underneath."""
+        for attempt in range(attempts):
+            try:
+                return action()
+            except StaleElementReferenceException:
+                if attempt == attempts - 1:
+                    raise
 
     def title_unread(self):
         found = re.match(r"^\((\d+)\) ", self.d.title)
@@ -856,6 +866,133 @@ class InboxTests(BrowserCase):
         press("?")
         self.assertFalse(self.js("const s = document.getElementById('shortcuts'); return s.open === true || (s.open === undefined && !s.hidden)"),
                          "? again hides #shortcuts")
+
+    # -- client card, new message, messages, usage ----------------------------------
+
+    def test_appointment_actions_and_new_appointment(self):
+        phone = "+14155550168"
+        answer = WORLD.main.api(B1, "POST", "/appointments", {
+            "phone": phone, "customer_name": "Sam Kim", "service": "Cleaning", "starts_at": local_time(B1, 3, 9, 30)}, expect=201)
+        WORLD.fake.wait_for(lambda r: r["to"] == phone, 20, f"the confirmation request to {phone}")
+        self.go(thread_path(phone))
+        button = self.d.find_elements(
+            By.CSS_SELECTOR, f"#client li.appointment[data-id='{answer['id']}'] form.appointment-action button[name=action][value=confirm]")
+        self.assertTrue(button, f"a Confirm button (button[name=action][value=confirm]) on the appointment:{self.shown('#client')}")
+        button[0].click()
+        self.wait_js("""const a = document.querySelector(`#client li.appointment[data-id='${arguments[0]}'] span.state`);
+                        return a && /confirmed/i.test(a.textContent);""",
+                     "the appointment's span.state to say confirmed", PAGE_TIMEOUT, "#client", answer["id"])
+        self.assertEqual(WORLD.main.api(B1, "GET", f"/appointments/{answer['id']}", expect=200)["state"], "confirmed")
+        # A new appointment from the card: it asks the client to confirm, as the API does.
+        before = self.js("return document.querySelectorAll('#client li.appointment[data-id]').length")
+        self.js("const d = document.querySelector('#client details.add-appointment'); if (d) d.open = true;")
+        starts = datetime.fromisoformat(local_time(B1, 6, 10)).strftime("%Y-%m-%dT%H:%M")
+        # A live refresh may swap #client meanwhile (app.js keeps typed values): find the fields afresh.
+        self.js("document.querySelector('form#new-appointment input[name=starts_at]').value = arguments[0]", starts)
+        self.retrying(lambda: self.d.find_element(By.CSS_SELECTOR, "form#new-appointment input[name=service]").send_keys("Follow-up"))
+        self.retrying(lambda: self.d.find_element(By.CSS_SELECTOR, "form#new-appointment button[type=submit]").click())
+        self.wait_js("return document.querySelectorAll('#client li.appointment[data-id]').length === arguments[0]",
+                     f"{before + 1} appointments on the client card", PAGE_TIMEOUT, "#client", before + 1)
+        detail = WORLD.main.api(B1, "GET", f"/conversations/{urllib.parse.quote(phone, safe='')}", expect=200)
+        added = [a for a in detail["appointments"] if a["service"] == "Follow-up"]
+        self.assertEqual(len(added), 1, f"the new appointment through the API: {detail['appointments']}")
+        self.assertEqual(added[0]["state"], "awaiting_reply", f"a new appointment asks to confirm: {added[0]}")
+        self.assertEqual(datetime.fromisoformat(added[0]["starts_at"].replace("Z", "+00:00")),
+                         datetime.fromisoformat(local_time(B1, 6, 10)), "starts_at read in the business's time zone")
+
+    def test_new_message(self):
+        self.go("/new")
+        self.assertTrue(self.js("return document.body.classList.contains('page-new')"), self.shown())
+        self.assertEqual(self.js("const a = document.querySelector('nav.main a[aria-current=page]'); return a && a.getAttribute('href')"),
+                         "/new", "nav.main marks New message as the current page")
+        text = f"Hi, this is Bright Smile Dental: your x-rays are ready. {unique()}"
+        self.d.find_element(By.CSS_SELECTOR, "form#compose input#phone[name=phone]").send_keys("(415) 555-0170")
+        self.d.find_element(By.CSS_SELECTOR, "form#compose textarea#reply[name=body]").send_keys(text)
+        self.d.find_element(By.CSS_SELECTOR, "form#compose button#send").click()
+        self.wait_path(thread_path("+14155550170"))
+        record = WORLD.fake.wait_for(lambda r: r["body"] == text, 20, "the new message")
+        self.assertEqual(record["to"], "+14155550170", "a national number is normalized to E.164")
+        # To an opted-out number: refused with the reason.
+        self.go("/new")
+        self.d.find_element(By.ID, "phone").send_keys(BO)
+        self.d.find_element(By.ID, "reply").send_keys("Are you there?")
+        self.d.find_element(By.ID, "send").click()
+        self.wait_js("return document.readyState === 'complete' && !!document.querySelector('p.form-error[role=alert]')",
+                     "the refusal to text an opted-out number", PAGE_TIMEOUT)
+        self.assertEqual(self.nav_status(), 409, self.shown())
+        # Not a phone number.
+        self.go("/new")
+        self.d.find_element(By.ID, "phone").send_keys("12")
+        self.d.find_element(By.ID, "reply").send_keys("Hello")
+        self.d.find_element(By.ID, "send").click()
+        self.wait_js("return document.readyState === 'complete' && !!document.querySelector('p.form-error[role=alert]')",
+                     "the error for a number that is not one", PAGE_TIMEOUT)
+        self.assertEqual(self.nav_status(), 400, self.shown())
+        self.assertEqual(self.d.find_element(By.ID, "reply").get_property("value"), "Hello", "the text is kept after an error")
+
+    def test_messages_page(self):
+        self.go("/messages")
+        self.assertEqual(self.nav_status(), 200, self.shown())
+        self.assertTrue(self.js("return document.body.classList.contains('page-messages')"), self.shown())
+        filters = self.js("return [...document.querySelectorAll('nav.filters a.filter')].map(a => a.dataset.filter)")
+        for name in ("all", "delivered", "pending", "failed"):
+            self.assertIn(name, filters, f"nav.filters a.filter[data-filter={name}]")
+        rows = lambda: self.js("""return [...document.querySelectorAll('table#outbound tr.message[data-id]')].map(r => ({
+            id: r.dataset.id, text: r.innerText, badge: (r.querySelector('td.status .badge') || r.querySelector('td.status') || {}).className || '',
+            status: (r.querySelector('td.status') || {}).innerText || '',
+            reason: (r.querySelector('td.reason, .reason') || {}).innerText || null}))""")
+        marcus = [r for r in rows() if "Crown fitting" in r["text"]]
+        self.assertTrue(marcus, f"Marcus's undelivered confirmation request in table#outbound:{self.shown('#main')}")
+        self.assertIn("status-undelivered", marcus[0]["badge"], marcus[0])
+        self.assertTrue(marcus[0]["reason"] and "landline" in marcus[0]["reason"].lower(),
+                        f"a failed message says why in plain words (30006: a landline): {marcus[0]}")
+        if not self.d.find_elements(By.CSS_SELECTOR, "table#outbound tr.message td.reason"):
+            WORLD.note("/messages puts a failed message's reason in p.reason inside td.status; the contract says td.reason")
+        self.go("/messages?status=failed")
+        failed = rows()
+        self.assertTrue(any("Crown fitting" in r["text"] for r in failed), "the failed filter lists Marcus's message")
+        self.assertFalse([r for r in failed if "status-delivered" in r["badge"]], f"a delivered message under failed: {failed}")
+        self.go("/messages?status=delivered")
+        delivered = rows()
+        self.assertTrue(delivered, "the delivered filter lists the delivered messages")
+        self.assertFalse([r for r in delivered if "status-delivered" not in r["badge"]], f"not delivered under delivered: {delivered}")
+
+    def test_usage_page(self):
+        self.go("/usage")
+        self.assertEqual(self.nav_status(), 200, self.shown())
+        self.assertTrue(self.js("return document.body.classList.contains('page-usage')"), self.shown())
+        chart = self.js("""const svg = document.querySelector('section#usage svg#volume-chart');
+            return svg && {role: svg.getAttribute('role'), label: svg.getAttribute('aria-label'),
+                           bars: svg.querySelectorAll('rect.bar').length,
+                           titled: [...svg.querySelectorAll('rect.bar')].filter(b => b.querySelector('title')).length};""")
+        self.assertTrue(chart, f"section#usage svg#volume-chart:{self.shown('#main')}")
+        self.assertEqual(chart["role"], "img", chart)
+        self.assertTrue(chart["label"], chart)
+        self.assertEqual(chart["bars"], 30, f"one rect.bar a day for 30 days: {chart}")
+        self.assertEqual(chart["titled"], 30, f"each bar has a <title>: {chart}")
+        self.assertTrue(self.d.find_elements(By.CSS_SELECTOR, "section#usage dl"), "the figures in a dl")
+        codes = self.js("const t = document.querySelector('table#error-codes'); return t ? t.innerText : null")
+        self.assertTrue(codes and "30006" in codes, f"table#error-codes lists 30006 (Marcus's landline): {codes!r}")
+
+    def test_live_reconnects_after_restart(self):
+        """The server restarts under an open page: the page reconnects by itself and shows what
+        arrives afterwards, with no reload."""
+        self.go("/")
+        self.wait_live()
+        self.mark()
+        server = WORLD.main
+        stopping = time.time()
+        server.stop()
+        stop_seconds = time.time() - stopping
+        self.assertLess(stop_seconds, 10, f"SIGTERM with a live stream open took {stop_seconds:.1f} s to stop the server")
+        self.wait_js("return !(window.__eventSources || []).some(s => s.readyState === 1)",
+                     "the page's stream to notice the server went away", LIVE_TIMEOUT)
+        server.start()
+        phone, body = "+14155550169", f"Back online? {unique()}"
+        server.inbound(B1, phone, body)
+        self.wait_js("return !!document.querySelector(`#conversations li.conversation[data-phone='${arguments[0]}']`)",
+                     f"the text sent after the restart ({phone}) on the page, without reload", 20, "#list", phone)
+        self.assert_not_reloaded()
 
     # -- pages and headers -------------------------------------------------------------
 

@@ -100,8 +100,13 @@ struct InboxPagesController {
         let phone = try phone(context, business)
         // A live refresh shows what changed without marking it read: staff may not be looking.
         let refresh = request.headers[.init("X-Live-Refresh")!] == "1"
-        if !refresh { _ = try await store.markRead(businessID: business.id, phone: phone) }
-        return try await threadPage(request, session: session, business: business, phone: phone, draft: "", error: nil, status: .ok)
+        guard var summary = try await store.conversation(businessID: business.id, phone: phone) else { throw notFound() }
+        // Only a thread with something unread is written to: reading one is not a write.
+        if !refresh && summary.unreadCount > 0, try await store.markRead(businessID: business.id, phone: phone) {
+            summary.unreadCount = 0
+        }
+        return try await threadPage(
+            request, session: session, business: business, phone: phone, summary: summary, draft: "", error: nil, status: .ok)
     }
 
     struct SendForm: Decodable {
@@ -233,10 +238,11 @@ struct InboxPagesController {
     // MARK: Building pages
 
     func threadPage(
-        _ request: Request, session: StaffSession, business: Business, phone: String, draft: String, error: String?,
-        status: HTTPResponse.Status
+        _ request: Request, session: StaffSession, business: Business, phone: String, summary: ConversationSummary? = nil,
+        draft: String, error: String?, status: HTTPResponse.Status
     ) async throws -> Response {
-        guard let summary = try await store.conversation(businessID: business.id, phone: phone) else { throw notFound() }
+        let found = try await summary == nil ? store.conversation(businessID: business.id, phone: phone) : summary
+        guard let summary = found else { throw notFound() }
         let before = request.uri.queryParameters["before"].flatMap { Int64(String($0)) }.map(MessageID.init)
         async let page = store.threadPage(businessID: business.id, phone: phone, limit: Self.threadPageSize, before: before, now: now())
         async let ledger = store.consentEvents(businessID: business.id, phone: phone)
