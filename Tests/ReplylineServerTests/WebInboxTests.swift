@@ -380,4 +380,27 @@ struct WebInboxTests {
             #expect(usage.contains("<dt>Messages sent</dt><dd>1 (no plan limit)</dd>"))
         }
     }
+
+    @Test("A script marks the open thread read with the CSRF token in a header; without it nothing changes")
+    func markReadByScript() async throws {
+        let server = try await Self.server()
+        try await server.app.test(.router) { client in
+            try await client.text("Hello", sid: "SMr1")
+            var browser = WebBrowser()
+            _ = try await browser.signIn(client, email: "desk@clinic.example", password: Self.password)
+            let page = try await browser.get(client, "/conversations/%2B14155550100", headers: [.init("X-Live-Refresh")!: "1"])
+            let token = try #require(WebBrowser.token(page.html))
+            #expect(try await server.database.conversation(businessID: "clinic", phone: "+14155550100")?.unreadCount == 1)
+            func read(_ headers: HTTPFields) async throws -> HTTPResponse.Status {
+                var headers = headers
+                headers[.cookie] = browser.cookieHeader
+                return try await client.execute(uri: "/conversations/%2B14155550100/read", method: .post, headers: headers) { $0.status }
+            }
+            #expect(try await read([:]) == .forbidden)
+            #expect(try await read([.init("X-CSRF-Token")!: "forged"]) == .forbidden)
+            #expect(try await server.database.conversation(businessID: "clinic", phone: "+14155550100")?.unreadCount == 1)
+            #expect(try await read([.init("X-CSRF-Token")!: token]) == .noContent)
+            #expect(try await server.database.conversation(businessID: "clinic", phone: "+14155550100")?.unreadCount == 0)
+        }
+    }
 }

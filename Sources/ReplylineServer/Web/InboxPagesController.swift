@@ -25,6 +25,7 @@ struct InboxPagesController {
         group.get("/", use: inbox)
         group.get("conversations/{phone}", use: thread)
         group.post("conversations/{phone}/messages", use: send)
+        group.post("conversations/{phone}/read", use: read)
         group.post("conversations/{phone}/appointments/{id}", use: appointmentAction)
         group.post("conversations/{phone}/appointments", use: addAppointment)
         group.get("new", use: newMessage)
@@ -107,6 +108,13 @@ struct InboxPagesController {
         }
         return try await threadPage(
             request, session: session, business: business, phone: phone, summary: summary, draft: "", error: nil, status: .ok)
+    }
+
+    /// Marks a thread read: the page's script does when a text arrives in the thread on screen.
+    @Sendable func read(_ request: Request, context: APIContext) async throws -> Response {
+        let (_, business) = try signedIn(context)
+        guard try await store.markRead(businessID: business.id, phone: try phone(context, business)) else { throw notFound() }
+        return Response(status: .noContent)
     }
 
     struct SendForm: Decodable {

@@ -144,7 +144,7 @@ struct ReportsPagesController {
             let date = calendar.date(byAdding: .day, value: index, to: first)!
             let height = Int((Double(count) / Double(most) * 100).rounded())
             return Bar(
-                x: index * 20, y: 110 - height, height: height, label: "\(clock.day(date)): \(count) message\(count == 1 ? "" : "s")",
+                x: index * 20, y: 115 - height, height: height, label: "\(clock.day(date)): \(count) message\(count == 1 ? "" : "s")",
                 tick: index % 7 == 0 ? date.formatted(.dateTime.month(.abbreviated).day().locale(Locale(identifier: "en_US_POSIX"))) : nil)
         }
         let figures = try await usage

@@ -354,6 +354,7 @@
       const fresh = new DOMParser().parseFromString(await response.text(), 'text/html');
       if (fresh.body.classList.contains('page-login')) { stop(); return; }
       applyPage(fresh);
+      markOpenThreadRead();
     } catch (error) {
       // Offline or the server restarting: EventSource reconnects and we refresh then.
     } finally {
@@ -361,6 +362,20 @@
       if (again && !stopped) { again = false; scheduleRefresh(); }
     }
   }
+
+  // A text that arrives in the thread on screen has been seen: mark it read, as opening the
+  // thread would (a live refresh itself never does). Only while the tab is visible.
+  async function markOpenThreadRead() {
+    const current = $('#conversations li.conversation.current.unread');
+    const token = $('meta[name="csrf-token"]');
+    if (document.hidden || !current || !token || !$('#thread #messages')) return;
+    try {
+      await fetch(`${location.pathname}/read`, {
+        method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': token.content },
+      });
+    } catch (error) { /* the next refresh tries again */ }
+  }
+  document.addEventListener('visibilitychange', markOpenThreadRead);
 
   // The session expired or was signed out elsewhere: stop listening and say so.
   function stop() {
