@@ -59,8 +59,10 @@ extension PostgresStore {
         }
     }
 
-    public func createSession(tokenHash: String, staffID: String, csrfToken: String, now: Date) async throws {
+    public func createSession(tokenHash: String, staffID: String, csrfToken: String, lifetime: SessionLifetime, now: Date) async throws {
+        let (idle, old) = (now.addingTimeInterval(-lifetime.idle), now.addingTimeInterval(-lifetime.absolute))
         try await write { connection in
+            try await connection.run("DELETE FROM staff_sessions WHERE last_seen_at < \(idle) OR created_at < \(old)")
             try await connection.run(
                 """
                 INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, last_seen_at)

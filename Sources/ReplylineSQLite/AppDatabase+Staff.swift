@@ -63,8 +63,11 @@ extension AppDatabase {
         }
     }
 
-    public func createSession(tokenHash: String, staffID: String, csrfToken: String, now: Date) async throws {
+    public func createSession(tokenHash: String, staffID: String, csrfToken: String, lifetime: SessionLifetime, now: Date) async throws {
         try await write { db in
+            try db.execute(
+                sql: "DELETE FROM staff_sessions WHERE last_seen_at < ? OR created_at < ?",
+                arguments: [now.addingTimeInterval(-lifetime.idle), now.addingTimeInterval(-lifetime.absolute)])
             try db.execute(
                 sql: "INSERT INTO staff_sessions (token_hash, staff_id, csrf_token, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [tokenHash, staffID, csrfToken, now, now])

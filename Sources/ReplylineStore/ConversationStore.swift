@@ -127,8 +127,9 @@ public protocol ConversationStore: Sendable {
     func removeStaff(email: String) async throws -> Bool
     /// Sets an account's password hash and ends its sessions. False when there is none.
     func setStaffPassword(email: String, passwordHash: String) async throws -> Bool
-    /// Starts a session for `staffID`, keyed by a hash of the cookie's token.
-    func createSession(tokenHash: String, staffID: String, csrfToken: String, now: Date) async throws
+    /// Starts a session for `staffID`, keyed by a hash of the cookie's token, and forgets
+    /// sessions past `lifetime` that were never used again.
+    func createSession(tokenHash: String, staffID: String, csrfToken: String, lifetime: SessionLifetime, now: Date) async throws
     /// The live session with `tokenHash`, its last use written when older than
     /// `SessionLifetime.touchInterval`; nil, and the row deleted, once past `lifetime`.
     func session(tokenHash: String, lifetime: SessionLifetime, now: Date) async throws -> StaffSession?

@@ -185,9 +185,9 @@ final class UnavailableStore: ConversationStore {
         return try await base.setStaffPassword(email: email, passwordHash: passwordHash)
     }
 
-    func createSession(tokenHash: String, staffID: String, csrfToken: String, now: Date) async throws {
+    func createSession(tokenHash: String, staffID: String, csrfToken: String, lifetime: SessionLifetime, now: Date) async throws {
         try writable()
-        try await base.createSession(tokenHash: tokenHash, staffID: staffID, csrfToken: csrfToken, now: now)
+        try await base.createSession(tokenHash: tokenHash, staffID: staffID, csrfToken: csrfToken, lifetime: lifetime, now: now)
     }
 
     func session(tokenHash: String, lifetime: SessionLifetime, now: Date) async throws -> StaffSession? {

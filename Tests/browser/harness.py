@@ -125,6 +125,19 @@ def http_request(port, method, path, body=b"", headers=None, timeout=HTTP_TIMEOU
         conn.close()
 
 
+def probe_stream(port, path, jar, timeout=5):
+    """The status line and content type of a streaming response (its body is not read)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie_header(jar), "Accept": "text/event-stream"})
+        response = conn.getresponse()
+        return f"{response.status} {response.reason}, Content-Type {response.getheader('Content-Type')!r}"
+    except (OSError, http.client.HTTPException) as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        conn.close()
+
+
 def cookie_header(jar):
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 

@@ -144,6 +144,9 @@ class BrowserCase(unittest.TestCase):
 
     server_name = "main"
 
+    def shortDescription(self):
+        return None       # name tests by their method names in the report
+
     @property
     def w(self):
         return WORLD
@@ -210,8 +213,15 @@ class BrowserCase(unittest.TestCase):
 
     def wait_live(self):
         """Until the page's EventSource on /events is open (app.js connected)."""
-        self.wait_js("return (window.__eventSources || []).some(s => s.readyState === 1)",
-                     "the page's live stream (EventSource /events) to be open", PAGE_TIMEOUT)
+        script = "return (window.__eventSources || []).some(s => s.readyState === 1)"
+        try:
+            WebDriverWait(self.d, PAGE_TIMEOUT, poll_frequency=0.1).until(lambda d: d.execute_script(script))
+        except TimeoutException:
+            sources = self.js("return (window.__eventSources || []).map(s => [s.url, s.readyState])")
+            probe = harness.probe_stream(self.server.port, "/events", self.jar())
+            self.fail(f"expected the page's live stream (EventSource /events) to be open within {PAGE_TIMEOUT} s; "
+                      f"the page's EventSources (url, readyState): {sources}; GET /events with the page's cookie "
+                      f"answers: {probe}")
 
     def mark(self):
         self.js("window.__marker = 1")
@@ -479,15 +489,23 @@ class InboxTests(BrowserCase):
         self.assertIn("current", self.js(
             "const r = document.querySelector(`#conversations li.conversation[data-phone='${arguments[0]}']`);"
             "return r ? r.className : ''", phone).split(), "the open thread's row should have class current")
+        unread_before = self.title_unread()
         self.mark()
         body = f"Running 10 minutes late, sorry! ({unique()})"
         WORLD.main.inbound(B1, phone, body)
-        self.wait_js("""const all = document.querySelectorAll('#messages li.message');
+        self.wait_js("""const all = document.querySelectorAll('#messages li.message.inbound');
                         const last = all[all.length - 1];
-                        return last && last.classList.contains('inbound')
-                          && (last.querySelector('div.body') || {}).textContent === arguments[0];""",
+                        return last && (last.querySelector('div.body') || {}).textContent === arguments[0];""",
                      f"the new text {body!r} as the thread's last li.message.inbound, without reload",
                      LIVE_TIMEOUT, "#messages", body)
+        self.assert_not_reloaded()
+        # Read on screen: the page marks it read, so the counts come back to what they were.
+        self.wait_js("""const r = document.querySelector(`#conversations li.conversation[data-phone='${arguments[0]}']`);
+                        return r && !r.querySelector('span.unread-count') && !r.classList.contains('unread')
+                          && !document.title.startsWith(`(${arguments[1] + 1}) `);""",
+                     "the open thread's new text counted read (no unread mark on its row, the title's count unchanged)",
+                     LIVE_TIMEOUT, "#list", phone, unread_before)
+        self.assertEqual(self.title_unread(), unread_before, f"the title's unread count: {self.d.title!r}")
         self.assert_not_reloaded()
 
     def test_opt_out_shows_live_in_open_thread(self):

@@ -43,7 +43,8 @@ struct WebSessions: Sendable {
     /// sign-in is worth nothing after it.
     func start(_ account: StaffAccount) async throws -> Cookie {
         let token = Self.newToken()
-        try await store.createSession(tokenHash: Self.hash(token), staffID: account.id, csrfToken: Self.newToken(), now: now())
+        try await store.createSession(
+            tokenHash: Self.hash(token), staffID: account.id, csrfToken: Self.newToken(), lifetime: lifetime, now: now())
         return cookie(Self.cookieName, token, maxAge: Int(lifetime.absolute))
     }
 
