@@ -31,14 +31,18 @@ extension PostgresStore {
 
     public func inboxCounts(businessID: String) async throws -> InboxCounts {
         try await read { connection in
-            // Each count reads one partial index (migration v10).
+            // Each count reads at most `limit + 1` entries of one partial index (migration v10).
+            let limit = InboxCounts.limit + 1
             let unread = try await connection.row(
                 """
-                SELECT COUNT(*), COALESCE(SUM(unread_count), 0)::bigint FROM conversations
-                WHERE business_id = \(businessID) AND unread_count > 0
+                SELECT COUNT(*), COALESCE(SUM(unread_count), 0)::bigint FROM (
+                    SELECT unread_count FROM conversations WHERE business_id = \(businessID) AND unread_count > 0 LIMIT \(limit)
+                ) AS unread
                 """)
             let needsReply = try await connection.row(
-                "SELECT COUNT(*) FROM conversations WHERE business_id = \(businessID) AND needs_reply")
+                """
+                SELECT COUNT(*) FROM (SELECT 1 FROM conversations WHERE business_id = \(businessID) AND needs_reply LIMIT \(limit)) AS waiting
+                """)
             return InboxCounts(
                 unreadConversations: try unread?.get(0, as: Int.self) ?? 0, unreadMessages: try unread?.get(1, as: Int.self) ?? 0,
                 needsReply: try needsReply?.get(0, as: Int.self) ?? 0)

@@ -73,14 +73,17 @@ extension AppDatabase {
 
     public func inboxCounts(businessID: String) async throws -> InboxCounts {
         try await read { db in
-            // Each count reads one partial index (migration v10).
+            // Each count reads at most `limit + 1` entries of one partial index (migration v10).
             let unread = try Row.fetchOne(
                 db.cachedStatement(
-                    sql: "SELECT COUNT(*), COALESCE(SUM(unread_count), 0) FROM conversations WHERE business_id = ? AND unread_count > 0"),
-                arguments: [businessID])
+                    sql: """
+                        SELECT COUNT(*), COALESCE(SUM(unread_count), 0) FROM (
+                            SELECT unread_count FROM conversations WHERE business_id = ? AND unread_count > 0 LIMIT ?)
+                        """), arguments: [businessID, InboxCounts.limit + 1])
             let needsReply = try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT COUNT(*) FROM conversations WHERE business_id = ? AND needs_reply"), arguments: [businessID]
-            )
+                db.cachedStatement(
+                    sql: "SELECT COUNT(*) FROM (SELECT 1 FROM conversations WHERE business_id = ? AND needs_reply LIMIT ?)"),
+                arguments: [businessID, InboxCounts.limit + 1])
             return InboxCounts(
                 unreadConversations: unread?[0] ?? 0, unreadMessages: unread?[1] ?? 0, needsReply: needsReply ?? 0)
         }

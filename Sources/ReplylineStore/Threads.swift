@@ -67,8 +67,12 @@ public struct ConversationFilter: Sendable, Hashable {
 }
 
 /// What the inbox counts for a business: conversations with unread messages, those
-/// messages, and conversations waiting for a reply.
+/// messages, and conversations waiting for a reply. Counting stops past `limit`
+/// conversations, so a page costs the same however large the backlog: the counts are
+/// exact up to it, and a page shows "999+" beyond.
 public struct InboxCounts: Sendable, Hashable {
+    public static let limit = 999
+
     public var unreadConversations: Int
     public var unreadMessages: Int
     public var needsReply: Int
@@ -78,6 +82,9 @@ public struct InboxCounts: Sendable, Hashable {
         self.unreadMessages = unreadMessages
         self.needsReply = needsReply
     }
+
+    /// A count as a page shows it: exact up to `limit`, then "999+".
+    public static func text(_ count: Int) -> String { count > limit ? "\(limit)+" : String(count) }
 }
 
 extension Character {

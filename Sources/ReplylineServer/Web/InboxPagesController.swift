@@ -41,6 +41,8 @@ struct InboxPagesController {
         var rows: [ConversationRowView]
         var empty: String?
         var next: String?
+        /// The counts the page's chrome shows too, read once.
+        var counts: InboxCounts
     }
 
     struct ThreadView {
@@ -93,7 +95,10 @@ struct InboxPagesController {
         let (session, business) = try signedIn(context)
         let list = try await listView(request, business: business, current: nil)
         return pages.render(
-            "inbox", InboxView(page: try await chrome(session, business, title: "Inbox", body: "page-inbox", section: .inbox), list: list))
+            "inbox",
+            InboxView(
+                page: try await chrome(session, business, title: "Inbox", body: "page-inbox", section: .inbox, counts: list.counts),
+                list: list))
     }
 
     @Sendable func thread(_ request: Request, context: APIContext) async throws -> Response {
@@ -300,7 +305,8 @@ struct InboxPagesController {
         return pages.render(
             "inbox",
             InboxView(
-                page: try await chrome(session, business, title: name, body: "page-thread", section: .inbox), list: list, thread: thread,
+                page: try await chrome(session, business, title: name, body: "page-thread", section: .inbox, counts: list.counts),
+                list: list, thread: thread,
                 client: client),
             status: status)
     }
@@ -333,10 +339,11 @@ struct InboxPagesController {
         let filters = [
             FilterChipView(name: "all", label: "All", href: href("all"), current: current == "all", count: nil),
             FilterChipView(
-                name: "unread", label: "Unread", href: href("unread"), current: current == "unread", count: figures.unreadConversations),
+                name: "unread", label: "Unread", href: href("unread"), current: current == "unread",
+                count: Self.count(figures.unreadConversations)),
             FilterChipView(
                 name: "needs-reply", label: "Needs reply", href: href("needs-reply"), current: current == "needs-reply",
-                count: figures.needsReply),
+                count: Self.count(figures.needsReply)),
             FilterChipView(name: "opted-out", label: "Opted out", href: href("opted-out"), current: current == "opted-out", count: nil),
         ]
         var empty: String?
@@ -355,13 +362,15 @@ struct InboxPagesController {
             ? rows.last.map { _ in found[Self.pageSize - 1] }.map {
                 href(current, cursor: Cursor.encode(ConversationCursor(lastMessageAt: $0.lastMessageAt, id: $0.id)))
             } : nil
-        return ListView(filters: filters, search: search, filter: current, rows: Array(rows), empty: empty, next: next)
+        return ListView(filters: filters, search: search, filter: current, rows: Array(rows), empty: empty, next: next, counts: figures)
     }
 
-    func chrome(_ session: StaffSession, _ business: Business, title: String, body: String, section: PageFrame.Section) async throws
-        -> PageChrome
-    {
-        try await frame.chrome(session, business, title: title, body: body, section: section)
+    static func count(_ value: Int) -> String? { value > 0 ? InboxCounts.text(value) : nil }
+
+    func chrome(
+        _ session: StaffSession, _ business: Business, title: String, body: String, section: PageFrame.Section, counts: InboxCounts? = nil
+    ) async throws -> PageChrome {
+        try await frame.chrome(session, business, title: title, body: body, section: section, counts: counts)
     }
 
     func signedIn(_ context: APIContext) throws -> (StaffSession, Business) { try frame.signedIn(context) }

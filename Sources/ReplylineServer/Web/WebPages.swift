@@ -100,7 +100,8 @@ struct PageChrome {
         var businessName: String
         var email: String
         var csrfToken: String
-        var unread: Int
+        /// The unread total, nil when there is none.
+        var unread: String?
         var inbox: Bool
         var newMessage: Bool
         var messages: Bool
@@ -121,14 +122,19 @@ struct PageFrame {
 
     enum Section { case inbox, newMessage, messages, usage }
 
-    func chrome(_ session: StaffSession, _ business: Business, title: String, body: String, section: Section) async throws -> PageChrome {
-        let unread = try await store.inboxCounts(businessID: business.id).unreadMessages
+    /// - Parameter counts: the business's counts when the page has read them already.
+    func chrome(
+        _ session: StaffSession, _ business: Business, title: String, body: String, section: Section, counts: InboxCounts? = nil
+    ) async throws -> PageChrome {
+        let found = try await counts == nil ? store.inboxCounts(businessID: business.id) : counts
+        let unread = found?.unreadMessages ?? 0
         let name = business.rules.business.name
         return PageChrome(
-            title: (unread > 0 ? "(\(unread)) " : "") + "\(title) · \(name) · Replyline", bodyClass: body,
+            title: (unread > 0 ? "(\(InboxCounts.text(unread))) " : "") + "\(title) · \(name) · Replyline", bodyClass: body,
             stylesheet: pages.stylesheet.path, script: pages.script.path,
             signedIn: .init(
-                businessName: name, email: session.staff.email, csrfToken: session.csrfToken, unread: unread, inbox: section == .inbox,
+                businessName: name, email: session.staff.email, csrfToken: session.csrfToken,
+                unread: unread > 0 ? InboxCounts.text(unread) : nil, inbox: section == .inbox,
                 newMessage: section == .newMessage, messages: section == .messages, usage: section == .usage))
     }
 

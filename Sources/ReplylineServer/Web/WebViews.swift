@@ -105,7 +105,8 @@ struct FilterChipView {
     let label: String
     let href: String
     let current: Bool
-    let count: Int?
+    /// The chip's count as shown ("3", "999+"), nil when it has none or it is zero.
+    let count: String?
 }
 
 /// One item of a thread: a day separator or a message.
