@@ -403,4 +403,32 @@ struct WebInboxTests {
             #expect(try await server.database.conversation(businessID: "clinic", phone: "+14155550100")?.unreadCount == 0)
         }
     }
+
+    @Test("Behind a proxy on loopback the sign-in limit counts the address the proxy saw, not the proxy's")
+    func signInLimitBehindProxy() async throws {
+        let server = try await Self.server()
+        try await server.app.test(.live) { client in
+            func attempt(from address: String, password: String) async throws -> HTTPResponse.Status {
+                let login = try await client.execute(uri: "/login", method: .get) { $0 }
+                let html = String(buffer: login.body)
+                let cookie = try #require(login.headers[values: .setCookie].first).split(separator: ";")[0]
+                let body =
+                    "email=desk%40clinic.example&password=\(TestServer.formEscape(password))&csrf_token=\(WebBrowser.token(html) ?? "")"
+                return try await client.execute(
+                    uri: "/login", method: .post,
+                    headers: [
+                        .contentType: "application/x-www-form-urlencoded", .cookie: String(cookie),
+                        .init("X-Forwarded-For")!: "203.0.113.9, \(address)",
+                    ], body: ByteBuffer(string: body)
+                ) { $0.status }
+            }
+            for _ in 0..<5 { #expect(try await attempt(from: "198.51.100.1", password: "wrong password!") == .unauthorized) }
+            // The account is limited now; an address is limited with its own failures only.
+            #expect(try await attempt(from: "198.51.100.2", password: Self.password) == .tooManyRequests)
+            let failures = try await server.database.signInFailures(
+                keys: ["address:198.51.100.1", "address:198.51.100.2", "address:127.0.0.1"], since: .distantPast)
+            #expect(failures["address:198.51.100.1"]?.count == 5 && failures["address:198.51.100.2"] == nil)
+            #expect(failures["address:127.0.0.1"] == nil)
+        }
+    }
 }

@@ -7,6 +7,7 @@ fixed sleeps; a failure says what was expected and what the page showed.
 """
 import html.parser
 import re
+import shutil
 import time
 import unittest
 import urllib.parse
@@ -442,7 +443,6 @@ class InboxTests(BrowserCase):
             self.assertLessEqual(overflow, width + 1, f"the thread at {width} px scrolls sideways ({overflow} px wide)")
         self.set_viewport(1280, 800)
         if WORLD.update_docs:
-            import shutil
             shutil.copyfile(WORLD.screenshots / "thread-desktop.png", harness.ROOT / "docs" / "inbox.png")
             harness.log("copied thread-desktop.png to docs/inbox.png")
         for shot in shots:

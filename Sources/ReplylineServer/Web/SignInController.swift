@@ -55,7 +55,7 @@ struct SignInController {
         guard !email.isEmpty, let password = form.password, !password.isEmpty else {
             return page(next: next, email: email, error: "Enter your email and your password.", status: .badRequest)
         }
-        let keys = ["email:" + email, "address:" + context.clientAddress]
+        let keys = ["email:" + email, "address:" + Self.clientAddress(request, context)]
         let at = now()
         do {
             let failures = try await store.signInFailures(keys: keys, since: at.addingTimeInterval(-SignInLimit.window))
@@ -107,6 +107,17 @@ struct SignInController {
             status: status)
         response.setCookie(sessions.cookie(WebSessions.signInCookieName, token, maxAge: 3600))
         return response
+    }
+
+    /// The address a sign-in comes from. Behind a proxy on this machine (deploy/'s nginx and
+    /// Caddy) every request comes from loopback: then it is the last `X-Forwarded-For` entry,
+    /// the one the proxy added (earlier ones are the client's to write).
+    static func clientAddress(_ request: Request, _ context: APIContext) -> String {
+        let peer = context.clientAddress
+        guard peer.hasPrefix("127.") || peer == "::1", let forwarded = request.headers[.init("X-Forwarded-For")!],
+            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty, last.count <= 45
+        else { return peer }
+        return last
     }
 
     static func redirect(_ location: String) -> Response {
