@@ -4,44 +4,50 @@ import ReplylineCore
 import ReplylineProviders
 import ReplylineStore
 
-/// Times as a front desk reads them, in the business's time zone.
+/// Times as a front desk reads them, in the business's time zone. Made once a page: its
+/// calendar and formats are built once, not for every time shown.
 struct WebClock {
     let timeZone: TimeZone
     let now: Date
+    private let calendar: Calendar
+    private let timeStyle: Date.FormatStyle
+    private let dayStyle: Date.FormatStyle
+    private let dayWithYearStyle: Date.FormatStyle
+    private let weekdayStyle: Date.FormatStyle
+    private let dateStyle: Date.FormatStyle
 
-    private var locale: Locale { Locale(identifier: "en_US_POSIX") }
-
-    func time(_ date: Date) -> String {
-        date.formatted(Date.FormatStyle(date: .omitted, time: .shortened, locale: locale, timeZone: timeZone))
+    init(timeZone: TimeZone, now: Date) {
+        self.timeZone = timeZone
+        self.now = now
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        self.calendar = calendar
+        let locale = Locale(identifier: "en_US_POSIX")
+        let base = Date.FormatStyle(locale: locale, timeZone: timeZone)
+        timeStyle = Date.FormatStyle(date: .omitted, time: .shortened, locale: locale, timeZone: timeZone)
+        dayStyle = base.weekday(.abbreviated).month(.abbreviated).day()
+        dayWithYearStyle = dayStyle.year()
+        weekdayStyle = base.weekday(.abbreviated)
+        dateStyle = base.month(.abbreviated).day()
     }
+
+    func time(_ date: Date) -> String { date.formatted(timeStyle) }
 
     /// "Tue, Apr 16", with the year when it is not this year.
     func day(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        var style = Date.FormatStyle(locale: locale, timeZone: timeZone).weekday(.abbreviated).month(.abbreviated).day()
-        if calendar.component(.year, from: date) != calendar.component(.year, from: now) { style = style.year() }
-        return date.formatted(style)
+        date.formatted(calendar.component(.year, from: date) == calendar.component(.year, from: now) ? dayStyle : dayWithYearStyle)
     }
 
     /// A list row's time: the time today, the weekday within a week, else the date.
     func short(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
         if calendar.isDate(date, inSameDayAs: now) { return time(date) }
-        if now.timeIntervalSince(date) < 6 * 86400, date <= now {
-            return date.formatted(Date.FormatStyle(locale: locale, timeZone: timeZone).weekday(.abbreviated))
-        }
-        return date.formatted(Date.FormatStyle(locale: locale, timeZone: timeZone).month(.abbreviated).day())
+        if now.timeIntervalSince(date) < 6 * 86400, date <= now { return date.formatted(weekdayStyle) }
+        return date.formatted(dateStyle)
     }
 
     func full(_ date: Date) -> String { day(date) + " " + time(date) }
 
-    func sameDay(_ a: Date, _ b: Date) -> Bool {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        return calendar.isDate(a, inSameDayAs: b)
-    }
+    func sameDay(_ a: Date, _ b: Date) -> Bool { calendar.isDate(a, inSameDayAs: b) }
 
     static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
 }
