@@ -257,6 +257,7 @@ struct WebInboxTests {
             #expect(stored.kind == .manual && stored.body == "We open at 9.\nSee you!")
             #expect(try await browser.get(client, "/conversations/%2B14155550100").html.contains("We open at 9."))
 
+            #expect(thread.html.contains(#"<h2 id="client-title">+1 415 555 0100</h2>"#))
             let optedOut = try await browser.get(client, "/conversations/%2B14155550199")
             #expect(optedOut.html.contains(#"<div class="banner opted-out" role="status">Opted out by texting STOP"#))
             #expect(optedOut.html.contains(#"<button id="send" type="submit" disabled>"#))
@@ -282,6 +283,12 @@ struct WebInboxTests {
                 return html.components(separatedBy: #"data-phone=""#).dropFirst().map { String($0.prefix { $0 != "\"" }) }
             }
             #expect(try await phones("/").count == 3)
+            let home = try await browser.get(client, "/").html
+            #expect(home.contains(#"<span class="name">+1 415 555 0100</span>"#))
+            #expect(
+                home.contains(
+                    #"<a class="filter" data-filter="needs-reply" href="/?filter=needs-reply">Needs reply <span class="count">2</span></a>"#
+                ))
             #expect(try await phones("/?filter=opted-out") == ["+14155550199"])
             #expect(try await phones("/?filter=needs-reply").sorted() == ["+12125550123", "+14155550100"])
             #expect(try await phones("/?q=PARKING") == ["+14155550100"])
@@ -291,8 +298,10 @@ struct WebInboxTests {
             #expect(try await phones("/?q=a%25e") == [])
             let empty = try await browser.get(client, "/?q=nothing+like+this").html
             #expect(empty.contains("No conversations match"))
-            let home = try await browser.get(client, "/").html
+            // Three conversations have something unread: the title, the header and the chip agree.
             #expect(home.contains("<title>(3) Inbox · Bright Smile Dental · Replyline</title>"))
+            #expect(home.contains(#"<span class="count" aria-label="3 unread">3</span>"#))
+            #expect(home.contains(#"data-filter="unread" href="/?filter=unread">Unread <span class="count">3</span>"#))
         }
     }
 

@@ -127,7 +127,8 @@ struct PageFrame {
         _ session: StaffSession, _ business: Business, title: String, body: String, section: Section, counts: InboxCounts? = nil
     ) async throws -> PageChrome {
         let found = try await counts == nil ? store.inboxCounts(businessID: business.id) : counts
-        let unread = found?.unreadMessages ?? 0
+        // Conversations with something unread, as the Unread filter counts them: one figure everywhere.
+        let unread = found?.unreadConversations ?? 0
         let name = business.rules.business.name
         return PageChrome(
             title: (unread > 0 ? "(\(InboxCounts.text(unread))) " : "") + "\(title) · \(name) · Replyline", bodyClass: body,

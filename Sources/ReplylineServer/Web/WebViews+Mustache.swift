@@ -8,18 +8,18 @@ import Mustache
 extension ConversationRowView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "phone": phone
-        case "href": href
-        case "name": name
-        case "at": at
-        case "atText": atText
-        case "unreadCount": unreadCount
-        case "unread": unread
-        case "preview": preview
-        case "needsReply": needsReply
-        case "optedOut": optedOut
-        case "current": current
-        case "classes": classes
+        case "phone": self.phone
+        case "href": self.href
+        case "name": self.name
+        case "at": self.at
+        case "atText": self.atText
+        case "unreadCount": self.unreadCount
+        case "unread": self.unread
+        case "preview": self.preview
+        case "needsReply": self.needsReply
+        case "optedOut": self.optedOut
+        case "current": self.current
+        case "classes": self.classes
         default: nil
         }
     }
@@ -28,11 +28,11 @@ extension ConversationRowView: MustacheParent {
 extension FilterChipView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "name": name
-        case "label": label
-        case "href": href
-        case "current": current
-        case "count": count
+        case "name": self.name
+        case "label": self.label
+        case "href": self.href
+        case "current": self.current
+        case "count": self.count
         default: nil
         }
     }
@@ -41,8 +41,8 @@ extension FilterChipView: MustacheParent {
 extension ThreadItemView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "day": day
-        case "message": message
+        case "day": self.day
+        case "message": self.message
         default: nil
         }
     }
@@ -51,9 +51,9 @@ extension ThreadItemView: MustacheParent {
 extension MessageView.Media: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "url": url
-        case "image": image
-        case "label": label
+        case "url": self.url
+        case "image": self.image
+        case "label": self.label
         default: nil
         }
     }
@@ -62,10 +62,10 @@ extension MessageView.Media: MustacheParent {
 extension MessageView.HistoryEntry: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "status": status
-        case "at": at
-        case "atText": atText
-        case "errorCode": errorCode
+        case "status": self.status
+        case "at": self.at
+        case "atText": self.atText
+        case "errorCode": self.errorCode
         default: nil
         }
     }
@@ -74,18 +74,18 @@ extension MessageView.HistoryEntry: MustacheParent {
 extension MessageView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "id": id
-        case "inbound": inbound
-        case "direction": direction
-        case "body": body
-        case "at": at
-        case "atText": atText
-        case "media": media
-        case "status": status
-        case "statusLabel": statusLabel
-        case "history": history
-        case "errorHelp": errorHelp
-        case "held": held
+        case "id": self.id
+        case "inbound": self.inbound
+        case "direction": self.direction
+        case "body": self.body
+        case "at": self.at
+        case "atText": self.atText
+        case "media": self.media
+        case "status": self.status
+        case "statusLabel": self.statusLabel
+        case "history": self.history
+        case "errorHelp": self.errorHelp
+        case "held": self.held
         default: nil
         }
     }
@@ -94,8 +94,8 @@ extension MessageView: MustacheParent {
 extension AppointmentView.Action: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "value": value
-        case "label": label
+        case "value": self.value
+        case "label": self.label
         default: nil
         }
     }
@@ -104,15 +104,15 @@ extension AppointmentView.Action: MustacheParent {
 extension AppointmentView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "id": id
-        case "service": service
-        case "at": at
-        case "atText": atText
-        case "state": state
-        case "stateLabel": stateLabel
-        case "actionPath": actionPath
-        case "actions": actions
-        case "hasActions": hasActions
+        case "id": self.id
+        case "service": self.service
+        case "at": self.at
+        case "atText": self.atText
+        case "state": self.state
+        case "stateLabel": self.stateLabel
+        case "actionPath": self.actionPath
+        case "actions": self.actions
+        case "hasActions": self.hasActions
         default: nil
         }
     }
@@ -121,9 +121,9 @@ extension AppointmentView: MustacheParent {
 extension ConsentEntryView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "text": text
-        case "at": at
-        case "atText": atText
+        case "text": self.text
+        case "at": self.at
+        case "atText": self.atText
         default: nil
         }
     }
@@ -132,8 +132,8 @@ extension ConsentEntryView: MustacheParent {
 extension WebPages.ErrorView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "page": page
-        case "message": message
+        case "page": self.page
+        case "message": self.message
         default: nil
         }
     }
@@ -142,11 +142,11 @@ extension WebPages.ErrorView: MustacheParent {
 extension PageChrome: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "title": title
-        case "bodyClass": bodyClass
-        case "stylesheet": stylesheet
-        case "script": script
-        case "signedIn": signedIn
+        case "title": self.title
+        case "bodyClass": self.bodyClass
+        case "stylesheet": self.stylesheet
+        case "script": self.script
+        case "signedIn": self.signedIn
         default: nil
         }
     }
@@ -155,14 +155,14 @@ extension PageChrome: MustacheParent {
 extension PageChrome.SignedIn: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "businessName": businessName
-        case "email": email
-        case "csrfToken": csrfToken
-        case "unread": unread
-        case "inbox": inbox
-        case "newMessage": newMessage
-        case "messages": messages
-        case "usage": usage
+        case "businessName": self.businessName
+        case "email": self.email
+        case "csrfToken": self.csrfToken
+        case "unread": self.unread
+        case "inbox": self.inbox
+        case "newMessage": self.newMessage
+        case "messages": self.messages
+        case "usage": self.usage
         default: nil
         }
     }
@@ -171,12 +171,12 @@ extension PageChrome.SignedIn: MustacheParent {
 extension InboxPagesController.ListView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "filters": filters
-        case "search": search
-        case "filter": filter
-        case "rows": rows
-        case "empty": empty
-        case "next": next
+        case "filters": self.filters
+        case "search": self.search
+        case "filter": self.filter
+        case "rows": self.rows
+        case "empty": self.empty
+        case "next": self.next
         default: nil
         }
     }
@@ -185,20 +185,20 @@ extension InboxPagesController.ListView: MustacheParent {
 extension InboxPagesController.ThreadView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "title": title
-        case "phone": phone
-        case "phoneText": phoneText
-        case "older": older
-        case "items": items
-        case "optedOut": optedOut
-        case "composeAction": composeAction
-        case "canSend": canSend
-        case "draft": draft
-        case "error": error
-        case "notice": notice
-        case "segments": segments
-        case "quickReplies": quickReplies
-        case "hasQuickReplies": hasQuickReplies
+        case "title": self.title
+        case "phone": self.phone
+        case "phoneText": self.phoneText
+        case "older": self.older
+        case "items": self.items
+        case "optedOut": self.optedOut
+        case "composeAction": self.composeAction
+        case "canSend": self.canSend
+        case "draft": self.draft
+        case "error": self.error
+        case "notice": self.notice
+        case "segments": self.segments
+        case "quickReplies": self.quickReplies
+        case "hasQuickReplies": self.hasQuickReplies
         default: nil
         }
     }
@@ -207,15 +207,15 @@ extension InboxPagesController.ThreadView: MustacheParent {
 extension InboxPagesController.ClientView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "name": name
-        case "phoneText": phoneText
-        case "consent": consent
-        case "consentLabel": consentLabel
-        case "ledger": ledger
-        case "appointments": appointments
-        case "hasAppointments": hasAppointments
-        case "newAppointmentAction": newAppointmentAction
-        case "timeZone": timeZone
+        case "name": self.name
+        case "phoneText": self.phoneText
+        case "consent": self.consent
+        case "consentLabel": self.consentLabel
+        case "ledger": self.ledger
+        case "appointments": self.appointments
+        case "hasAppointments": self.hasAppointments
+        case "newAppointmentAction": self.newAppointmentAction
+        case "timeZone": self.timeZone
         default: nil
         }
     }
@@ -224,10 +224,10 @@ extension InboxPagesController.ClientView: MustacheParent {
 extension InboxPagesController.InboxView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "page": page
-        case "list": list
-        case "thread": thread
-        case "client": client
+        case "page": self.page
+        case "list": self.list
+        case "thread": self.thread
+        case "client": self.client
         default: nil
         }
     }
@@ -236,11 +236,11 @@ extension InboxPagesController.InboxView: MustacheParent {
 extension InboxPagesController.NewMessageView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "page": page
-        case "phone": phone
-        case "body": body
-        case "error": error
-        case "segments": segments
+        case "page": self.page
+        case "phone": self.phone
+        case "body": self.body
+        case "error": self.error
+        case "segments": self.segments
         default: nil
         }
     }
@@ -249,15 +249,15 @@ extension InboxPagesController.NewMessageView: MustacheParent {
 extension ReportsPagesController.MessageRow: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "id": id
-        case "href": href
-        case "contact": contact
-        case "body": body
-        case "at": at
-        case "atText": atText
-        case "status": status
-        case "statusLabel": statusLabel
-        case "reason": reason
+        case "id": self.id
+        case "href": self.href
+        case "contact": self.contact
+        case "body": self.body
+        case "at": self.at
+        case "atText": self.atText
+        case "status": self.status
+        case "statusLabel": self.statusLabel
+        case "reason": self.reason
         default: nil
         }
     }
@@ -266,11 +266,11 @@ extension ReportsPagesController.MessageRow: MustacheParent {
 extension ReportsPagesController.MessagesView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "page": page
-        case "filters": filters
-        case "rows": rows
-        case "empty": empty
-        case "next": next
+        case "page": self.page
+        case "filters": self.filters
+        case "rows": self.rows
+        case "empty": self.empty
+        case "next": self.next
         default: nil
         }
     }
@@ -279,8 +279,8 @@ extension ReportsPagesController.MessagesView: MustacheParent {
 extension ReportsPagesController.Figure: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "label": label
-        case "value": value
+        case "label": self.label
+        case "value": self.value
         default: nil
         }
     }
@@ -289,11 +289,11 @@ extension ReportsPagesController.Figure: MustacheParent {
 extension ReportsPagesController.Bar: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "x": x
-        case "y": y
-        case "height": height
-        case "label": label
-        case "tick": tick
+        case "x": self.x
+        case "y": self.y
+        case "height": self.height
+        case "label": self.label
+        case "tick": self.tick
         default: nil
         }
     }
@@ -302,9 +302,9 @@ extension ReportsPagesController.Bar: MustacheParent {
 extension ReportsPagesController.ErrorRow: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "code": code
-        case "count": count
-        case "meaning": meaning
+        case "code": self.code
+        case "count": self.count
+        case "meaning": self.meaning
         default: nil
         }
     }
@@ -313,15 +313,15 @@ extension ReportsPagesController.ErrorRow: MustacheParent {
 extension ReportsPagesController.UsageView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "page": page
-        case "month": month
-        case "figures": figures
-        case "rates": rates
-        case "bars": bars
-        case "chartLabel": chartLabel
-        case "chartMax": chartMax
-        case "errors": errors
-        case "noErrors": noErrors
+        case "page": self.page
+        case "month": self.month
+        case "figures": self.figures
+        case "rates": self.rates
+        case "bars": self.bars
+        case "chartLabel": self.chartLabel
+        case "chartMax": self.chartMax
+        case "errors": self.errors
+        case "noErrors": self.noErrors
         default: nil
         }
     }
@@ -330,11 +330,11 @@ extension ReportsPagesController.UsageView: MustacheParent {
 extension SignInController.SignInView: MustacheParent {
     func child(named name: String) -> Any? {
         switch name {
-        case "page": page
-        case "csrfToken": csrfToken
-        case "next": next
-        case "email": email
-        case "error": error
+        case "page": self.page
+        case "csrfToken": self.csrfToken
+        case "next": self.next
+        case "email": self.email
+        case "error": self.error
         default: nil
         }
     }
