@@ -19,10 +19,15 @@ public final class PostgresStore: ConversationStore {
     let location: PostgresLocation
     let running: Task<Void, Never>
     let inbound = InboundCommitter()
+    /// The inbox events every instance NOTIFYs, fed by `listening` (see `inboxEvents`).
+    let eventHub: InboxEventHub
+    let inboxChannel: String
+    let listening: Task<Void, Never>
     static let logger = Logger(label: "replyline.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// Connects to `location`, checks that the server answers, and applies the migrations
-    /// that are missing (one instance at a time, under an advisory lock).
+    /// Connects to `location`, checks that the server answers, applies the migrations that
+    /// are missing (one instance at a time, under an advisory lock), and listens for the
+    /// inbox events of every instance on a connection of its own.
     /// - Parameters:
     ///   - schema: the schema to use instead of the user's default (tests use one each).
     ///   - connections: the most connections this instance opens.
@@ -34,31 +39,52 @@ public final class PostgresStore: ConversationStore {
         self.location = location
         self.connectionWait = connectionWait
         // One connection first: an unreachable server or a refused login is an error with
-        // its cause now, rather than a pool retrying in the background.
+        // its cause now, rather than a pool retrying in the background. It then listens.
+        let listenerConfiguration: PostgresConnection.Configuration
+        let first: PostgresConnection
         do {
-            let probe = try await PostgresConnection.connect(
-                configuration: location.connectionConfiguration(schema: schema), id: 0, logger: Self.logger)
-            try await probe.close()
+            listenerConfiguration = try location.connectionConfiguration(schema: schema)
+            first = try await PostgresConnection.connect(configuration: listenerConfiguration, id: 0, logger: Self.logger)
         } catch {
             throw Self.unavailable(error, at: location) ?? error
         }
         let client = PostgresClient(configuration: location.clientConfiguration(connections: connections, schema: schema))
         self.client = client
         running = Task { await client.run() }
+        // Events are delivered from the moment this returns: the LISTEN is in place first.
+        let channel = Self.inboxChannel(schema: schema)
+        let hub = InboxEventHub()
+        inboxChannel = channel
+        eventHub = hub
+        var listening: Task<Void, Never>?
+        await withCheckedContinuation { (ready: CheckedContinuation<Void, Never>) in
+            let once = Once { ready.resume() }
+            listening = Task {
+                await Self.listenForInboxEvents(
+                    on: first, configuration: listenerConfiguration, channel: channel, hub: hub, listening: { once() })
+            }
+        }
+        self.listening = listening!
         do {
             try await migrate(creatingSchema: schema)
         } catch {
             running.cancel()
+            self.listening.cancel()
             throw error
         }
     }
 
-    deinit { running.cancel() }
+    deinit {
+        running.cancel()
+        listening.cancel()
+    }
 
-    /// Closes the pool's connections.
+    /// Closes the pool's connections and the listening one.
     public func close() async {
         running.cancel()
+        listening.cancel()
         _ = await running.value
+        _ = await listening.value
     }
 
     static func quoted(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
