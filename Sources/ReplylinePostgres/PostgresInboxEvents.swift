@@ -4,9 +4,24 @@ import ReplylineStore
 import Synchronization
 
 extension PostgresStore {
-    /// The business's inbox events from every instance on this database (see `listenForInboxEvents`).
-    public func inboxEvents(businessID: String) -> InboxEventSubscription {
-        eventHub.subscribe(businessID: businessID)
+    /// The business's inbox events from every instance on this database. The first call
+    /// starts listening (see `listenForInboxEvents`) and returns once the LISTEN is in place,
+    /// or has failed while the database is away.
+    public func inboxEvents(businessID: String) async -> InboxEventSubscription {
+        let subscription = eventHub.subscribe(businessID: businessID)
+        let ready = listener.withLock { listener in
+            if let ready = listener.ready { return ready }
+            let (listening, signal) = AsyncStream.makeStream(of: Void.self)
+            listener.listening = Task { [listenerConfiguration, inboxChannel, eventHub] in
+                await Self.listenForInboxEvents(
+                    configuration: listenerConfiguration, channel: inboxChannel, hub: eventHub, listening: { signal.finish() })
+            }
+            let ready = Task { for await _ in listening {} }
+            listener.ready = ready
+            return ready
+        }
+        await ready.value
+        return subscription
     }
 
     /// The NOTIFY channel of this store's schema: one channel per database would mix the
@@ -34,25 +49,17 @@ extension PostgresStore {
         _ = try await connection.rows(NotifyInboxStatement(channel: channel, payloads: events.map(\.payload)))
     }
 
-    /// Listens on `channel` and publishes what arrives into `hub` until cancelled, first on
-    /// `connection`, then on a new connection each time one is lost: after half a second,
-    /// doubling up to five while the database stays away. `listening` is called once, when
-    /// the first LISTEN is in place or has failed.
+    /// Listens on `channel` on a connection of its own and publishes what arrives into `hub`
+    /// until cancelled, connecting again each time the connection is lost: after half a
+    /// second, doubling up to five while the database stays away. `listening` is called
+    /// when a LISTEN is in place or an attempt failed.
     static func listenForInboxEvents(
-        on connection: PostgresConnection?, configuration: PostgresConnection.Configuration, channel: String, hub: InboxEventHub,
-        listening: @escaping @Sendable () -> Void
+        configuration: PostgresConnection.Configuration, channel: String, hub: InboxEventHub, listening: @Sendable () -> Void
     ) async {
-        var next = connection
         var delay = Duration.milliseconds(500)
         while !Task.isCancelled {
             do {
-                let current: PostgresConnection
-                if let connection = next {
-                    current = connection
-                    next = nil
-                } else {
-                    current = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
-                }
+                let current = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
                 do {
                     try await current.listen(on: channel) { notifications in
                         listening()
@@ -92,19 +99,4 @@ struct NotifyInboxStatement: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws {}
-}
-
-/// Runs an action once, whichever of several callers comes first.
-final class Once: Sendable {
-    private let action: Mutex<(@Sendable () -> Void)?>
-
-    init(_ action: @escaping @Sendable () -> Void) { self.action = Mutex(action) }
-
-    func callAsFunction() {
-        let action = self.action.withLock { action in
-            defer { action = nil }
-            return action
-        }
-        action?()
-    }
 }

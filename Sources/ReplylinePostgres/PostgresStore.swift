@@ -19,15 +19,16 @@ public final class PostgresStore: ConversationStore {
     let location: PostgresLocation
     let running: Task<Void, Never>
     let inbound = InboundCommitter()
-    /// The inbox events every instance NOTIFYs, fed by `listening` (see `inboxEvents`).
-    let eventHub: InboxEventHub
+    /// The inbox events every instance NOTIFYs, fed from the first `inboxEvents` on by a
+    /// connection of its own that listens.
+    let eventHub = InboxEventHub()
     let inboxChannel: String
-    let listening: Task<Void, Never>
+    let listenerConfiguration: PostgresConnection.Configuration
+    let listener = Mutex<(listening: Task<Void, Never>?, ready: Task<Void, Never>?)>((nil, nil))
     static let logger = Logger(label: "replyline.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// Connects to `location`, checks that the server answers, applies the migrations that
-    /// are missing (one instance at a time, under an advisory lock), and listens for the
-    /// inbox events of every instance on a connection of its own.
+    /// Connects to `location`, checks that the server answers, and applies the migrations
+    /// that are missing (one instance at a time, under an advisory lock).
     /// - Parameters:
     ///   - schema: the schema to use instead of the user's default (tests use one each).
     ///   - connections: the most connections this instance opens.
@@ -38,53 +39,39 @@ public final class PostgresStore: ConversationStore {
     ) async throws {
         self.location = location
         self.connectionWait = connectionWait
+        inboxChannel = Self.inboxChannel(schema: schema)
         // One connection first: an unreachable server or a refused login is an error with
-        // its cause now, rather than a pool retrying in the background. It then listens.
-        let listenerConfiguration: PostgresConnection.Configuration
-        let first: PostgresConnection
+        // its cause now, rather than a pool retrying in the background.
         do {
             listenerConfiguration = try location.connectionConfiguration(schema: schema)
-            first = try await PostgresConnection.connect(configuration: listenerConfiguration, id: 0, logger: Self.logger)
+            let probe = try await PostgresConnection.connect(configuration: listenerConfiguration, id: 0, logger: Self.logger)
+            try await probe.close()
         } catch {
             throw Self.unavailable(error, at: location) ?? error
         }
         let client = PostgresClient(configuration: location.clientConfiguration(connections: connections, schema: schema))
         self.client = client
         running = Task { await client.run() }
-        // Events are delivered from the moment this returns: the LISTEN is in place first.
-        let channel = Self.inboxChannel(schema: schema)
-        let hub = InboxEventHub()
-        inboxChannel = channel
-        eventHub = hub
-        var listening: Task<Void, Never>?
-        await withCheckedContinuation { (ready: CheckedContinuation<Void, Never>) in
-            let once = Once { ready.resume() }
-            listening = Task {
-                await Self.listenForInboxEvents(
-                    on: first, configuration: listenerConfiguration, channel: channel, hub: hub, listening: { once() })
-            }
-        }
-        self.listening = listening!
         do {
             try await migrate(creatingSchema: schema)
         } catch {
             running.cancel()
-            self.listening.cancel()
             throw error
         }
     }
 
     deinit {
         running.cancel()
-        listening.cancel()
+        listener.withLock { $0.listening?.cancel() }
     }
 
-    /// Closes the pool's connections and the listening one.
+    /// Closes the pool's connections, and the listening one if there is one.
     public func close() async {
         running.cancel()
-        listening.cancel()
+        let listening = listener.withLock { $0.listening }
+        listening?.cancel()
         _ = await running.value
-        _ = await listening.value
+        _ = await listening?.value
     }
 
     static func quoted(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }

@@ -132,7 +132,7 @@ public protocol ConversationStore: Sendable {
 
     /// The business's inbox events from now on, each published once its change has
     /// committed (on PostgreSQL, the changes of every instance on the database).
-    func inboxEvents(businessID: String) -> InboxEventSubscription
+    func inboxEvents(businessID: String) async -> InboxEventSubscription
 }
 
 extension ConversationStore {

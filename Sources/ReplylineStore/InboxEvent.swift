@@ -82,7 +82,7 @@ extension StoredMessage {
 
 extension ConversationStore {
     /// A store without live events: the subscription never yields.
-    public func inboxEvents(businessID: String) -> InboxEventSubscription {
+    public func inboxEvents(businessID: String) async -> InboxEventSubscription {
         InboxEventHub().subscribe(businessID: businessID)
     }
 }

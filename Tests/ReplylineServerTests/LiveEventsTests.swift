@@ -21,8 +21,8 @@ final class EventRecorder: Sendable {
     let events = Events()
     let task: Task<Void, Never>
 
-    init(_ store: any ConversationStore, businessID: String) {
-        let subscription = store.inboxEvents(businessID: businessID)
+    init(_ store: any ConversationStore, businessID: String) async {
+        let subscription = await store.inboxEvents(businessID: businessID)
         task = Task { [events] in
             for await batch in subscription { events.list.withLock { $0 += batch.map(\.event) } }
         }
@@ -75,8 +75,8 @@ struct LiveEventsTests {
     @Test("Each change reaches its business's subscribers once, after it commits, and never another business's")
     func perBusiness() async throws {
         let server = try await Self.server()
-        let clinic = EventRecorder(server.database, businessID: "clinic")
-        let salon = EventRecorder(server.database, businessID: "salon")
+        let clinic = await EventRecorder(server.database, businessID: "clinic")
+        let salon = await EventRecorder(server.database, businessID: "salon")
         try await server.app.test(.router) { client in
             try await client.text("Hello", sid: Self.sid(1))
             try await client.text("Hello", sid: Self.sid(1))  // a retry: nothing changes, nothing is published
@@ -101,7 +101,7 @@ struct LiveEventsTests {
     @Test("An appointment booked or moved through the API is a change to its contact's thread")
     func appointments() async throws {
         let server = try await Self.server()
-        let clinic = EventRecorder(server.database, businessID: "clinic")
+        let clinic = await EventRecorder(server.database, businessID: "clinic")
         try await server.app.test(.router) { client in
             let booked = try await client.json(.post, "/api/v1/appointments", body: OutboundTests.booking)
             let id = try #require(booked.json["id"] as? String)
@@ -115,7 +115,7 @@ struct LiveEventsTests {
     func stream() async throws {
         let server = try await Self.server()
         let live = LiveEvents(store: server.database, keepAlive: .milliseconds(50), gathering: .zero)
-        let response = live.eventStream(businessID: "clinic")
+        let response = await live.eventStream(businessID: "clinic")
         #expect(response.headers[.contentType] == "text/event-stream; charset=utf-8")
         #expect(response.headers[.cacheControl] == "no-store")
         let written = RecordingBodyWriter.Written()
@@ -152,7 +152,7 @@ struct LiveEventsTests {
         let server = try await Self.server()
         let live = LiveEvents(store: server.database)
         let router = Router()
-        router.get("events") { _, _ in live.eventStream(businessID: "clinic") }
+        router.get("events") { _, _ in await live.eventStream(businessID: "clinic") }
         let port = Mutex<Int?>(nil)
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),

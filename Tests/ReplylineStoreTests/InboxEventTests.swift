@@ -15,8 +15,8 @@ final class EventRecorder: Sendable {
     let events = Events()
     let task: Task<Void, Never>
 
-    init(_ store: any ConversationStore, businessID: String) {
-        let subscription = store.inboxEvents(businessID: businessID)
+    init(_ store: any ConversationStore, businessID: String) async {
+        let subscription = await store.inboxEvents(businessID: businessID)
         task = Task { [events] in
             for await batch in subscription { events.list.withLock { $0 += batch.map(\.event) } }
         }
@@ -96,9 +96,9 @@ extension PostgresInstancesTests {
     @Test("Two instances on one database see each other's changes, each once, through LISTEN/NOTIFY")
     func eventsAcrossInstances() async throws {
         let (first, second) = try await pair()
-        let atFirst = EventRecorder(first, businessID: "b")
-        let atSecond = EventRecorder(second, businessID: "b")
-        let other = EventRecorder(first, businessID: "other")
+        let atFirst = await EventRecorder(first, businessID: "b")
+        let atSecond = await EventRecorder(second, businessID: "b")
+        let other = await EventRecorder(first, businessID: "other")
         let render: @Sendable (Decision) -> String = { $0.replies.joined() }
         _ = try await first.recordInbound(
             message("SMa", body: "hello"), businessID: "b", now: now, decide: Self.decide("hello"), render: render)

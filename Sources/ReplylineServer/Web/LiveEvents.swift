@@ -26,8 +26,8 @@ public struct LiveEvents: Sendable {
     }
 
     /// The stream of `businessID`'s events from now on, for a signed-in member of its staff.
-    public func eventStream(businessID: String) -> Response {
-        let subscription = store.inboxEvents(businessID: businessID)
+    public func eventStream(businessID: String) async -> Response {
+        let subscription = await store.inboxEvents(businessID: businessID)
         return Response(
             status: .ok,
             headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"],
