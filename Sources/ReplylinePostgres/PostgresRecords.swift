@@ -32,6 +32,9 @@ extension StoredMessage {
         }.joined(separator: ", ")
     }
 
+    /// How many columns `columns` lists: what a query's own columns after them start at.
+    static let columnCount = 22
+
     init(postgres row: PostgresRandomAccessRow, from offset: Int = 0) throws {
         let row = Columns(row: row, offset: offset)
         self.init(

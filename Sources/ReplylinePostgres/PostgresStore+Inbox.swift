@@ -6,11 +6,20 @@ import ReplylineStore
 extension PostgresStore {
     /// A page of the inbox, newest activity first, by keyset on (activity, id).
     public func conversations(
-        businessID: String, unreadOnly: Bool, needsReplyOnly: Bool, limit: Int, after cursor: ConversationCursor?
+        businessID: String, filter: ConversationFilter, limit: Int, after cursor: ConversationCursor?
     ) async throws -> [ConversationSummary] {
         var query: PostgresQuery = "\(unescaped: ConversationSummary.select) WHERE conversations.business_id = \(businessID)"
-        if unreadOnly { query.sql += " AND conversations.unread_count > 0" }
-        if needsReplyOnly { query.sql += " AND conversations.needs_reply" }
+        if filter.unreadOnly { query.sql += " AND conversations.unread_count > 0" }
+        if filter.needsReplyOnly { query.sql += " AND conversations.needs_reply" }
+        if filter.optedOutOnly { query.sql += " AND contacts.consent = 'opted_out'" }
+        if let pattern = filter.likePattern {
+            // A rare word scans the business's messages; full-text search is left for when it is needed.
+            let (text, phone) = (query.bind(pattern), query.bind(filter.phoneDigitsPattern ?? pattern))
+            query.sql += """
+                 AND (contacts.name ILIKE \(text) OR contacts.phone LIKE \(phone)
+                 OR EXISTS (SELECT 1 FROM messages WHERE messages.conversation_id = conversations.id AND messages.body ILIKE \(text)))
+                """
+        }
         if let cursor {
             let (at, id) = (query.bind(cursor.lastMessageAt), query.bind(cursor.id.rawValue))
             query.sql += " AND (conversations.last_message_at, conversations.id) < (\(at), \(id))"
@@ -18,6 +27,26 @@ extension PostgresStore {
         let bound = query.bind(limit)
         query.sql += " ORDER BY conversations.last_message_at DESC, conversations.id DESC LIMIT \(bound)"
         return try await read { [query] connection in try await connection.rows(query).map({ try ConversationSummary(postgres: $0) }) }
+    }
+
+    public func inboxCounts(businessID: String) async throws -> InboxCounts {
+        try await read { connection in
+            // Each count reads at most `limit + 1` entries of one partial index (migration v10).
+            let limit = InboxCounts.limit + 1
+            let unread = try await connection.row(
+                """
+                SELECT COUNT(*), COALESCE(SUM(unread_count), 0)::bigint FROM (
+                    SELECT unread_count FROM conversations WHERE business_id = \(businessID) AND unread_count > 0 LIMIT \(limit)
+                ) AS unread
+                """)
+            let needsReply = try await connection.row(
+                """
+                SELECT COUNT(*) FROM (SELECT 1 FROM conversations WHERE business_id = \(businessID) AND needs_reply LIMIT \(limit)) AS waiting
+                """)
+            return InboxCounts(
+                unreadConversations: try unread?.get(0, as: Int.self) ?? 0, unreadMessages: try unread?.get(1, as: Int.self) ?? 0,
+                needsReply: try needsReply?.get(0, as: Int.self) ?? 0)
+        }
     }
 
     public func conversation(businessID: String, phone: String) async throws -> ConversationSummary? {

@@ -95,9 +95,12 @@ public struct ProviderError: Sendable, Equatable {
 
     public var meaning: String
     public var consequence: Consequence
+    /// What staff can do about it, in plain words; nil when there is nothing to add.
+    public var advice: String?
 
-    public init(meaning: String, consequence: Consequence = .failed) {
+    public init(meaning: String, consequence: Consequence = .failed, advice: String? = nil) {
         self.meaning = meaning
         self.consequence = consequence
+        self.advice = advice
     }
 }

@@ -41,13 +41,23 @@ extension AppDatabase {
     /// (activity, id): a page never repeats or skips a conversation whose activity did not
     /// change while the client paged.
     public func conversations(
-        businessID: String, unreadOnly: Bool, needsReplyOnly: Bool, limit: Int, after cursor: ConversationCursor?
+        businessID: String, filter: ConversationFilter, limit: Int, after cursor: ConversationCursor?
     ) async throws -> [ConversationSummary] {
         try await read { db in
             var sql = ConversationSummary.select + " WHERE conversations.business_id = ?"
             var arguments: StatementArguments = [businessID]
-            if unreadOnly { sql += " AND conversations.unread_count > 0" }
-            if needsReplyOnly { sql += " AND conversations.needs_reply" }
+            if filter.unreadOnly { sql += " AND conversations.unread_count > 0" }
+            if filter.needsReplyOnly { sql += " AND conversations.needs_reply" }
+            if filter.optedOutOnly { sql += " AND contacts.consent = 'opted_out'" }
+            if let pattern = filter.likePattern {
+                // LIKE is case-insensitive for ASCII in SQLite. A rare word scans the
+                // business's messages; full-text search is left for when it is needed.
+                sql += """
+                     AND (contacts.name LIKE ? ESCAPE '\\' OR contacts.phone LIKE ? ESCAPE '\\'
+                     OR EXISTS (SELECT 1 FROM messages WHERE messages.conversation_id = conversations.id AND messages.body LIKE ? ESCAPE '\\'))
+                    """
+                arguments += [pattern, filter.phoneDigitsPattern ?? pattern, pattern]
+            }
             if let cursor {
                 // A row-value comparison lets SQLite seek the (business, activity, id) index
                 // instead of scanning what an OR of two conditions would.
@@ -56,8 +66,26 @@ extension AppDatabase {
             }
             sql += " ORDER BY conversations.last_message_at DESC, conversations.id DESC LIMIT ?"
             arguments += [limit]
-            // At most eight shapes of this query exist, so each is prepared once and cached.
+            // A few dozen shapes of this query exist, so each is prepared once and cached.
             return try ConversationSummary.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
+        }
+    }
+
+    public func inboxCounts(businessID: String) async throws -> InboxCounts {
+        try await read { db in
+            // Each count reads at most `limit + 1` entries of one partial index (migration v10).
+            let unread = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT COUNT(*), COALESCE(SUM(unread_count), 0) FROM (
+                            SELECT unread_count FROM conversations WHERE business_id = ? AND unread_count > 0 LIMIT ?)
+                        """), arguments: [businessID, InboxCounts.limit + 1])
+            let needsReply = try Int.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT COUNT(*) FROM (SELECT 1 FROM conversations WHERE business_id = ? AND needs_reply LIMIT ?)"),
+                arguments: [businessID, InboxCounts.limit + 1])
+            return InboxCounts(
+                unreadConversations: unread?[0] ?? 0, unreadMessages: unread?[1] ?? 0, needsReply: needsReply ?? 0)
         }
     }
 

@@ -401,6 +401,11 @@ public final class AppDatabase: ConversationStore {
                     UPDATE outbox SET attempt_started_at = COALESCE(lease_expires_at, due_at) WHERE state = 'sending';
                     """)
         }
+        // The staff web inbox: accounts, sessions kept in the database so every instance
+        // knows them, sign-in failures for the limit, and indexes for the inbox's counts.
+        migrator.registerMigration("v10: staff accounts, sessions, sign-in failures") { db in
+            try db.execute(sql: StaffSchema.sql(date: "DATETIME", generatedID: "INTEGER PRIMARY KEY"))
+        }
         return migrator
     }
 }

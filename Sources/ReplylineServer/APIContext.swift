@@ -9,6 +9,8 @@ import ReplylineStore
 public struct APIContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     var business: Business?
+    /// The signed-in staff member of a web page, once `StaffSessionMiddleware` has found the session.
+    var staff: StaffSession?
     /// The peer's IP address, for rate limits before a key is known.
     let clientAddress: String
 

@@ -24,6 +24,8 @@ public struct AppServices: Sendable {
     public let outbound: OutboundService
     public let logger: Logger
     public let metrics = Metrics()
+    /// The web inbox's templates and assets.
+    let pages: WebPages
 
     /// - Parameters:
     ///   - providers: the providers webhooks come from and messages go through; by default
@@ -42,6 +44,7 @@ public struct AppServices: Sendable {
         }
         self.configuration = configuration
         self.logger = logger
+        self.pages = try WebPages()
         self.providers = providers
         let store = try store ?? AppDatabase(path: configuration.databasePath)
         self.store = store
@@ -106,6 +109,7 @@ public func buildApplication(_ replyline: AppServices) -> some ApplicationProtoc
     InboxController(store: store, outbound: replyline.outbound, now: now).addRoutes(to: api)
     ReportsController(store: store, providers: replyline.providers, now: now).addRoutes(to: api)
     EventsController(store: store, outbound: replyline.outbound).addRoutes(to: api)
+    addWebInbox(replyline, to: router)
     // Last, so it sees every route and wraps none of them (see the middleware).
     router.add(middleware: MethodNotAllowedMiddleware<APIContext>(router.routes))
     let timeout = TimeAmount(configuration.requestTimeout)
@@ -199,4 +203,27 @@ struct WebhooksController {
         return Response(
             status: .init(code: answer.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: answer.body)))
     }
+}
+
+/// The staff web inbox: sign-in, then the pages of the signed-in person's business. Every
+/// page and asset carries the security headers; errors are HTML pages.
+func addWebInbox(_ replyline: AppServices, to router: Router<APIContext>) {
+    let configuration = replyline.configuration
+    let pages = replyline.pages
+    let sessions = WebSessions(
+        store: replyline.store, lifetime: configuration.sessionLifetime, secure: configuration.effectivePublicURL.hasPrefix("https:"),
+        now: configuration.now)
+    let web = router.group().add(middleware: WebSecurityHeadersMiddleware()).add(middleware: WebErrorMiddleware(pages: pages))
+    pages.routes(to: web)
+    SignInController(store: replyline.store, sessions: sessions, pages: pages, directory: replyline.directory, now: configuration.now)
+        .addRoutes(to: web)
+    let signedIn = web.group().add(middleware: StaffSessionMiddleware(sessions: sessions, pages: pages))
+    InboxPagesController(
+        store: replyline.store, outbound: replyline.outbound, directory: replyline.directory, providers: replyline.providers, pages: pages,
+        now: configuration.now, makeID: configuration.makeID
+    ).addRoutes(to: signedIn)
+    ReportsPagesController(
+        store: replyline.store, providers: replyline.providers,
+        frame: PageFrame(store: replyline.store, directory: replyline.directory, pages: pages), now: configuration.now
+    ).addRoutes(to: signedIn)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ReplylineCore
 import ReplylineProviders
+import ReplylineStore
 
 /// Everything `buildApplication` needs, as a plain value: the CLI fills it from flags and
 /// the environment, tests fill it directly.
@@ -20,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     public var twilioAPIBaseURL = "https://api.twilio.com"
     /// The clock; tests fix it.
     public var now: @Sendable () -> Date = { Date() }
+    /// How long web inbox sessions last without a request, and at most.
+    public var sessionLifetime = SessionLifetime.standard
     /// Makes ids for new appointments; tests make them predictable.
     public var makeID: @Sendable (String) -> String = { prefix in
         prefix + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)

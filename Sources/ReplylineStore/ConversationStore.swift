@@ -37,8 +37,10 @@ public protocol ConversationStore: Sendable {
 
     /// A page of a business's inbox, newest activity first, after `cursor`.
     func conversations(
-        businessID: String, unreadOnly: Bool, needsReplyOnly: Bool, limit: Int, after cursor: ConversationCursor?
+        businessID: String, filter: ConversationFilter, limit: Int, after cursor: ConversationCursor?
     ) async throws -> [ConversationSummary]
+    /// What the inbox's filter chips and the tab title count.
+    func inboxCounts(businessID: String) async throws -> InboxCounts
     func conversation(businessID: String, phone: String) async throws -> ConversationSummary?
     /// The newest `limit` messages of a thread older than `before`, oldest first, each with
     /// its status history and its hold at `now`. Nil when there is no thread.
@@ -113,9 +115,38 @@ public protocol ConversationStore: Sendable {
     /// Records how sending `entry` ended.
     func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws
 
+    // MARK: Staff and sessions
+
+    /// Adds a staff account; throws `StaffAccountError.emailTaken` when its email has one.
+    func addStaff(_ account: StaffAccount) async throws
+    /// The account with `email` (normalized by `StaffAccount.normalizedEmail`).
+    func staffAccount(email: String) async throws -> StaffAccount?
+    /// A business's accounts (every business's when nil), by email.
+    func staffAccounts(businessID: String?) async throws -> [StaffAccount]
+    /// Removes an account and ends its sessions. False when there is none.
+    func removeStaff(email: String) async throws -> Bool
+    /// Sets an account's password hash and ends its sessions. False when there is none.
+    func setStaffPassword(email: String, passwordHash: String) async throws -> Bool
+    /// Starts a session for `staffID`, keyed by a hash of the cookie's token, and forgets
+    /// sessions past `lifetime` that were never used again.
+    func createSession(tokenHash: String, staffID: String, csrfToken: String, lifetime: SessionLifetime, now: Date) async throws
+    /// The live session with `tokenHash`, its last use written when older than
+    /// `SessionLifetime.touchInterval`; nil, and the row deleted, once past `lifetime`.
+    func session(tokenHash: String, lifetime: SessionLifetime, now: Date) async throws -> StaffSession?
+    func endSession(tokenHash: String) async throws
+    /// Records a failed sign-in under each key (an account's, an address's), and forgets
+    /// failures older than `SignInLimit.window`, so the limit holds across instances.
+    func recordSignInFailure(keys: [String], now: Date) async throws
+    /// The times of each key's failures since `since`, oldest first; keys with none are absent.
+    func signInFailures(keys: [String], since: Date) async throws -> [String: [Date]]
+
     // MARK: Reports, backups and checks
 
     func usage(businessID: String, from start: Date, to end: Date) async throws -> UsageFigures
+    /// A business's outbound messages matching `filter`, newest first, older than `before`.
+    func outboundMessages(businessID: String, filter: OutboundFilter, limit: Int, before: MessageID?) async throws -> [OutboundListing]
+    /// A business's messages in [start, end) counted per quarter hour, oldest first; quarter hours with none are absent.
+    func messageVolume(businessID: String, from start: Date, to end: Date) async throws -> [MessageVolume]
     func deliverability(businessID: String, from start: Date, to end: Date) async throws -> DeliverabilityFigures
     /// The businesses that have contacts in the store.
     func businessIDs() async throws -> [String]
@@ -136,6 +167,14 @@ public protocol ConversationStore: Sendable {
 }
 
 extension ConversationStore {
+    public func conversations(
+        businessID: String, unreadOnly: Bool, needsReplyOnly: Bool, limit: Int, after cursor: ConversationCursor?
+    ) async throws -> [ConversationSummary] {
+        try await conversations(
+            businessID: businessID, filter: ConversationFilter(unreadOnly: unreadOnly, needsReplyOnly: needsReplyOnly), limit: limit,
+            after: cursor)
+    }
+
     public func recordStatusCallback(_ callback: StatusCallback, now: Date) async throws -> StatusCallbackOutcome {
         try await recordStatusCallback(callback, now: now, expectedAccounts: [:])
     }

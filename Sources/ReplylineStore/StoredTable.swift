@@ -11,6 +11,8 @@ public enum StoredTable: String, CaseIterable, Sendable, CustomStringConvertible
     case outbox
     case messageStatusEvents = "message_status_events"
     case heldStatusCallbacks = "held_status_callbacks"
+    /// Staff accounts; their sessions and sign-in failures are not worth a copy.
+    case staff
 
     /// The table's name in SQL.
     public var description: String { rawValue }
@@ -63,6 +65,8 @@ public enum StoredTable: String, CaseIterable, Sendable, CustomStringConvertible
                 .text("error_message"), .date("received_at"), .text("account_sid"), .text("from_number"), .text("business_id"),
                 .boolean("opts_out"),
             ]
+        case .staff:
+            [.text("id"), .text("business_id"), .text("email"), .text("password_hash"), .date("created_at")]
         }
     }
 

@@ -29,6 +29,68 @@ public struct ConversationSummary: Sendable, Hashable {
     }
 }
 
+/// Which conversations an inbox page shows; every condition set must hold.
+public struct ConversationFilter: Sendable, Hashable {
+    public var unreadOnly: Bool
+    public var needsReplyOnly: Bool
+    public var optedOutOnly: Bool
+    /// Text to find in the contact's name, the phone's digits or the thread's messages,
+    /// case-insensitively; nil or empty finds every conversation.
+    public var search: String?
+
+    public init(unreadOnly: Bool = false, needsReplyOnly: Bool = false, optedOutOnly: Bool = false, search: String? = nil) {
+        self.unreadOnly = unreadOnly
+        self.needsReplyOnly = needsReplyOnly
+        self.optedOutOnly = optedOutOnly
+        self.search = search
+    }
+
+    /// The search as a LIKE pattern with `\` escaping `%`, `_` and itself; nil when there is no search.
+    public var likePattern: String? {
+        guard let search = search?.trimmingCharacters(in: .whitespacesAndNewlines), !search.isEmpty else { return nil }
+        var pattern = "%"
+        for character in search {
+            if character == "%" || character == "_" || character == "\\" { pattern.append("\\") }
+            pattern.append(character)
+        }
+        return pattern + "%"
+    }
+
+    /// The search's digits as a LIKE pattern when it reads as (part of) a phone number, such
+    /// as `415 555-01`: three digits or more and nothing but digits, spaces, `+`, `-`, `.` and brackets.
+    public var phoneDigitsPattern: String? {
+        guard let search = search?.trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
+        let digits = search.filter(\.isASCIIDigit)
+        guard digits.count >= 3, search.allSatisfy({ $0.isASCIIDigit || " +-.()".contains($0) }) else { return nil }
+        return "%" + digits + "%"
+    }
+}
+
+/// What the inbox counts for a business: conversations with unread messages, those
+/// messages, and conversations waiting for a reply. Counting stops past `limit`
+/// conversations, so a page costs the same however large the backlog: the counts are
+/// exact up to it, and a page shows "999+" beyond.
+public struct InboxCounts: Sendable, Hashable {
+    public static let limit = 999
+
+    public var unreadConversations: Int
+    public var unreadMessages: Int
+    public var needsReply: Int
+
+    public init(unreadConversations: Int, unreadMessages: Int, needsReply: Int) {
+        self.unreadConversations = unreadConversations
+        self.unreadMessages = unreadMessages
+        self.needsReply = needsReply
+    }
+
+    /// A count as a page shows it: exact up to `limit`, then "999+".
+    public static func text(_ count: Int) -> String { count > limit ? "\(limit)+" : String(count) }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
 /// Where a page of conversations continues: the activity time and id of the last row seen.
 public struct ConversationCursor: Sendable, Hashable {
     public var lastMessageAt: Date

@@ -42,11 +42,12 @@ final class UnavailableStore: ConversationStore {
     }
 
     func conversations(
-        businessID: String, unreadOnly: Bool, needsReplyOnly: Bool, limit: Int, after cursor: ConversationCursor?
+        businessID: String, filter: ConversationFilter, limit: Int, after cursor: ConversationCursor?
     ) async throws -> [ConversationSummary] {
-        try await base.conversations(
-            businessID: businessID, unreadOnly: unreadOnly, needsReplyOnly: needsReplyOnly, limit: limit, after: cursor)
+        try await base.conversations(businessID: businessID, filter: filter, limit: limit, after: cursor)
     }
+
+    func inboxCounts(businessID: String) async throws -> InboxCounts { try await base.inboxCounts(businessID: businessID) }
 
     func conversation(businessID: String, phone: String) async throws -> ConversationSummary? {
         try await base.conversation(businessID: businessID, phone: phone)
@@ -155,6 +156,56 @@ final class UnavailableStore: ConversationStore {
 
     func deliverability(businessID: String, from start: Date, to end: Date) async throws -> DeliverabilityFigures {
         try await base.deliverability(businessID: businessID, from: start, to: end)
+    }
+
+    func outboundMessages(businessID: String, filter: OutboundFilter, limit: Int, before: MessageID?) async throws -> [OutboundListing] {
+        try await base.outboundMessages(businessID: businessID, filter: filter, limit: limit, before: before)
+    }
+
+    func messageVolume(businessID: String, from start: Date, to end: Date) async throws -> [MessageVolume] {
+        try await base.messageVolume(businessID: businessID, from: start, to: end)
+    }
+
+    func addStaff(_ account: StaffAccount) async throws {
+        try writable()
+        try await base.addStaff(account)
+    }
+
+    func staffAccount(email: String) async throws -> StaffAccount? { try await base.staffAccount(email: email) }
+
+    func staffAccounts(businessID: String?) async throws -> [StaffAccount] { try await base.staffAccounts(businessID: businessID) }
+
+    func removeStaff(email: String) async throws -> Bool {
+        try writable()
+        return try await base.removeStaff(email: email)
+    }
+
+    func setStaffPassword(email: String, passwordHash: String) async throws -> Bool {
+        try writable()
+        return try await base.setStaffPassword(email: email, passwordHash: passwordHash)
+    }
+
+    func createSession(tokenHash: String, staffID: String, csrfToken: String, lifetime: SessionLifetime, now: Date) async throws {
+        try writable()
+        try await base.createSession(tokenHash: tokenHash, staffID: staffID, csrfToken: csrfToken, lifetime: lifetime, now: now)
+    }
+
+    func session(tokenHash: String, lifetime: SessionLifetime, now: Date) async throws -> StaffSession? {
+        try await base.session(tokenHash: tokenHash, lifetime: lifetime, now: now)
+    }
+
+    func endSession(tokenHash: String) async throws {
+        try writable()
+        try await base.endSession(tokenHash: tokenHash)
+    }
+
+    func recordSignInFailure(keys: [String], now: Date) async throws {
+        try writable()
+        try await base.recordSignInFailure(keys: keys, now: now)
+    }
+
+    func signInFailures(keys: [String], since: Date) async throws -> [String: [Date]] {
+        try await base.signInFailures(keys: keys, since: since)
     }
 
     func businessIDs() async throws -> [String] { try await base.businessIDs() }

@@ -103,6 +103,12 @@ struct StoreCopyTests {
             businessID: "salon", phone: Self.bo, body: "We open at 10",
             media: [.init(url: "https://x/menu.pdf", contentType: "application/pdf")],
             provider: "twilio", fromNumber: "+13125550190", now: now)
+        for (index, email) in ["desk@clinic.example", "owner@clinic.example", "front@salon.example"].enumerated() {
+            try await store.addStaff(
+                StaffAccount(
+                    id: "staff-\(index)", businessID: email.hasSuffix("salon.example") ? "salon" : "clinic", email: email,
+                    passwordHash: "$2b$04$notarealhashnotarealhashnotarealhashnotarealhash", createdAt: now))
+        }
     }
 
     /// Every row of every table as SQLite holds it, storage classes included.

@@ -79,6 +79,8 @@ public struct Rules: Sendable {
     /// Settings (`keywords.cancel`) whose lint warnings the business has accepted on
     /// purpose (`lint: {accept: [...]}`): still shown, as notes, but not counted.
     public var acceptedWarnings: Set<String> = []
+    /// Texts staff send often, offered beside the web inbox's reply box (`quick_replies:`).
+    public var quickReplies: [String] = []
 
     /// Words carriers treat as opt-out whatever a business means by them.
     public static let carrierOptOutWords: Set<String> = [

@@ -63,12 +63,27 @@ public struct RulesLoader {
             return nil
         }
         for (key, _) in top
-        where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours", "reminders", "lint"].contains(
-            key.string ?? "")
+        where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours", "reminders", "lint", "quick_replies"]
+            .contains(key.string ?? "")
         {
             fail(
                 key, "unknown section `\(key.string ?? "?")`",
-                fix: "use business, keywords, custom, replies, reminders, lint or unrecognized_reply_window_hours")
+                fix: "use business, keywords, custom, replies, reminders, lint, quick_replies or unrecognized_reply_window_hours")
+        }
+        var quickReplies: [String] = []
+        if let node = top["quick_replies"] {
+            let fix = "write `quick_replies:` then one `  - \"text\"` line per reply, each at most 320 characters"
+            if let items = node.sequence {
+                for item in items {
+                    if let text = item.scalar?.string, !text.trimmingCharacters(in: .whitespaces).isEmpty, text.count <= 320 {
+                        quickReplies.append(text)
+                    } else {
+                        fail(item, "each quick reply must be a line of text of at most 320 characters", fix: fix)
+                    }
+                }
+            } else {
+                fail(node, "`quick_replies` must be a list", fix: fix)
+            }
         }
         let business = parseBusiness(top["business"], parent: root)
         let (keywords, optInWhileOptedOut) = parseKeywords(top["keywords"], parent: root)
@@ -142,6 +157,7 @@ public struct RulesLoader {
         rules.reminderHoursBefore = hoursBefore
         rules.reminderMorningOf = morningOf
         rules.acceptedWarnings = accepted
+        rules.quickReplies = quickReplies
         return rules
     }
 

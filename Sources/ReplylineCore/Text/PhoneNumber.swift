@@ -24,6 +24,14 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible,
 
     /// Parses `text`, reading a number without a country code as one of `defaultCountry`
     /// (an ISO 3166 alpha-2 code). Returns nil for anything that is not a phone number.
+    /// An E.164 number as staff read it: `+1 415 555 0100` for North America, the number
+    /// unchanged elsewhere (where groupings differ by country).
+    public static func displayed(_ e164: String) -> String {
+        let digits = Array(e164.dropFirst())
+        guard e164.hasPrefix("+1"), digits.count == 11, digits.allSatisfy(\.isNumber) else { return e164 }
+        return "+1 \(String(digits[1...3])) \(String(digits[4...6])) \(String(digits[7...]))"
+    }
+
     public init?(_ text: String, defaultCountry: String = "US") {
         if Self.isE164(text) {
             self.e164 = text
