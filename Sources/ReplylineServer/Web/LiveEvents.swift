@@ -19,7 +19,7 @@ public struct LiveEvents: Sendable {
     /// writes rather than one per event (and per stream).
     let gathering: Duration
 
-    public init(store: any ConversationStore, keepAlive: Duration = .seconds(15), gathering: Duration = .milliseconds(50)) {
+    public init(store: any ConversationStore, keepAlive: Duration = .seconds(15), gathering: Duration = .milliseconds(100)) {
         self.store = store
         self.keepAlive = keepAlive
         self.gathering = gathering
@@ -54,11 +54,17 @@ public struct LiveEvents: Sendable {
             })
     }
 
-    /// The frames of `events`, or a keep-alive comment when there are none.
+    /// The most frames one write carries: a stream that fell further behind (a burst of
+    /// webhooks) gets the newest, enough for a page that refreshes on any event, and a
+    /// burst costs each stream a few small writes.
+    static let framesPerWrite = 16
+
+    /// The frames of `events` (the newest `framesPerWrite`), or a keep-alive comment when
+    /// there are none.
     static func frames(_ events: [InboxEventHub.Numbered]) -> ByteBuffer {
         guard !events.isEmpty else { return ByteBuffer(string: ": keep-alive\n\n") }
         var text = ""
-        for numbered in events {
+        for numbered in events.suffix(framesPerWrite) {
             text += "id: \(numbered.number)\nevent: \(numbered.event.kind.rawValue)\ndata: {\"phone\":"
             text += jsonString(numbered.event.phone) + "}\n\n"
         }
