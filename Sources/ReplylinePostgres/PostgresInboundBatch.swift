@@ -89,7 +89,10 @@ final class InboundCommitter: Sendable {
 
     private func commit(_ batch: [Job], store: PostgresStore) async {
         do {
-            let outcomes = try await store.write { connection in try await Self.apply(batch, on: connection) }
+            let outcomes = try await store.write(notifying: { connection in
+                let outcomes = try await Self.apply(batch, on: connection)
+                return (outcomes, Self.events(batch, outcomes))
+            })
             for (job, outcome) in zip(batch, outcomes) { job.answer.resume(returning: outcome) }
         } catch let error as StoreUnavailable {
             for job in batch { job.answer.resume(throwing: error) }
@@ -153,6 +156,13 @@ final class InboundCommitter: Sendable {
             }
         }
         return outcomes.map { $0! }
+    }
+
+    /// The inbox events of the batch's new messages (one NOTIFY statement for the lot).
+    static func events(_ batch: [Job], _ outcomes: [InboundOutcome]) -> [InboxEvent] {
+        zip(batch, outcomes).filter { !$1.isDuplicate }.flatMap { job, outcome in
+            InboxEvent.inbound(businessID: job.businessID, phone: job.message.from, decision: outcome.decision)
+        }
     }
 
     /// What the batch read found for one job: its stored message, its contact and

@@ -10,7 +10,8 @@ extension PostgresStore {
         _ new: NewAppointment, businessID: String, provider: String, fromNumber: String, now: Date,
         compose: @escaping @Sendable (Appointment) -> AppointmentMessages
     ) async throws -> CreatedAppointment {
-        try await write { connection in
+        let events = [InboxEvent(businessID: businessID, kind: .message, phone: new.phone)]
+        return try await write(notifying: { connection in
             try await Self.lockContact(connection, businessID: businessID, phone: new.phone)
             var (contact, conversationID) = try await Self.contact(connection, businessID: businessID, phone: new.phone, now: now)
             if let name = new.customerName, contact.name != name {
@@ -27,10 +28,10 @@ extension PostgresStore {
                 connection: connection, appointment: appointment, contact: contact, conversationID: conversationID, provider: provider,
                 fromNumber: fromNumber, now: now)
             try await messages.scheduleReminders(texts)
-            guard contact.consent == .optedIn else { return CreatedAppointment(appointment: appointment) }
+            guard contact.consent == .optedIn else { return (CreatedAppointment(appointment: appointment), events) }
             let messageID = try await messages.queueConfirmation(texts.confirmationRequest)
-            return CreatedAppointment(appointment: appointment, confirmationMessageID: messageID)
-        }
+            return (CreatedAppointment(appointment: appointment, confirmationMessageID: messageID), events)
+        })
     }
 
     static func insert(_ connection: PostgresConnection, _ appointment: StoredAppointment) async throws {
@@ -64,7 +65,7 @@ extension PostgresStore {
         id: String, businessID: String, update: AppointmentUpdate, provider: String, fromNumber: String, now: Date,
         compose: @escaping @Sendable (Appointment) -> AppointmentMessages
     ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: MessageID?) {
-        try await write { connection in
+        try await write(notifying: { connection in
             guard
                 let phone = try await connection.row(
                     """
@@ -109,8 +110,9 @@ extension PostgresStore {
                     WHERE id = \(id)
                     """)
             }
-            return (appointment, contact.phone, confirmationID)
-        }
+            let events = [InboxEvent(businessID: businessID, kind: .message, phone: contact.phone)]
+            return ((appointment, contact.phone, confirmationID), events)
+        })
     }
 
     /// Cancels the appointment's messages still waiting in the outbox.

@@ -18,7 +18,7 @@ extension PostgresStore {
         _ message: InboundMessage, businessID: String, now: Date, decide: @escaping @Sendable (ContactSnapshot) -> Decision,
         render: (@Sendable (Decision) -> String)?
     ) async throws -> InboundOutcome {
-        try await write { connection in
+        try await write(notifying: { connection in
             // One contact's messages apply one after the other on every instance; a retry
             // of this very message (same sender) waits here, then finds it below.
             try await Self.lockContact(connection, businessID: businessID, phone: message.from)
@@ -28,7 +28,8 @@ extension PostgresStore {
                     phone: message.from, now: now))
             guard let first = rows.first else { throw StoredValueError("reading the thread of \(message.from) returned nothing") }
             if let existing = try first.get(0, as: Int64?.self) {
-                return InboundOutcome(reply: try first.get(1, as: String?.self) ?? "", isDuplicate: true, messageID: MessageID(existing))
+                let reply = try first.get(1, as: String?.self) ?? ""
+                return (InboundOutcome(reply: reply, isDuplicate: true, messageID: MessageID(existing)), [])
             }
             let state: ThreadState
             var appointments: [Appointment] = []
@@ -55,8 +56,9 @@ extension PostgresStore {
             guard let inboundID = written.first else {
                 throw StoredValueError("the inbound message \(message.providerMessageID) was not stored")
             }
-            return InboundOutcome(reply: reply ?? "", isDuplicate: false, decision: decision, messageID: MessageID(inboundID))
-        }
+            let outcome = InboundOutcome(reply: reply ?? "", isDuplicate: false, decision: decision, messageID: MessageID(inboundID))
+            return (outcome, InboxEvent.inbound(businessID: businessID, phone: message.from, decision: decision))
+        })
     }
 
     /// The contact's appointments that start after `now`, soonest first.

@@ -134,14 +134,15 @@ extension PostgresStore {
     }
 
     public func markRead(businessID: String, phone: String) async throws -> Bool {
-        try await write { connection in
-            try await !connection.rows(
+        try await write(notifying: { connection in
+            let marked = try await !connection.rows(
                 """
                 UPDATE conversations SET unread_count = 0
                 WHERE contact_id = (SELECT id FROM contacts WHERE business_id = \(businessID) AND phone = \(phone)) RETURNING id
                 """
             ).isEmpty
-        }
+            return (marked, marked ? [InboxEvent(businessID: businessID, kind: .read, phone: phone)] : [])
+        })
     }
 
     /// Queues an outbound message after checking consent, under the contact's lock: a STOP
@@ -151,7 +152,7 @@ extension PostgresStore {
         provider: String, fromNumber: String, now: Date
     ) async throws -> StoredMessage {
         let count = SegmentCounter.count(body)
-        return try await write { connection in
+        return try await write(notifying: { connection in
             try await Self.lockContact(connection, businessID: businessID, phone: phone)
             let (contact, conversationID) = try await Self.contact(connection, businessID: businessID, phone: phone, now: now)
             guard contact.consent == .optedIn else {
@@ -173,8 +174,8 @@ extension PostgresStore {
                     last_message_at = \(now), last_message_preview = \(String((body.isEmpty ? "[media]" : body).prefix(160)))
                 WHERE id = \(conversationID)
                 """)
-            return message
-        }
+            return (message, [InboxEvent(businessID: businessID, kind: .message, phone: phone)])
+        })
     }
 
     /// Inserts an outbound message and its outbox entry, due at `dueAt`; returns its id.

@@ -66,7 +66,7 @@ extension PostgresStore {
     public func claimDue(
         owner: String, now: Date, limit: Int, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?
     ) async throws -> [DecidedEntry] {
-        try await write { connection in
+        try await write(notifying: { connection in
             try await connection.run("SELECT pg_advisory_xact_lock(\(Self.claimLock))")
             var pass = OutboxPass(now: now, decide: decide)
             var decided: [DecidedEntry] = []
@@ -114,8 +114,8 @@ extension PostgresStore {
                 }
                 decided.append(DecidedEntry(item: item, decision: decision))
             }
-            return decided
-        }
+            return (decided, InboxEvent.claimed(decided))
+        })
     }
 
     /// Ends `entry` in `state`, its message in `status`, with the error if there was one.
@@ -166,8 +166,8 @@ extension PostgresStore {
     /// began becomes `unknown` (the provider may have it, so it is never sent again
     /// blindly), a claim whose attempt never began goes back to pending.
     public func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int {
-        try await write { connection in
-            try await connection.rows(
+        try await write(notifying: { connection in
+            let lost = try await connection.rows(
                 """
                 WITH interrupted AS (
                     SELECT id, attempt_started_at FROM outbox
@@ -180,16 +180,19 @@ extension PostgresStore {
                     UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending' FROM interrupted
                     WHERE outbox.id = interrupted.id AND interrupted.attempt_started_at IS NOT NULL
                     RETURNING outbox.message_id)
-                UPDATE messages SET status = 'unknown' FROM lost WHERE messages.id = lost.message_id RETURNING messages.id
+                UPDATE messages SET status = 'unknown' FROM lost, conversations
+                WHERE messages.id = lost.message_id AND conversations.id = messages.conversation_id
+                RETURNING conversations.business_id, messages.to_number
                 """
-            ).count
-        }
+            ).map { InboxEvent(businessID: try $0.get(0), kind: .status, phone: try $0.get(1)) }
+            return (lost.count, lost)
+        })
     }
 
     public func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws {
         let entryID = entry.id!.rawValue
         let messageID = entry.messageId.rawValue
-        try await write { connection in
+        try await write(notifying: { connection in
             // A message sent by the provider gets its id now: held callbacks for that id
             // must see it (see `recordStatusCallback`).
             if case .sent(let providerID?, _) = result,
@@ -198,11 +201,15 @@ extension PostgresStore {
                 try await Self.lockProviderMessage(connection, provider: provider, id: providerID)
             }
             guard
-                let current = try await connection.row(
-                    "SELECT \(unescaped: OutboxEntry.columns()) FROM outbox WHERE id = \(entryID) FOR UPDATE"
-                ).map({ try OutboxEntry(postgres: $0) }),
-                OutboxEntry.takesOutcome(current.state, result)
-            else { return }
+                let row = try await connection.row(
+                    """
+                    SELECT \(unescaped: OutboxEntry.columns()), messages.to_number FROM outbox JOIN messages ON messages.id = outbox.message_id
+                    WHERE outbox.id = \(entryID) FOR UPDATE OF outbox
+                    """)
+            else { return ((), []) }
+            let current = try OutboxEntry(postgres: row)
+            guard OutboxEntry.takesOutcome(current.state, result) else { return ((), []) }
+            let events = InboxEvent.status(businessID: entry.businessId, phone: try row.get(8), optsOut: result.optsOut)
             func settle(_ state: OutboxState, status: String, code: String? = nil, message: String? = nil) async throws {
                 try await Self.settle(connection, current, state, status: status, code: code, message: message)
             }
@@ -213,7 +220,7 @@ extension PostgresStore {
                     let message = try await connection.row(
                         "SELECT \(unescaped: StoredMessage.columns()) FROM messages WHERE id = \(messageID) FOR UPDATE"
                     ).map({ try StoredMessage(postgres: $0) })
-                else { return }
+                else { return ((), events) }
                 // A callback may have got here first (it names our id): never move its status back.
                 let reported = status ?? .sent
                 let next = message.status.deliveryStatus.map { DeliveryStatus.advance($0, to: reported) } ?? reported
@@ -265,7 +272,8 @@ extension PostgresStore {
                     try await connection.run("UPDATE messages SET status = 'queued' WHERE id = \(messageID)")
                 }
             }
-        }
+            return ((), events)
+        })
     }
 
     /// Whether the reply was decided under the consent its contact still has: no consent

@@ -9,7 +9,7 @@ extension PostgresStore {
     public func recordStatusCallback(
         _ callback: StatusCallback, now: Date, expectedAccounts: [String: String]
     ) async throws -> StatusCallbackOutcome {
-        try await write { connection in
+        try await write(notifying: { connection in
             // Callbacks for one provider id, and the send that learns that id, take turns on
             // every instance: a callback held here is seen by the send that stores the id.
             try await Self.lockProviderMessage(connection, provider: callback.provider, id: callback.providerMessageID)
@@ -32,12 +32,12 @@ extension PostgresStore {
             guard let message else {
                 guard let business = callback.businessID else {
                     let reason = "no message has this id and no business sends from \(callback.from ?? "its From")"
-                    return .ignored(StatusCallbackMismatch(businessID: nil, description: reason))
+                    return (.ignored(StatusCallbackMismatch(businessID: nil, description: reason)), [])
                 }
                 if let reason = StatusCallbackMismatch.reason(
                     callback, businessID: business, number: callback.from, expectedAccount: expectedAccounts[business])
                 {
-                    return .ignored(StatusCallbackMismatch(businessID: business, description: reason))
+                    return (.ignored(StatusCallbackMismatch(businessID: business, description: reason)), [])
                 }
                 try await connection.run(
                     """
@@ -46,20 +46,22 @@ extension PostgresStore {
                     VALUES (\(callback.provider), \(callback.providerMessageID), \(callback.status.rawValue), \(callback.errorCode),
                         \(callback.errorMessage), \(now), \(callback.accountID), \(callback.from), \(business), \(callback.optsOut))
                     """)
-                return .held
+                return (.held, [])
             }
             let owner = try await Self.owner(connection, of: message)
             if let reason = StatusCallbackMismatch.reason(
                 callback, businessID: owner.businessID, number: owner.number, expectedAccount: expectedAccounts[owner.businessID])
             {
-                return .ignored(StatusCallbackMismatch(businessID: owner.businessID, description: reason))
+                return (.ignored(StatusCallbackMismatch(businessID: owner.businessID, description: reason)), [])
             }
             if isNamedByURL {
                 try await connection.run(
                     "UPDATE messages SET provider_message_id = \(callback.providerMessageID) WHERE id = \(message.id!.rawValue)")
             }
-            return .applied(try await Self.apply(connection, callback, to: message, at: now), businessID: owner.businessID)
-        }
+            let status = try await Self.apply(connection, callback, to: message, at: now)
+            let events = InboxEvent.status(businessID: owner.businessID, phone: message.contactPhone, optsOut: callback.optsOut)
+            return (.applied(status, businessID: owner.businessID), events)
+        })
     }
 
     /// Takes the advisory lock of one provider message id until the transaction ends.

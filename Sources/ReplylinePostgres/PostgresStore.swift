@@ -19,6 +19,12 @@ public final class PostgresStore: ConversationStore {
     let location: PostgresLocation
     let running: Task<Void, Never>
     let inbound = InboundCommitter()
+    /// The inbox events every instance NOTIFYs, fed from the first `inboxEvents` on by a
+    /// connection of its own that listens.
+    let eventHub = InboxEventHub()
+    let inboxChannel: String
+    let listenerConfiguration: PostgresConnection.Configuration
+    let listener = Mutex<(listening: Task<Void, Never>?, ready: Task<Void, Never>?)>((nil, nil))
     static let logger = Logger(label: "replyline.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Connects to `location`, checks that the server answers, and applies the migrations
@@ -33,11 +39,12 @@ public final class PostgresStore: ConversationStore {
     ) async throws {
         self.location = location
         self.connectionWait = connectionWait
+        inboxChannel = Self.inboxChannel(schema: schema)
         // One connection first: an unreachable server or a refused login is an error with
         // its cause now, rather than a pool retrying in the background.
         do {
-            let probe = try await PostgresConnection.connect(
-                configuration: location.connectionConfiguration(schema: schema), id: 0, logger: Self.logger)
+            listenerConfiguration = try location.connectionConfiguration(schema: schema)
+            let probe = try await PostgresConnection.connect(configuration: listenerConfiguration, id: 0, logger: Self.logger)
             try await probe.close()
         } catch {
             throw Self.unavailable(error, at: location) ?? error
@@ -53,12 +60,18 @@ public final class PostgresStore: ConversationStore {
         }
     }
 
-    deinit { running.cancel() }
+    deinit {
+        running.cancel()
+        listener.withLock { $0.listening?.cancel() }
+    }
 
-    /// Closes the pool's connections.
+    /// Closes the pool's connections, and the listening one if there is one.
     public func close() async {
         running.cancel()
+        let listening = listener.withLock { $0.listening }
+        listening?.cancel()
         _ = await running.value
+        _ = await listening?.value
     }
 
     static func quoted(_ identifier: String) -> String { "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }

@@ -11,7 +11,8 @@ extension AppDatabase {
         _ new: NewAppointment, businessID: String, provider: String, fromNumber: String, now: Date,
         compose: @escaping @Sendable (Appointment) -> AppointmentMessages
     ) async throws -> CreatedAppointment {
-        try await write { db in
+        let events = [InboxEvent(businessID: businessID, kind: .message, phone: new.phone)]
+        return try await write(publishing: { db in
             var contact = try Self.contact(db, businessID: businessID, phone: new.phone, now: now)
             if let name = new.customerName, contact.name != name {
                 contact.name = name
@@ -26,13 +27,15 @@ extension AppDatabase {
             let texts = compose(appointment.engineValue)
             try Self.scheduleReminders(
                 db, appointment: appointment, contact: contact, provider: provider, fromNumber: fromNumber, now: now, texts: texts)
-            guard contact.consent == .optedIn else { return CreatedAppointment(appointment: appointment, confirmationMessageID: nil) }
+            guard contact.consent == .optedIn else {
+                return (CreatedAppointment(appointment: appointment, confirmationMessageID: nil), events)
+            }
 
             let messageID = try Self.queueConfirmation(
                 db, appointment: appointment, contact: contact, provider: provider, fromNumber: fromNumber, now: now,
                 text: texts.confirmationRequest)
-            return CreatedAppointment(appointment: appointment, confirmationMessageID: messageID)
-        }
+            return (CreatedAppointment(appointment: appointment, confirmationMessageID: messageID), events)
+        })
     }
 
     /// The appointment with `id`, only if it belongs to `businessID`.
@@ -56,7 +59,7 @@ extension AppDatabase {
         id: String, businessID: String, update: AppointmentUpdate, provider: String, fromNumber: String, now: Date,
         compose: @escaping @Sendable (Appointment) -> AppointmentMessages
     ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: MessageID?) {
-        try await write { db in
+        try await write(publishing: { db in
             guard
                 var appointment = try StoredAppointment.filter(sql: "id = ? AND business_id = ?", arguments: [id, businessID]).fetchOne(db),
                 let contact = try StoredContact.fetchOne(db, key: appointment.contactId)
@@ -86,8 +89,9 @@ extension AppDatabase {
                 appointment.updatedAt = now
                 try appointment.update(db)
             }
-            return (appointment, contact.phone, confirmationID)
-        }
+            let events = [InboxEvent(businessID: businessID, kind: .message, phone: contact.phone)]
+            return ((appointment, contact.phone, confirmationID), events)
+        })
     }
 
     static func cancelPendingMessages(_ db: Database, appointmentID: String) throws {

@@ -23,7 +23,7 @@ extension AppDatabase {
         let media = StoredMessage.encodeMedia(message.media)
         let parameters = StoredMessage.encodeParameters(message.parameters)
         let stamp = StoredDate.text(now)
-        return try await write { db in
+        let outcome = try await write { db in
             // A retry of a message already recorded: its stored answer, nothing changed.
             if let existing = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT id, webhook_reply FROM messages WHERE provider = ? AND provider_message_id = ?"),
@@ -146,6 +146,10 @@ extension AppDatabase {
             ])
             return InboundOutcome(reply: reply, isDuplicate: false, decision: decision, messageID: inboundID)
         }
+        if !outcome.isDuplicate {
+            eventHub.publish(InboxEvent.inbound(businessID: businessID, phone: message.from, decision: outcome.decision))
+        }
+        return outcome
     }
 
     /// The contact's id, name and consent and its conversation's id and last

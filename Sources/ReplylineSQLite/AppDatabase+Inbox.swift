@@ -156,14 +156,15 @@ extension AppDatabase {
 
     /// Marks the thread read (unread count 0). False when there is no such thread.
     public func markRead(businessID: String, phone: String) async throws -> Bool {
-        try await write { db in
+        try await write(publishing: { db in
             try db.execute(
                 sql: """
                     UPDATE conversations SET unread_count = 0
                     WHERE contact_id = (SELECT id FROM contacts WHERE business_id = ? AND phone = ?)
                     """, arguments: [businessID, phone])
-            return db.changesCount == 1
-        }
+            let marked = db.changesCount == 1
+            return (marked, marked ? [InboxEvent(businessID: businessID, kind: .read, phone: phone)] : [])
+        })
     }
 
     /// Queues an outbound message of `kind` (`manual`, `post_call`) after checking consent.
@@ -172,7 +173,7 @@ extension AppDatabase {
         businessID: String, phone: String, kind: MessageKind, body: String, media: [InboundMessage.Media], appointmentID: String?,
         provider: String, fromNumber: String, now: Date
     ) async throws -> StoredMessage {
-        try await write { db in
+        try await write(publishing: { db in
             let contact = try Self.contact(db, businessID: businessID, phone: phone, now: now)
             guard contact.consent == .optedIn else {
                 let since = try Date.fetchOne(
@@ -198,8 +199,8 @@ extension AppDatabase {
             conversation.lastMessageAt = now
             conversation.lastMessagePreview = String((body.isEmpty ? "[media]" : body).prefix(160))
             try conversation.update(db)
-            return message
-        }
+            return (message, [InboxEvent(businessID: businessID, kind: .message, phone: phone)])
+        })
     }
 
     /// Every consent change of `businessID` (all businesses when nil), oldest first.

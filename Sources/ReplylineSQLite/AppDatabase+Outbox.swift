@@ -42,7 +42,7 @@ extension AppDatabase {
     public func claimDue(
         owner: String, now: Date, limit: Int, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?
     ) async throws -> [DecidedEntry] {
-        try await write { db in
+        try await write(publishing: { db in
             var pass = OutboxPass(now: now, decide: decide)
             var decided: [DecidedEntry] = []
             for entry in try Self.due(db, now: now, limit: limit) {
@@ -78,8 +78,8 @@ extension AppDatabase {
                 }
                 decided.append(DecidedEntry(item: item, decision: decision))
             }
-            return decided
-        }
+            return (decided, InboxEvent.claimed(decided))
+        })
     }
 
     /// The business's outbound messages sent this month, and those being sent now.
@@ -138,10 +138,16 @@ extension AppDatabase {
     /// no send in flight yet). Another instance's current sends are left alone.
     @discardableResult
     public func recoverInterruptedSends(restartOf owner: String?, now: Date) async throws -> Int {
-        try await write { db in
+        try await write(publishing: { db in
             let interrupted = """
                 state = 'sending' AND (lease_expires_at IS NULL OR lease_expires_at <= ? OR lease_owner = ?)
                 """
+            let lost = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT outbox.business_id, messages.to_number FROM outbox JOIN messages ON messages.id = outbox.message_id
+                    WHERE \(interrupted) AND attempt_started_at IS NOT NULL
+                    """, arguments: [now, owner])
             try db.execute(
                 sql: """
                     UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL
@@ -153,16 +159,16 @@ extension AppDatabase {
             try db.execute(
                 sql: "UPDATE outbox SET state = 'unknown', last_error = 'interrupted while sending' WHERE \(interrupted)",
                 arguments: [now, owner])
-            return db.changesCount
-        }
+            return (db.changesCount, lost.map { InboxEvent(businessID: $0[0], kind: .status, phone: $0[1]) })
+        })
     }
 
     /// Records the outcome of sending `entry` (claimed, or still pending for a block).
     public func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws {
-        try await write { db in
-            guard let current = try OutboxEntry.fetchOne(db, key: entry.id), OutboxEntry.takesOutcome(current.state, result) else {
-                return
-            }
+        try await write(publishing: { db in
+            guard let current = try OutboxEntry.fetchOne(db, key: entry.id), OutboxEntry.takesOutcome(current.state, result),
+                let phone = try String.fetchOne(db, sql: "SELECT to_number FROM messages WHERE id = ?", arguments: [entry.messageId])
+            else { return ((), []) }
             func settle(_ state: OutboxState, status: String, code: String? = nil, message: String? = nil) throws {
                 try Self.settle(db, entry, state, status: status, code: code, message: message)
             }
@@ -215,7 +221,8 @@ extension AppDatabase {
                     try db.execute(sql: "UPDATE messages SET status = 'queued' WHERE id = ?", arguments: [entry.messageId])
                 }
             }
-        }
+            return ((), InboxEvent.status(businessID: entry.businessId, phone: phone, optsOut: result.optsOut))
+        })
     }
 
     /// Ends `entry` in `state`, its message in `status`, with the error if there was one.

@@ -16,7 +16,7 @@ extension AppDatabase {
     public func recordStatusCallback(
         _ callback: StatusCallback, now: Date, expectedAccounts: [String: String]
     ) async throws -> StatusCallbackOutcome {
-        try await write { db in
+        try await write(publishing: { db in
             var message = try StoredMessage.filter(
                 sql: "provider = ? AND provider_message_id = ?", arguments: [callback.provider, callback.providerMessageID]
             )
@@ -31,12 +31,12 @@ extension AppDatabase {
             guard var message else {
                 guard let business = callback.businessID else {
                     let reason = "no message has this id and no business sends from \(callback.from ?? "its From")"
-                    return .ignored(StatusCallbackMismatch(businessID: nil, description: reason))
+                    return (.ignored(StatusCallbackMismatch(businessID: nil, description: reason)), [])
                 }
                 if let reason = StatusCallbackMismatch.reason(
                     callback, businessID: business, number: callback.from, expectedAccount: expectedAccounts[business])
                 {
-                    return .ignored(StatusCallbackMismatch(businessID: business, description: reason))
+                    return (.ignored(StatusCallbackMismatch(businessID: business, description: reason)), [])
                 }
                 try db.execute(
                     sql: """
@@ -48,20 +48,22 @@ extension AppDatabase {
                         callback.provider, callback.providerMessageID, callback.status.rawValue, callback.errorCode, callback.errorMessage,
                         now, callback.accountID, callback.from, business, callback.optsOut,
                     ])
-                return .held
+                return (.held, [])
             }
             let owner = try Self.owner(db, of: message)
             if let reason = StatusCallbackMismatch.reason(
                 callback, businessID: owner.businessID, number: owner.number, expectedAccount: expectedAccounts[owner.businessID])
             {
-                return .ignored(StatusCallbackMismatch(businessID: owner.businessID, description: reason))
+                return (.ignored(StatusCallbackMismatch(businessID: owner.businessID, description: reason)), [])
             }
             if isNamedByURL {
                 message.providerMessageId = callback.providerMessageID
                 try message.update(db, columns: ["provider_message_id"])
             }
-            return .applied(try Self.apply(db, callback, to: message, at: now), businessID: owner.businessID)
-        }
+            let status = try Self.apply(db, callback, to: message, at: now)
+            let events = InboxEvent.status(businessID: owner.businessID, phone: message.contactPhone, optsOut: callback.optsOut)
+            return (.applied(status, businessID: owner.businessID), events)
+        })
     }
 
     /// The business `message` belongs to and our number in it: the one it was sent from,

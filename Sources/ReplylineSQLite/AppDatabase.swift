@@ -12,6 +12,8 @@ public final class AppDatabase: ConversationStore {
     let writer: any DatabaseWriter
     let committer: GroupCommitter
     let checkpointer: Checkpointer?
+    /// The inbox events of this process's commits (see `inboxEvents(businessID:)`).
+    let eventHub = InboxEventHub()
 
     /// Opens (creating if needed) the SQLite file at `path` in WAL mode and migrates it.
     /// - Parameter idleLogTruncation: how long the write-ahead log must sit idle before it
@@ -80,6 +82,19 @@ public final class AppDatabase: ConversationStore {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_IOERR {
             throw StoreUnavailable(reason: "the database's disk failed a read or write (\(error.resultCode))")
         }
+    }
+
+    /// Runs `work` as `write` does, then publishes the inbox events it returns.
+    func write<T: Sendable>(publishing work: @escaping @Sendable (Database) throws -> (T, [InboxEvent])) async throws -> T {
+        let (value, events) = try await write(work)
+        eventHub.publish(events)
+        return value
+    }
+
+    /// The business's inbox events, published by this process after each commit: a SQLite
+    /// file has one server process.
+    public func inboxEvents(businessID: String) -> InboxEventSubscription {
+        eventHub.subscribe(businessID: businessID)
     }
 
     public func read<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {

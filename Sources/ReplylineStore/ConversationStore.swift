@@ -158,6 +158,12 @@ public protocol ConversationStore: Sendable {
     func integrityCheck() async throws -> String
     /// Throws `StoreUnavailable` when the store cannot be reached now (`/healthz`).
     func checkAvailable() async throws
+
+    // MARK: Live events
+
+    /// The business's inbox events from now on, each published once its change has
+    /// committed (on PostgreSQL, the changes of every instance on the database).
+    func inboxEvents(businessID: String) async -> InboxEventSubscription
 }
 
 extension ConversationStore {
