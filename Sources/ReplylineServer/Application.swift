@@ -226,4 +226,10 @@ func addWebInbox(_ replyline: AppServices, to router: Router<APIContext>) {
         store: replyline.store, providers: replyline.providers,
         frame: PageFrame(store: replyline.store, directory: replyline.directory, pages: pages), now: configuration.now
     ).addRoutes(to: signedIn)
+    // Live updates: the signed-in business's events, as Server-Sent Events.
+    let live = LiveEvents(store: replyline.store)
+    signedIn.get("events") { _, context in
+        guard let session = context.staff else { throw WebPageError(.forbidden, "You are signed out. Sign in again.") }
+        return await live.eventStream(businessID: session.staff.businessID)
+    }
 }
