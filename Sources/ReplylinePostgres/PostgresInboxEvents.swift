@@ -50,20 +50,27 @@ extension PostgresStore {
     }
 
     /// Listens on `channel` on a connection of its own and publishes what arrives into `hub`
-    /// until cancelled, connecting again each time the connection is lost: after half a
-    /// second, doubling up to five while the database stays away. `listening` is called
+    /// until cancelled, connecting again each time the connection is lost: after a quarter
+    /// of a second, doubling up to two while the database stays away. `listening` is called
     /// when a LISTEN is in place or an attempt failed.
+    ///
+    /// What committed between losing a connection and listening again was not heard, so
+    /// listening again ends the hub's subscriptions: each page's stream reconnects, and
+    /// the page refreshes.
     static func listenForInboxEvents(
         configuration: PostgresConnection.Configuration, channel: String, hub: InboxEventHub, listening: @Sendable () -> Void
     ) async {
-        var delay = Duration.milliseconds(500)
+        var delay = Duration.milliseconds(250)
+        var lost = false
         while !Task.isCancelled {
             do {
                 let current = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
                 do {
                     try await current.listen(on: channel) { notifications in
                         listening()
-                        delay = .milliseconds(500)
+                        if lost { hub.endSubscriptions() }
+                        lost = true
+                        delay = .milliseconds(250)
                         for try await notification in notifications {
                             if let event = InboxEvent(payload: notification.payload) { hub.publish(event) }
                         }
@@ -77,7 +84,7 @@ extension PostgresStore {
             }
             listening()
             try? await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(5))
+            delay = min(delay * 2, .seconds(2))
         }
     }
 }

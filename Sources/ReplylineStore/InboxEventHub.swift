@@ -23,10 +23,10 @@ public final class InboxEventHub: Sendable {
     }
 
     /// A business with subscribers: its newest events, oldest first (up to twice `keep`,
-    /// trimmed in bulk), and the subscribers waiting for the next one.
+    /// trimmed in bulk), its subscribers and those waiting for the next event.
     struct Topic {
         var recent: [Numbered] = []
-        var subscribers = 0
+        var subscribers: [Int: AsyncStream<Void>.Continuation] = [:]
         var waiting: [Int: AsyncStream<Void>.Continuation] = [:]
     }
 
@@ -72,7 +72,7 @@ public final class InboxEventHub: Sendable {
         let (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let (id, start) = state.withLock { state in
             state.lastSubscriber += 1
-            state.topics[businessID, default: Topic()].subscribers += 1
+            state.topics[businessID, default: Topic()].subscribers[state.lastSubscriber] = continuation
             return (state.lastSubscriber, state.lastNumber)
         }
         let registration = InboxEventSubscription.Registration(
@@ -81,13 +81,21 @@ public final class InboxEventHub: Sendable {
     }
 
     /// How many subscriptions are open (for tests and metrics).
-    public var subscriberCount: Int { state.withLock { $0.topics.values.reduce(0) { $0 + $1.subscribers } } }
+    public var subscriberCount: Int { state.withLock { $0.topics.values.reduce(0) { $0 + $1.subscribers.count } } }
+
+    /// Ends every subscription after the events already published: for when events may have
+    /// been missed (a PostgreSQL listener that lost its connection), so that each client
+    /// subscribes again and refreshes.
+    public func endSubscriptions() {
+        let all = state.withLock { $0.topics.values.flatMap(\.subscribers.values) }
+        for continuation in all { continuation.finish() }
+    }
 
     fileprivate func unsubscribe(_ id: Int, from businessID: String) {
         state.withLock { state in
-            state.topics[businessID]?.subscribers -= 1
+            state.topics[businessID]?.subscribers[id] = nil
             state.topics[businessID]?.waiting[id] = nil
-            if state.topics[businessID]?.subscribers == 0 { state.topics[businessID] = nil }
+            if state.topics[businessID]?.subscribers.isEmpty == true { state.topics[businessID] = nil }
         }
     }
 

@@ -90,6 +90,19 @@ struct InboxEventHubTests {
         do { _ = hub.subscribe(businessID: "salon") }
         #expect(hub.subscriberCount == 1)
     }
+
+    @Test("endSubscriptions() ends every subscription once it has had the events published before")
+    func endAll() async throws {
+        let hub = InboxEventHub()
+        let subscriptions = [hub.subscribe(businessID: "clinic"), hub.subscribe(businessID: "salon")]
+        hub.publish(Self.event("+11"))
+        hub.endSubscriptions()
+        for (subscription, expected) in zip(subscriptions, [[[Self.event("+11")]], []]) {
+            var batches: [[InboxEvent]] = []
+            for await batch in subscription { batches.append(batch.map(\.event)) }
+            #expect(batches == expected)
+        }
+    }
 }
 
 extension PostgresInstancesTests {

@@ -19,7 +19,7 @@ public struct LiveEvents: Sendable {
     /// writes rather than one per event (and per stream).
     let gathering: Duration
 
-    public init(store: any ConversationStore, keepAlive: Duration = .seconds(15), gathering: Duration = .milliseconds(100)) {
+    public init(store: any ConversationStore, keepAlive: Duration = .seconds(15), gathering: Duration = .milliseconds(200)) {
         self.store = store
         self.keepAlive = keepAlive
         self.gathering = gathering
@@ -57,23 +57,29 @@ public struct LiveEvents: Sendable {
     /// The most frames one write carries: a stream that fell further behind (a burst of
     /// webhooks) gets the newest, enough for a page that refreshes on any event, and a
     /// burst costs each stream a few small writes.
-    static let framesPerWrite = 16
+    static let framesPerWrite = 8
 
     /// The frames of `events` (the newest `framesPerWrite`), or a keep-alive comment when
     /// there are none.
     static func frames(_ events: [InboxEventHub.Numbered]) -> ByteBuffer {
         guard !events.isEmpty else { return ByteBuffer(string: ": keep-alive\n\n") }
-        var text = ""
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(64 * min(events.count, framesPerWrite))
         for numbered in events.suffix(framesPerWrite) {
-            text += "id: \(numbered.number)\nevent: \(numbered.event.kind.rawValue)\ndata: {\"phone\":"
-            text += jsonString(numbered.event.phone) + "}\n\n"
+            buffer.writeString("id: \(numbered.number)\nevent: \(numbered.event.kind.rawValue)\ndata: {\"phone\":")
+            buffer.writeString(jsonString(numbered.event.phone))
+            buffer.writeString("}\n\n")
         }
-        return ByteBuffer(string: text)
+        return buffer
     }
 
     /// `text` as a JSON string literal: quotes, backslashes and control characters escaped,
     /// so no value can end a frame or break out of its field.
     static func jsonString(_ text: String) -> String {
+        // A phone number (E.164) needs no escaping: printable ASCII without quotes.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            return "\"" + text + "\""
+        }
         var escaped = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
