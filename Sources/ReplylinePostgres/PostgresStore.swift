@@ -246,7 +246,7 @@ public final class PostgresStore: ConversationStore {
     /// Takes the advisory lock of one contact until the transaction ends: every write that
     /// reads a contact's state and acts on it holds it, on every instance.
     static func lockContact(_ connection: PostgresConnection, businessID: String, phone: String) async throws {
-        try await connection.execute(LockContactStatement(businessID: businessID, phone: phone), logger: logger)
+        _ = try await connection.execute(LockContactStatement(businessID: businessID, phone: phone), logger: logger)
     }
 
     // MARK: Backups and checks

@@ -123,7 +123,7 @@ struct LiveEventsTests {
             try await response.body.write(RecordingBodyWriter(written: written))
         }
         _ = try await server.database.markRead(businessID: "clinic", phone: Self.ana)  // no thread: no change
-        try await server.app.test(.router) { client in try await client.text("Hello", sid: Self.sid(1)) }
+        _ = try await server.app.test(.router) { client in try await client.text("Hello", sid: Self.sid(1)) }
         let deadline = ContinuousClock.now + .seconds(10)
         while !written.text.withLock({ $0.contains(": keep-alive") && $0.contains("event: message") }), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(10))
