@@ -36,7 +36,7 @@ extension PostgresStore {
             """
             SELECT sent_at FROM messages WHERE conversation_id = \(message.conversationId.rawValue)
             AND sent_at > \(now.addingTimeInterval(-SendPolicy.cadenceWindow))
-            AND kind IN ('confirmation_request', 'reminder', 'post_call')
+            AND kind IN ('confirmation_request', 'reminder', 'post_call', 'in_call')
             """
         ).map { try $0.get(0, as: Date.self) }
         var appointment: StoredAppointment?
@@ -52,7 +52,7 @@ extension PostgresStore {
             ? try await replyDecidedUnderCurrentConsent(connection, replyID: entry.messageId.rawValue) : false
         return OutboxItem(
             entry: entry, message: message, contactID: ContactID(try row.get(30)), consent: consent, numberInvalid: try row.get(32),
-            recentAutomatedSends: recent, appointmentStartsAt: message.kind == .postCall ? nil : appointment?.startsAt, appointment: bound,
+            recentAutomatedSends: recent, appointmentStartsAt: message.kind.followsCall ? nil : appointment?.startsAt, appointment: bound,
             isReplyUnderCurrentConsent: underCurrentConsent)
     }
 

@@ -182,25 +182,35 @@ extension AppDatabase {
                 throw SendRefusal.optedOut(since: since)
             }
             var conversation = try Self.conversation(db, contact: contact, now: now)
-            let count = SegmentCounter.count(body)
-            var message = StoredMessage(
-                id: nil, conversationId: conversation.id!, direction: .outbound, kind: kind, provider: provider, providerMessageId: nil,
-                fromNumber: fromNumber, toNumber: phone, body: body, media: media, segments: count.segments,
-                encoding: count.encoding, status: .queued, errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
-                webhookReply: nil, inReplyTo: nil, appointmentId: appointmentID, createdAt: now)
-            try message.insert(db)
-            var entry = OutboxEntry(
-                id: nil, messageId: message.id!, businessId: businessID, dueAt: now, attempts: 0, lastError: nil, state: .pending)
-            try entry.insert(db)
-            if kind == .manual {
-                conversation.needsReply = false
-                conversation.staffFlag = nil
-            }
-            conversation.lastMessageAt = now
-            conversation.lastMessagePreview = String((body.isEmpty ? "[media]" : body).prefix(160))
+            let message = try Self.insertOutbound(
+                db, conversation: &conversation, kind: kind, body: body, media: media, appointmentID: appointmentID, provider: provider,
+                fromNumber: fromNumber, to: phone, businessID: businessID, now: now, dueAt: now)
             try conversation.update(db)
             return (message, [InboxEvent(businessID: businessID, kind: .message, phone: phone)])
         })
+    }
+
+    /// Inserts an outbound message and its outbox entry, due at `dueAt`, and notes it in
+    /// `conversation` (which the caller saves); the caller has checked consent.
+    static func insertOutbound(
+        _ db: Database, conversation: inout StoredConversation, kind: MessageKind, body: String, media: [InboundMessage.Media],
+        appointmentID: String?, provider: String, fromNumber: String, to phone: String, businessID: String, now: Date, dueAt: Date
+    ) throws -> StoredMessage {
+        let count = SegmentCounter.count(body)
+        var message = StoredMessage(
+            id: nil, conversationId: conversation.id!, direction: .outbound, kind: kind, provider: provider, providerMessageId: nil,
+            fromNumber: fromNumber, toNumber: phone, body: body, media: media, segments: count.segments, encoding: count.encoding,
+            status: .queued, appointmentId: appointmentID, createdAt: now)
+        try message.insert(db)
+        var entry = OutboxEntry(messageId: message.id!, businessId: businessID, dueAt: dueAt, attempts: 0, state: .pending)
+        try entry.insert(db)
+        if kind == .manual {
+            conversation.needsReply = false
+            conversation.staffFlag = nil
+        }
+        conversation.lastMessageAt = now
+        conversation.lastMessagePreview = String((body.isEmpty ? "[media]" : body).prefix(160))
+        return message
     }
 
     /// Every consent change of `businessID` (all businesses when nil), oldest first.

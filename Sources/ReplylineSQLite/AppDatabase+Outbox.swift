@@ -33,7 +33,7 @@ extension AppDatabase {
             ? try replyDecidedUnderCurrentConsent(db, replyID: entry.messageId) : false
         return OutboxItem(
             entry: entry, message: message, contactID: contact.id!, consent: contact.consent, numberInvalid: contact.numberInvalid,
-            recentAutomatedSends: recent, appointmentStartsAt: message.kind == .postCall ? nil : appointment?.startsAt, appointment: bound,
+            recentAutomatedSends: recent, appointmentStartsAt: message.kind.followsCall ? nil : appointment?.startsAt, appointment: bound,
             isReplyUnderCurrentConsent: underCurrentConsent)
     }
 
@@ -100,7 +100,7 @@ extension AppDatabase {
     /// (conversation_id, id, sent_at): a row is fetched only for the messages in range.
     static let recentAutomatedSends = """
         SELECT sent_at FROM messages WHERE conversation_id = ? AND sent_at > ?
-        AND kind IN ('confirmation_request', 'reminder', 'post_call')
+        AND kind IN ('confirmation_request', 'reminder', 'post_call', 'in_call')
         """
 
     /// A business's outbound messages sent in [start, end): its conversations, then each

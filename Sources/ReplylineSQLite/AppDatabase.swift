@@ -406,6 +406,13 @@ public final class AppDatabase: ConversationStore {
         migrator.registerMigration("v10: staff accounts, sessions, sign-in failures") { db in
             try db.execute(sql: StaffSchema.sql(date: "DATETIME", generatedID: "INTEGER PRIMARY KEY"))
         }
+        // Voice-agent calls and the SMS each asked for, keyed by the call's own id so a
+        // retried call event sends nothing twice.
+        migrator.registerMigration("v11: calls and their SMS") { db in
+            for statement in CallSchema.statements(date: "DATETIME", generatedID: "INTEGER PRIMARY KEY", reference: "INTEGER") {
+                try db.execute(sql: statement)
+            }
+        }
         return migrator
     }
 }

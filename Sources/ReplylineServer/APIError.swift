@@ -12,13 +12,19 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var message: String
     public var field: String?
     public var headers: HTTPFields
+    /// Every problem, when a request has several (a call event's missing inputs).
+    public var problems: [String]
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, headers: HTTPFields = [:]) {
+    public init(
+        _ status: HTTPResponse.Status, code: String, message: String, field: String? = nil, headers: HTTPFields = [:],
+        problems: [String] = []
+    ) {
         self.status = status
         self.code = code
         self.message = message
         self.field = field
         self.headers = headers
+        self.problems = problems
     }
 
     public static func invalid(_ field: String, _ message: String) -> APIError {
@@ -34,12 +40,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             var code: String
             var message: String
             var field: String?
+            var problems: [String]?
         }
         var error: Body
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var response = try JSON.response(Envelope(error: .init(code: code, message: message, field: field)), status: status)
+        let body = Envelope.Body(code: code, message: message, field: field, problems: problems.isEmpty ? nil : problems)
+        var response = try JSON.response(Envelope(error: body), status: status)
         response.headers.append(contentsOf: headers)
         return response
     }

@@ -57,10 +57,12 @@ public struct AppServices: Sendable {
         self.webhooks = webhooks
         var senders: [String: any MessageSender] = [:]
         for business in directory.businesses { senders[business.id] = sender ?? providers[business.provider]!.sender }
-        self.outbound = OutboundService(store: store, providerNames: senders.mapValues(\.name), now: configuration.now)
+        let doorbell = OutboxDoorbell()
+        self.outbound = OutboundService(
+            store: store, providerNames: senders.mapValues(\.name), now: configuration.now, doorbell: doorbell)
         self.outbox = OutboxWorker(
             store: store, senders: senders, instance: configuration.effectiveInstanceID, directory: directory,
-            now: configuration.now, interval: configuration.outboxInterval, logger: logger, metrics: metrics)
+            now: configuration.now, interval: configuration.outboxInterval, doorbell: doorbell, logger: logger, metrics: metrics)
     }
 }
 
@@ -109,6 +111,7 @@ public func buildApplication(_ replyline: AppServices) -> some ApplicationProtoc
     InboxController(store: store, outbound: replyline.outbound, now: now).addRoutes(to: api)
     ReportsController(store: store, providers: replyline.providers, now: now).addRoutes(to: api)
     EventsController(store: store, outbound: replyline.outbound).addRoutes(to: api)
+    CallsController(store: store, outbound: replyline.outbound, providers: replyline.providers, now: now).addRoutes(to: api)
     addWebInbox(replyline, to: router)
     // Last, so it sees every route and wraps none of them (see the middleware).
     router.add(middleware: MethodNotAllowedMiddleware<APIContext>(router.routes))

@@ -11,12 +11,16 @@ public struct OutboundService: Sendable {
     /// The name of the provider that sends each business's messages, by business id.
     let providerNames: [String: String]
     let now: @Sendable () -> Date
+    /// Wakes the outbox worker for what is queued to go now.
+    let doorbell: OutboxDoorbell
 
     /// Creates an appointment for `business` and queues its confirmation request.
     public func createAppointment(_ new: NewAppointment, for business: Business) async throws -> CreatedAppointment {
-        try await store.createAppointment(
+        let created = try await store.createAppointment(
             new, businessID: business.id, provider: provider(of: business), fromNumber: business.sendingNumber, now: now(),
             compose: compose(for: business))
+        doorbell.ring()
+        return created
     }
 
     /// Changes an appointment of `business`; a new time queues a new confirmation request.
@@ -34,9 +38,20 @@ public struct OutboundService: Sendable {
         _ kind: MessageKind, body: String, media: [InboundMessage.Media] = [], appointmentID: String? = nil, to phone: String,
         for business: Business
     ) async throws -> StoredMessage {
-        try await store.queueOutbound(
+        let message = try await store.queueOutbound(
             businessID: business.id, phone: phone, kind: kind, body: body, media: media, appointmentID: appointmentID,
             provider: provider(of: business), fromNumber: business.sendingNumber, now: now())
+        doorbell.ring()
+        return message
+    }
+
+    /// Records a call event of `business` and queues the SMS it asks for (see
+    /// `ConversationStore.recordCall`); the worker is woken for those due now.
+    public func recordCall(_ call: CallRecord, sms: [CallSMSRequest], for business: Business) async throws -> CallEventOutcome {
+        let outcome = try await store.recordCall(
+            call, sms: sms, businessID: business.id, provider: provider(of: business), fromNumber: business.sendingNumber, now: now())
+        if !outcome.queued.isEmpty { doorbell.ring() }
+        return outcome
     }
 
     func provider(of business: Business) -> String { providerNames[business.id] ?? business.provider }

@@ -76,6 +76,8 @@ public struct OutboxWorker: Service {
     let directory: BusinessDirectory
     let now: @Sendable () -> Date
     let interval: Duration
+    /// Rung when a message is queued to go now: the worker passes at once instead of waiting `interval`.
+    let doorbell: OutboxDoorbell
     let logger: Logger
     let metrics: Metrics
     /// Scales retry delays; random in 0.8...1.2 in production, fixed in tests.
@@ -101,7 +103,7 @@ public struct OutboxWorker: Service {
             } catch {
                 logger.error("outbox pass failed", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            try? await cancelWhenGracefulShutdown { [doorbell, interval] in await doorbell.wait(upTo: interval) }
         }
         logger.info("outbox worker stopped")
     }
@@ -170,7 +172,9 @@ public struct OutboxWorker: Service {
     static func decision(_ item: OutboxItem, business: Business, now: Date) -> OutboxDecision {
         let facts = SendFacts(
             consent: item.consent, isReplyUnderCurrentConsent: item.isReplyUnderCurrentConsent, numberInvalid: item.numberInvalid,
-            isAutomated: item.message.isAutomated, quietHoursApply: item.message.isAutomated && item.message.kind != .postCall,
+            isAutomated: item.message.isAutomated,
+            quietHoursApply: item.message.isAutomated
+                && !(item.message.kind.followsCall && now.timeIntervalSince(item.message.createdAt) < SendPolicy.callFollowUpWindow),
             recentAutomatedSends: item.recentAutomatedSends, sentThisMonth: item.sentThisMonth, monthlyLimit: business.plan?.hardLimit,
             appointmentStartsAt: item.appointmentStartsAt, appointment: item.appointment)
         switch SendPolicy.verdict(facts, business: business.rules.business, now: now) {

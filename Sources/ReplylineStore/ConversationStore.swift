@@ -115,6 +115,21 @@ public protocol ConversationStore: Sendable {
     /// Records how sending `entry` ended.
     func finishSend(_ entry: OutboxEntry, result: SendResult, now: Date) async throws
 
+    // MARK: Calls
+
+    /// Records a call event and the SMS it asks for, in one transaction: the call is created,
+    /// or its variables merged and its end time set. An SMS whose key the call already has
+    /// is left as it is, so a retried event sends nothing twice; a new one is queued (due at
+    /// its `dueAt`) unless refused, or the contact opted out, which is recorded instead.
+    /// Throws `CallEventConflict` when the call id is recorded for another phone or agent.
+    func recordCall(
+        _ call: CallRecord, sms: [CallSMSRequest], businessID: String, provider: String, fromNumber: String, now: Date
+    ) async throws -> CallEventOutcome
+    /// The call's log, each SMS with its status history, its hold at `now` and the replies; nil when unknown.
+    func callLog(businessID: String, callID: String, now: Date) async throws -> CallLog?
+    /// The logs of calls first heard of at `since` or later, oldest first, after `cursor`.
+    func callLogs(businessID: String, since: Date, limit: Int, after cursor: CallCursor?, now: Date) async throws -> CallLogPage
+
     // MARK: Staff and sessions
 
     /// Adds a staff account; throws `StaffAccountError.emailTaken` when its email has one.

@@ -70,9 +70,14 @@ public enum MessageKind: String, Codable, Sendable, Hashable, CaseIterable {
     case manual
     /// The follow-up after a call with the voice agent.
     case postCall = "post_call"
+    /// Sent by the voice agent while the call is live.
+    case inCall = "in_call"
 
     /// Sent by the system on its own, not by a person nor in answer to one.
-    public var isAutomated: Bool { self == .confirmationRequest || self == .reminder || self == .postCall }
+    public var isAutomated: Bool { self == .confirmationRequest || self == .reminder || self == .postCall || self == .inCall }
+
+    /// Sent because of a phone call, so quiet hours do not hold it while the call is fresh.
+    public var followsCall: Bool { self == .postCall || self == .inCall }
 }
 
 /// Where a message is: received, a provider's delivery status, or the outbox's own word

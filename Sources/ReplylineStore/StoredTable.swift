@@ -13,6 +13,8 @@ public enum StoredTable: String, CaseIterable, Sendable, CustomStringConvertible
     case heldStatusCallbacks = "held_status_callbacks"
     /// Staff accounts; their sessions and sign-in failures are not worth a copy.
     case staff
+    case calls
+    case callSMS = "call_sms"
 
     /// The table's name in SQL.
     public var description: String { rawValue }
@@ -67,6 +69,16 @@ public enum StoredTable: String, CaseIterable, Sendable, CustomStringConvertible
             ]
         case .staff:
             [.text("id"), .text("business_id"), .text("email"), .text("password_hash"), .date("created_at")]
+        case .calls:
+            [
+                .integer("id"), .text("business_id"), .text("call_id"), .text("agent"), .integer("contact_id"), .text("variables"),
+                .date("ended_at"), .date("created_at"),
+            ]
+        case .callSMS:
+            [
+                .integer("id"), .integer("call_ref"), .text("key"), .text("action"), .text("kind"), .text("class"),
+                .text("body"), .integer("message_id"), .text("refusal"), .date("created_at"),
+            ]
         }
     }
 

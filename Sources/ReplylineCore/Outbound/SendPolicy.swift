@@ -71,7 +71,8 @@ public struct SendFacts: Sendable {
     /// Automated messages (confirmation requests, reminders, follow-ups) obey quiet hours and
     /// cadence; messages written by staff do not.
     public var isAutomated: Bool
-    /// Quiet hours hold automated messages, except follow-ups the customer's own call prompted.
+    /// Quiet hours hold automated messages, except follow-ups the customer's own call
+    /// prompted while it is fresh (`SendPolicy.callFollowUpWindow`).
     public var quietHoursApply: Bool
     /// When automated messages to this contact were sent in the last `cadenceWindow`.
     public var recentAutomatedSends: [Date]
@@ -103,15 +104,33 @@ public struct SendFacts: Sendable {
 }
 
 public enum SendPolicy {
+    /// The words of each block, as recorded on the message: the call log tells them apart.
+    public enum BlockReason {
+        public static let optedOut = "contact opted out"
+        public static let numberInvalid = "the number cannot receive texts"
+        public static let monthlyLimit = "the plan's monthly limit"
+    }
+
     public static let cadenceLimit = 2
     public static let cadenceWindow: TimeInterval = 10 * 60
+    /// How long after a call its SMS count as a direct follow-up, which quiet hours do not
+    /// hold: the customer was just on the phone.
+    public static let callFollowUpWindow: TimeInterval = 10 * 60
+
+    /// When a call's SMS is due: now while the call is live or just ended; for an event
+    /// that arrives later than `callFollowUpWindow` after the call, at the next opening time
+    /// (now when open), as for any automated message.
+    public static func callSMSDue(endedAt: Date?, now: Date, business: BusinessProfile) -> Date {
+        guard let endedAt, now.timeIntervalSince(endedAt) >= callFollowUpWindow else { return now }
+        return openingTime(after: now, business: business)
+    }
 
     public static func verdict(_ facts: SendFacts, business: BusinessProfile, now: Date) -> SendVerdict {
-        guard facts.consent == .optedIn || facts.isReplyUnderCurrentConsent else { return .block("contact opted out") }
-        guard !facts.numberInvalid else { return .block("the number cannot receive texts") }
+        guard facts.consent == .optedIn || facts.isReplyUnderCurrentConsent else { return .block(BlockReason.optedOut) }
+        guard !facts.numberInvalid else { return .block(BlockReason.numberInvalid) }
         if let reason = facts.appointment?.staleReason(now: now) { return .skip(reason) }
         if let limit = facts.monthlyLimit, facts.sentThisMonth >= limit {
-            return .block("the plan's monthly limit of \(limit) messages is reached")
+            return .block("\(BlockReason.monthlyLimit) of \(limit) messages is reached")
         }
         guard facts.isAutomated else { return .send }
         if let starts = facts.appointmentStartsAt, starts <= now { return .skip("the appointment has already started") }

@@ -81,6 +81,10 @@ public struct Rules: Sendable {
     public var acceptedWarnings: Set<String> = []
     /// Texts staff send often, offered beside the web inbox's reply box (`quick_replies:`).
     public var quickReplies: [String] = []
+    /// The SMS actions voice agents may send, by name (`actions:`).
+    public var actions: [String: SMSAction] = [:]
+    /// The voice agents and the actions each may send, by name (`agents:`).
+    public var agents: [String: VoiceAgent] = [:]
 
     /// Words carriers treat as opt-out whatever a business means by them.
     public static let carrierOptOutWords: Set<String> = [

@@ -94,6 +94,8 @@ public enum RulesLinter {
             }
         }
 
+        lintActions(rules) { warn($0, $1, fix: $2) }
+
         let help = rules.replies.help
         let helpText = help.source.uppercased()
         var missing: [String] = []

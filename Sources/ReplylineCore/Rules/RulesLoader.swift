@@ -63,12 +63,16 @@ public struct RulesLoader {
             return nil
         }
         for (key, _) in top
-        where !["business", "keywords", "custom", "replies", "unrecognized_reply_window_hours", "reminders", "lint", "quick_replies"]
-            .contains(key.string ?? "")
-        {
+        where ![
+            "business", "keywords", "custom", "replies", "unrecognized_reply_window_hours", "reminders", "lint", "quick_replies", "actions",
+            "agents",
+        ]
+        .contains(key.string ?? "") {
             fail(
                 key, "unknown section `\(key.string ?? "?")`",
-                fix: "use business, keywords, custom, replies, reminders, lint, quick_replies or unrecognized_reply_window_hours")
+                fix:
+                    "use business, keywords, custom, replies, reminders, lint, quick_replies, actions, agents or unrecognized_reply_window_hours"
+            )
         }
         var quickReplies: [String] = []
         if let node = top["quick_replies"] {
@@ -150,6 +154,8 @@ public struct RulesLoader {
                 fail(node, "`lint` takes one list, `accept`", fix: fix)
             }
         }
+        let actions = parseActions(top["actions"])
+        let agents = parseAgents(top["agents"], actions: actions)
         guard let business, let replies else { return nil }
         var rules = Rules(
             source: file, business: business, keywords: keywords, optInWhileOptedOut: optInWhileOptedOut,
@@ -158,6 +164,8 @@ public struct RulesLoader {
         rules.reminderMorningOf = morningOf
         rules.acceptedWarnings = accepted
         rules.quickReplies = quickReplies
+        rules.actions = actions
+        rules.agents = agents
         return rules
     }
 
