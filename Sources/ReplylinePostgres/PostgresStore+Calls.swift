@@ -59,7 +59,8 @@ extension PostgresStore {
                         id: nil, conversationId: ConversationID(conversationID), direction: .outbound, kind: request.kind,
                         provider: provider, providerMessageId: nil, fromNumber: fromNumber, toNumber: call.phone, body: request.body,
                         media: [], segments: count.segments, encoding: count.encoding, status: .queued, appointmentId: nil, createdAt: now)
-                    messageID = try await Self.insert(connection, message, businessID: businessID, dueAt: request.dueAt)
+                    messageID = try await Self.insert(
+                        connection, message, businessID: businessID, dueAt: request.dueAt, holdNote: request.holdNote)
                     queued.append(messageID!)
                     preview = String(request.body.prefix(160))
                 }

@@ -178,9 +178,11 @@ extension PostgresStore {
         })
     }
 
-    /// Inserts an outbound message and its outbox entry, due at `dueAt`; returns its id.
+    /// Inserts an outbound message and its outbox entry, due at `dueAt` (waiting for the
+    /// reason `holdNote` says, if later than now); returns its id.
     static func insert(
-        _ connection: PostgresConnection, _ message: StoredMessage, businessID: String, dueAt: Date, appointmentStartsAt: Date? = nil
+        _ connection: PostgresConnection, _ message: StoredMessage, businessID: String, dueAt: Date, appointmentStartsAt: Date? = nil,
+        holdNote: String? = nil
     ) async throws -> MessageID {
         guard
             let row = try await connection.row(
@@ -193,8 +195,8 @@ extension PostgresStore {
                         \(message.segments), \(message.encoding.rawValue), \(message.status.rawValue), \(message.appointmentId),
                         \(message.createdAt))
                     RETURNING id)
-                INSERT INTO outbox (message_id, business_id, due_at, attempts, state, appointment_starts_at)
-                SELECT id, \(businessID), \(dueAt), 0, 'pending', \(appointmentStartsAt) FROM message RETURNING message_id
+                INSERT INTO outbox (message_id, business_id, due_at, attempts, state, appointment_starts_at, last_error)
+                SELECT id, \(businessID), \(dueAt), 0, 'pending', \(appointmentStartsAt), \(holdNote) FROM message RETURNING message_id
                 """)
         else { throw StoredValueError("an outbound message to \(message.toNumber) was not stored") }
         return MessageID(try row.get(0))

@@ -54,7 +54,7 @@ extension AppDatabase {
                     messageID = try Self.insertOutbound(
                         db, conversation: &conversation!, kind: request.kind, body: request.body, media: [], appointmentID: nil,
                         provider: provider, fromNumber: fromNumber, to: call.phone, businessID: businessID, now: now,
-                        dueAt: request.dueAt
+                        dueAt: request.dueAt, holdNote: request.holdNote
                     ).id
                     queued.append(messageID!)
                 }

@@ -190,11 +190,13 @@ extension AppDatabase {
         })
     }
 
-    /// Inserts an outbound message and its outbox entry, due at `dueAt`, and notes it in
+    /// Inserts an outbound message and its outbox entry, due at `dueAt` (waiting for the
+    /// reason `holdNote` says, if later than now), and notes it in
     /// `conversation` (which the caller saves); the caller has checked consent.
     static func insertOutbound(
         _ db: Database, conversation: inout StoredConversation, kind: MessageKind, body: String, media: [InboundMessage.Media],
-        appointmentID: String?, provider: String, fromNumber: String, to phone: String, businessID: String, now: Date, dueAt: Date
+        appointmentID: String?, provider: String, fromNumber: String, to phone: String, businessID: String, now: Date, dueAt: Date,
+        holdNote: String? = nil
     ) throws -> StoredMessage {
         let count = SegmentCounter.count(body)
         var message = StoredMessage(
@@ -202,7 +204,8 @@ extension AppDatabase {
             fromNumber: fromNumber, toNumber: phone, body: body, media: media, segments: count.segments, encoding: count.encoding,
             status: .queued, appointmentId: appointmentID, createdAt: now)
         try message.insert(db)
-        var entry = OutboxEntry(messageId: message.id!, businessId: businessID, dueAt: dueAt, attempts: 0, state: .pending)
+        var entry = OutboxEntry(
+            messageId: message.id!, businessId: businessID, dueAt: dueAt, attempts: 0, lastError: holdNote, state: .pending)
         try entry.insert(db)
         if kind == .manual {
             conversation.needsReply = false

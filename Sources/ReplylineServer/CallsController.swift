@@ -294,11 +294,15 @@ struct CallsController {
     /// What the store records for a planned SMS. A marketing text needs prior express
     /// written consent, which Replyline does not record yet: it is refused, never sent.
     static func request(_ planned: PlannedCallSMS, endedAt: Date?, now: Date, business: Business) -> CallSMSRequest {
-        CallSMSRequest(
+        let profile = business.rules.business
+        let due = SendPolicy.callSMSDue(endedAt: endedAt, now: now, business: profile)
+        return CallSMSRequest(
             key: planned.action, action: planned.action, kind: planned.kind == .postCall ? .postCall : .inCall,
             messageClass: planned.messageClass, body: planned.body,
-            refusal: planned.messageClass == .marketing ? .noMarketingConsent : nil,
-            dueAt: SendPolicy.callSMSDue(endedAt: endedAt, now: now, business: business.rules.business))
+            refusal: planned.messageClass == .marketing ? .noMarketingConsent : nil, dueAt: due,
+            holdNote: due > now
+                ? "held until \(OutboxWorker.localTime(due, in: profile.timeZone, now: now)) (\(Hold.businessHours.rawValue)): the call ended over \(Int(SendPolicy.callFollowUpWindow / 60)) minutes before"
+                : nil)
     }
 
     /// A short digest of a text: the idempotency key of a plain in-call SMS sent without one.

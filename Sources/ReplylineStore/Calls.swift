@@ -65,11 +65,14 @@ public struct CallSMSRequest: Sendable, Equatable {
     /// Decided before the store (a marketing text without written consent); nothing is queued.
     public var refusal: CallSMSRefusal?
     public var dueAt: Date
+    /// Why it waits, when due later than now: the outbox's note, shown as the message's hold.
+    public var holdNote: String?
 
     public init(
         key: String, action: String?, kind: MessageKind, messageClass: SMSAction.MessageClass, body: String,
-        refusal: CallSMSRefusal? = nil, dueAt: Date
+        refusal: CallSMSRefusal? = nil, dueAt: Date, holdNote: String? = nil
     ) {
+        self.holdNote = holdNote
         self.key = key
         self.action = action
         self.kind = kind

@@ -80,6 +80,21 @@ final class UnavailableStore: ConversationStore {
             fromNumber: fromNumber, now: now)
     }
 
+    func recordCall(
+        _ call: CallRecord, sms: [CallSMSRequest], businessID: String, provider: String, fromNumber: String, now: Date
+    ) async throws -> CallEventOutcome {
+        try writable()
+        return try await base.recordCall(call, sms: sms, businessID: businessID, provider: provider, fromNumber: fromNumber, now: now)
+    }
+
+    func callLog(businessID: String, callID: String, now: Date) async throws -> CallLog? {
+        try await base.callLog(businessID: businessID, callID: callID, now: now)
+    }
+
+    func callLogs(businessID: String, since: Date, limit: Int, after cursor: CallCursor?, now: Date) async throws -> CallLogPage {
+        try await base.callLogs(businessID: businessID, since: since, limit: limit, after: cursor, now: now)
+    }
+
     func createAppointment(
         _ new: NewAppointment, businessID: String, provider: String, fromNumber: String, now: Date,
         compose: @escaping @Sendable (Appointment) -> AppointmentMessages

@@ -109,6 +109,20 @@ struct StoreCopyTests {
                     id: "staff-\(index)", businessID: email.hasSuffix("salon.example") ? "salon" : "clinic", email: email,
                     passwordHash: "$2b$04$notarealhashnotarealhashnotarealhashnotarealhash", createdAt: now))
         }
+        let call = CallRecord(
+            callID: "call_7", agent: "front_desk", phone: Self.ana, endedAt: now, variables: ["name": "Ana \"A\"\n✓", "n": "2"],
+            receivedAt: now)
+        let sms = [
+            CallSMSRequest(
+                key: "sms_confirmation", action: "sms_confirmation", kind: .postCall, messageClass: .transactional, body: "Booked",
+                dueAt: now),
+            CallSMSRequest(
+                key: "body:abc", action: nil, kind: .inCall, messageClass: .marketing, body: "Offer", refusal: .noMarketingConsent,
+                dueAt: now),
+        ]
+        let recorded = try await store.recordCall(
+            call, sms: sms, businessID: "clinic", provider: "twilio", fromNumber: Self.clinic, now: now)
+        #expect(recorded.queued.count == 1)
     }
 
     /// Every row of every table as SQLite holds it, storage classes included.
@@ -256,7 +270,8 @@ struct StoreCopyTests {
         _ = try await StoreCopy(from: source, to: target).run()
         let copied = try await Self.rows(target)
 
-        // A new contact texts STOP, gets an appointment and a staff message; a callback is held.
+        // A new contact texts STOP, gets an appointment and a staff message; a callback is
+        // held; a call texts them.
         let phone = "+14155550222"
         let message = InboundMessage(
             provider: "twilio", providerMessageID: "SMnew", accountID: "AC1", messagingServiceID: nil, from: phone, to: Self.clinic,
@@ -287,6 +302,10 @@ struct StoreCopyTests {
             provider: "twilio", providerMessageID: "SMnotyet2", status: .sent, errorCode: nil, errorMessage: nil, messageID: nil,
             accountID: "AC1", from: Self.clinic, businessID: "clinic")
         #expect(try await target.recordStatusCallback(held, now: now) == .held)
+        _ = try await target.recordCall(
+            CallRecord(callID: "call_new", agent: "front_desk", phone: phone, endedAt: now, variables: [:], receivedAt: now),
+            sms: [CallSMSRequest(key: "body:k", action: nil, kind: .inCall, messageClass: .transactional, body: "Hi", dueAt: now)],
+            businessID: "clinic", provider: "twilio", fromNumber: Self.clinic, now: now)
 
         let after = try await Self.rows(target)
         for table in StoredTable.allCases where table.hasGeneratedIDs {
