@@ -284,4 +284,29 @@ struct UnavailableStoreTests {
             #expect(thread.messages.filter { $0.providerMessageId == "SMduring" }.count == 1)
         }
     }
+
+    @Test("A staff sign-in the store cannot record is a 503 page with Retry-After, and signs no one in")
+    func signInDuringOutage() async throws {
+        let unavailable = Mutex<UnavailableStore?>(nil)
+        let server = try await TestServer(
+            store: { base in
+                let store = UnavailableStore(base)
+                unavailable.withLock { $0 = store }
+                return store
+            })
+        try await WebInboxTests.addStaff(server)
+        let store = try #require(unavailable.withLock { $0 })
+        try await server.app.test(.router) { client in
+            var browser = WebBrowser()
+            for password in [WebInboxTests.password, "not the password"] {
+                let answer = try await browser.signIn(client, email: "desk@clinic.example", password: password)
+                #expect(answer.status == .serviceUnavailable)
+                #expect(answer.headers[.retryAfter] == "30")
+                #expect(answer.html.contains("The database cannot be reached"))
+            }
+            #expect(try await browser.get(client, "/").status == .seeOther)
+            store.failing.withLock { $0 = false }
+            #expect(try await browser.signIn(client, email: "desk@clinic.example", password: WebInboxTests.password).status == .seeOther)
+        }
+    }
 }

@@ -92,17 +92,17 @@ struct InboxPagesController {
     // MARK: Routes
 
     @Sendable func inbox(_ request: Request, context: APIContext) async throws -> Response {
-        let (session, business) = try signedIn(context)
+        let (session, business) = try frame.signedIn(context)
         let list = try await listView(request, business: business, current: nil)
         return pages.render(
             "inbox",
             InboxView(
-                page: try await chrome(session, business, title: "Inbox", body: "page-inbox", section: .inbox, counts: list.counts),
+                page: try await frame.chrome(session, business, title: "Inbox", body: "page-inbox", section: .inbox, counts: list.counts),
                 list: list))
     }
 
     @Sendable func thread(_ request: Request, context: APIContext) async throws -> Response {
-        let (session, business) = try signedIn(context)
+        let (session, business) = try frame.signedIn(context)
         let phone = try phone(context, business)
         // A live refresh shows what changed without marking it read: staff may not be looking.
         let refresh = request.headers[.init("X-Live-Refresh")!] == "1"
@@ -117,7 +117,7 @@ struct InboxPagesController {
 
     /// Marks a thread read: the page's script does when a text arrives in the thread on screen.
     @Sendable func read(_ request: Request, context: APIContext) async throws -> Response {
-        let (_, business) = try signedIn(context)
+        let (_, business) = try frame.signedIn(context)
         guard try await store.markRead(businessID: business.id, phone: try phone(context, business)) else { throw notFound() }
         return Response(status: .noContent)
     }
@@ -127,7 +127,7 @@ struct InboxPagesController {
     }
 
     @Sendable func send(_ request: Request, context: APIContext) async throws -> Response {
-        let (session, business) = try signedIn(context)
+        let (session, business) = try frame.signedIn(context)
         let phone = try phone(context, business)
         guard try await store.conversation(businessID: business.id, phone: phone) != nil else { throw notFound() }
         let form = try await decodeForm(SendForm.self, request, context)
@@ -151,7 +151,7 @@ struct InboxPagesController {
     }
 
     @Sendable func appointmentAction(_ request: Request, context: APIContext) async throws -> Response {
-        let (session, business) = try signedIn(context)
+        let (session, business) = try frame.signedIn(context)
         let phone = try phone(context, business)
         let id = context.parameters.get("id").map { $0.removingPercentEncoding ?? $0 } ?? ""
         guard let (_, owner) = try await store.appointment(id: id, businessID: business.id), owner == phone else { throw notFound() }
@@ -182,7 +182,7 @@ struct InboxPagesController {
     }
 
     @Sendable func addAppointment(_ request: Request, context: APIContext) async throws -> Response {
-        let (session, business) = try signedIn(context)
+        let (session, business) = try frame.signedIn(context)
         let phone = try phone(context, business)
         guard let summary = try await store.conversation(businessID: business.id, phone: phone) else { throw notFound() }
         let form = try await decodeForm(NewAppointmentForm.self, request, context)
@@ -206,11 +206,11 @@ struct InboxPagesController {
     }
 
     @Sendable func newMessage(_ request: Request, context: APIContext) async throws -> Response {
-        let (session, business) = try signedIn(context)
+        let (session, business) = try frame.signedIn(context)
         return pages.render(
             "new",
             NewMessageView(
-                page: try await chrome(session, business, title: "New message", body: "page-new", section: .newMessage), phone: "",
+                page: try await frame.chrome(session, business, title: "New message", body: "page-new", section: .newMessage), phone: "",
                 body: "",
                 error: nil, segments: Self.segmentsText("")))
     }
@@ -221,7 +221,7 @@ struct InboxPagesController {
     }
 
     @Sendable func sendNew(_ request: Request, context: APIContext) async throws -> Response {
-        let (session, business) = try signedIn(context)
+        let (session, business) = try frame.signedIn(context)
         let form = try await decodeForm(NewMessageForm.self, request, context)
         let rawPhone = (form.phone ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let body = Self.formText(form.body ?? "")
@@ -229,7 +229,7 @@ struct InboxPagesController {
             pages.render(
                 "new",
                 NewMessageView(
-                    page: try await chrome(session, business, title: "New message", body: "page-new", section: .newMessage),
+                    page: try await frame.chrome(session, business, title: "New message", body: "page-new", section: .newMessage),
                     phone: rawPhone,
                     body: body, error: error, segments: Self.segmentsText(body)),
                 status: status)
@@ -305,7 +305,7 @@ struct InboxPagesController {
         return pages.render(
             "inbox",
             InboxView(
-                page: try await chrome(session, business, title: name, body: "page-thread", section: .inbox, counts: list.counts),
+                page: try await frame.chrome(session, business, title: name, body: "page-thread", section: .inbox, counts: list.counts),
                 list: list, thread: thread,
                 client: client),
             status: status)
@@ -367,14 +367,6 @@ struct InboxPagesController {
 
     static func count(_ value: Int) -> String? { value > 0 ? InboxCounts.text(value) : nil }
 
-    func chrome(
-        _ session: StaffSession, _ business: Business, title: String, body: String, section: PageFrame.Section, counts: InboxCounts? = nil
-    ) async throws -> PageChrome {
-        try await frame.chrome(session, business, title: title, body: body, section: section, counts: counts)
-    }
-
-    func signedIn(_ context: APIContext) throws -> (StaffSession, Business) { try frame.signedIn(context) }
-
     func phone(_ context: APIContext, _ business: Business) throws -> String {
         let raw = context.parameters.get("phone").map { $0.removingPercentEncoding ?? $0 } ?? ""
         guard let phone = PhoneNumber(raw, defaultCountry: business.rules.business.country) else { throw notFound() }
@@ -388,12 +380,10 @@ struct InboxPagesController {
 
     func decodeForm<T: Decodable>(_ type: T.Type, _ request: Request, _ context: APIContext) async throws -> T {
         var request = request
-        let body = try await request.collectBody(upTo: context.maxUploadSize)
-        do {
-            return try URLEncodedFormDecoder().decode(type, from: String(buffer: body))
-        } catch {
+        guard let form = try await decodeWebForm(type, &request, context) else {
             throw WebPageError(.badRequest, "The form could not be read. Reload the page and try again.")
         }
+        return form
     }
 
     /// A `datetime-local` field's value (`2026-04-18T10:00`) as a time in `timeZone`.
@@ -442,6 +432,13 @@ struct WebPageError: Error {
         self.status = status
         self.message = message
     }
+}
+
+/// A page's form body (`application/x-www-form-urlencoded`), read whole up to the
+/// context's limit; nil when it does not decode as `T`.
+func decodeWebForm<T: Decodable>(_ type: T.Type, _ request: inout Request, _ context: APIContext) async throws -> T? {
+    let body = try await request.collectBody(upTo: context.maxUploadSize)
+    return try? URLEncodedFormDecoder().decode(type, from: String(buffer: body))
 }
 
 /// Turns `WebPageError` and an unreachable store into HTML pages with their status.

@@ -44,8 +44,7 @@ struct SignInController {
 
     @Sendable func signIn(_ request: Request, context: APIContext) async throws -> Response {
         var request = request
-        let body = try await request.collectBody(upTo: context.maxUploadSize)
-        let form = (try? URLEncodedFormDecoder().decode(SignInForm.self, from: String(buffer: body))) ?? SignInForm()
+        let form = try await decodeWebForm(SignInForm.self, &request, context) ?? SignInForm()
         let next = Self.safeNext(form.next)
         let email = StaffAccount.normalizedEmail(form.email ?? "")
         guard let expected = request.cookies[WebSessions.signInCookieName]?.value, csrfMatches(form.csrf_token, expected: expected) else {
@@ -56,38 +55,34 @@ struct SignInController {
             return page(next: next, email: email, error: "Enter your email and your password.", status: .badRequest)
         }
         let keys = ["email:" + email, "address:" + Self.clientAddress(request, context)]
+        // An unreachable store is WebErrorMiddleware's to answer: 503 with Retry-After.
         let at = now()
-        do {
-            let failures = try await store.signInFailures(keys: keys, since: at.addingTimeInterval(-SignInLimit.window))
-            if let wait = SignInLimit.wait(failures, now: at) {
-                let seconds = Int(wait.rounded(.up))
-                var response = page(
-                    next: next, email: email,
-                    error: "Too many failed sign-ins. Wait \(seconds) seconds, then try again.", status: .tooManyRequests)
-                response.headers[.retryAfter] = String(seconds)
-                return response
-            }
-            let account = try await store.staffAccount(email: email)
-            guard try await StaffPasswords.verify(password, hash: account?.passwordHash), let account,
-                directory.businesses.contains(where: { $0.id == account.businessID })
-            else {
-                try await store.recordSignInFailure(keys: keys, now: at)
-                return page(next: next, email: email, error: Self.failed, status: .unauthorized)
-            }
-            var response = Self.redirect(next)
-            response.setCookie(try await sessions.start(account))
-            response.setCookie(sessions.cookie(WebSessions.signInCookieName, "", maxAge: 0))
+        let failures = try await store.signInFailures(keys: keys, since: at.addingTimeInterval(-SignInLimit.window))
+        if let wait = SignInLimit.wait(failures, now: at) {
+            let seconds = Int(wait.rounded(.up))
+            var response = page(
+                next: next, email: email,
+                error: "Too many failed sign-ins. Wait \(seconds) seconds, then try again.", status: .tooManyRequests)
+            response.headers[.retryAfter] = String(seconds)
             return response
-        } catch let error as StoreUnavailable {
-            return pages.error(.serviceUnavailable, "The database cannot be reached (\(error.reason)). Try again in a moment.")
         }
+        let account = try await store.staffAccount(email: email)
+        guard try await StaffPasswords.verify(password, hash: account?.passwordHash), let account,
+            directory.businesses.contains(where: { $0.id == account.businessID })
+        else {
+            try await store.recordSignInFailure(keys: keys, now: at)
+            return page(next: next, email: email, error: Self.failed, status: .unauthorized)
+        }
+        var response = Self.redirect(next)
+        response.setCookie(try await sessions.start(account))
+        response.setCookie(sessions.cookie(WebSessions.signInCookieName, "", maxAge: 0))
+        return response
     }
 
     @Sendable func signOut(_ request: Request, context: APIContext) async throws -> Response {
         // Signing out needs the session's CSRF token, so another site cannot sign staff out.
         var request = request
-        let body = try await request.collectBody(upTo: context.maxUploadSize)
-        let token = try? URLEncodedFormDecoder().decode(StaffSessionMiddleware.CSRFField.self, from: String(buffer: body)).csrf_token
+        let token = try await decodeWebForm(StaffSessionMiddleware.CSRFField.self, &request, context)?.csrf_token
         if let session = try await sessions.session(for: request), !csrfMatches(token, expected: session.csrfToken) {
             return StaffSessionMiddleware.refused(pages)
         }

@@ -93,13 +93,8 @@ struct StaffSessionMiddleware: RouterMiddleware {
     let pages: WebPages
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        let session: StaffSession?
-        do {
-            session = try await sessions.session(for: request)
-        } catch let error as StoreUnavailable {
-            return pages.error(.serviceUnavailable, "The database cannot be reached (\(error.reason)). Try again in a moment.")
-        }
-        guard let session else {
+        // An unreachable store is WebErrorMiddleware's to answer: 503 with Retry-After.
+        guard let session = try await sessions.session(for: request) else {
             guard request.method == .get || request.method == .head else {
                 return pages.error(.forbidden, "You are signed out. Sign in again, then repeat what you were doing.")
             }
@@ -112,8 +107,7 @@ struct StaffSessionMiddleware: RouterMiddleware {
             var presented = request.headers[.init("X-CSRF-Token")!]
             if presented == nil, request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
                 var request = request
-                let body = try await request.collectBody(upTo: context.maxUploadSize)
-                presented = try? URLEncodedFormDecoder().decode(CSRFField.self, from: String(buffer: body)).csrf_token
+                presented = try await decodeWebForm(CSRFField.self, &request, context)?.csrf_token
                 var context = context
                 context.staff = session
                 guard csrfMatches(presented, expected: session.csrfToken) else { return Self.refused(pages) }
