@@ -270,7 +270,7 @@ public final class PostgresStore: ConversationStore {
     public func tableCounts() async throws -> [String: Int] {
         try await read { connection in
             var counts: [String: Int] = [:]
-            for table in ["contacts", "conversations", "messages", "appointments", "consent_events", "outbox"] {
+            for table in ["contacts", "conversations", "messages", "appointments", "consent_events", "outbox", "calls", "call_sms"] {
                 counts[table] = try await connection.row(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)"))?.get(0, as: Int.self)
             }
             return counts

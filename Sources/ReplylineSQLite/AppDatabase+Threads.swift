@@ -28,7 +28,7 @@ extension AppDatabase {
     public func tableCounts() async throws -> [String: Int] {
         try await read { db in
             var counts: [String: Int] = [:]
-            for table in ["contacts", "conversations", "messages", "appointments", "consent_events", "outbox"] {
+            for table in ["contacts", "conversations", "messages", "appointments", "consent_events", "outbox", "calls", "call_sms"] {
                 counts[table] = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
             }
             return counts

@@ -112,6 +112,33 @@ struct PostgresInstancesTests {
         #expect(try await second.tableCounts()["messages"] == 2)
     }
 
+    @Test("One call event retried at two instances at once records each SMS once and queues it once")
+    func callAcrossInstances() async throws {
+        let (first, second) = try await pair()
+        let now = self.now
+        let call = CallRecord(
+            callID: "call_twice", agent: "front_desk", phone: "+14155550100", endedAt: now, variables: ["name": "Ana"], receivedAt: now)
+        let sms = ["sms_confirmation", "sms_directions"].map {
+            CallSMSRequest(key: $0, action: $0, kind: .postCall, messageClass: .transactional, body: "\($0) for Ana", dueAt: now)
+        }
+        let outcomes = try await withThrowingTaskGroup(of: CallEventOutcome.self) { group in
+            for index in 0..<20 {
+                let store = index % 2 == 0 ? first : second
+                group.addTask {
+                    try await store.recordCall(call, sms: sms, businessID: "b", provider: "twilio", fromNumber: "+15017122661", now: now)
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter(\.createdCall).count == 1)
+        #expect(outcomes.flatMap(\.queued).count == 2)
+        #expect(outcomes.allSatisfy { $0.log.sms.map(\.key) == ["sms_confirmation", "sms_directions"] })
+        let counts = try await second.tableCounts()
+        #expect(counts["calls"] == 1)
+        #expect(counts["call_sms"] == 2)
+        #expect(counts["outbox"] == 2)
+    }
+
     @Test("One contact's messages at two instances apply one after the other: the ledger is a chain")
     func oneContactSerialized() async throws {
         let (first, second) = try await pair()
