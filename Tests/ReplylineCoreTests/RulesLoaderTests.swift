@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import ReplylineCore
@@ -89,6 +90,30 @@ struct RulesLoaderTests {
         let found = errors("business:\n  name: [unclosed\n")
         #expect(found.count == 1)
         #expect(found.first?.message.contains("not valid YAML") == true)
+    }
+
+    @Test("[Address] and <address> render `business.address`; a reply or custom keyword using it without one is an error at its line")
+    func address() throws {
+        let custom = "\ncustom:\n  WHERE: \"We are at <address>.\""
+        let withAddress = Self.valid.replacingOccurrences(
+            of: "  time_zone: America/Chicago", with: "  time_zone: America/Chicago\n  address: \"12 Oak St\"")
+        let yaml = withAddress.replacingOccurrences(of: "opted_in: ok", with: "opted_in: \"Welcome back to [Address].\"") + custom
+        let rules = try RulesLoader.load(yaml: yaml, file: "salon.yml")
+        #expect(rules.business.address == "12 Oak St")
+        let engine = ConversationEngine(rules: rules)
+        #expect(engine.render(rules.replies.optedIn, contact: ContactSnapshot(), appointment: nil) == "Welcome back to 12 Oak St.")
+        #expect(engine.render(rules.custom["WHERE"]!, contact: ContactSnapshot(), appointment: nil) == "We are at 12 Oak St.")
+
+        let found = errors(Self.valid.replacingOccurrences(of: "opted_in: ok", with: "opted_in: \"Welcome back to [Address].\"") + custom)
+        #expect(
+            Set(found.map { "\($0.line ?? 0) \($0.message)" }) == [
+                "19 `replies.opted_in` uses [Address], but `business.address` is not set",
+                "24 `custom.WHERE` uses [Address], but `business.address` is not set",
+            ])
+        #expect(found.allSatisfy { $0.fix.contains("`address: \"1200 Main St, Suite 4\"`") })
+        let empty = errors(withAddress.replacingOccurrences(of: "address: \"12 Oak St\"", with: "address: \"\""))
+        #expect(empty.map(\.message) == ["`business.address` must be a non-empty text"])
+        #expect(empty.first?.line == 5)
     }
 
     @Test("Every problem is reported, not just the first")

@@ -22,6 +22,8 @@ public struct BusinessProfile: Sendable, Hashable {
     /// Opening hours in minutes after local midnight; automated sends wait outside them.
     public var opensAt: Int
     public var closesAt: Int
+    /// The street address customers come to, for `[Address]`; nil when the rules give none.
+    public var address: String?
 }
 
 /// Every reply the engine can send, as parsed templates.

@@ -32,7 +32,7 @@ public enum RulesLinter {
         [
             .customerName: "Alexandria Montgomery-Fitzgerald", .service: "Comprehensive exam and cleaning",
             .date: "Wed, Sep 30", .time: "12:45 PM", .amount: "$1250.00", .business: business.name, .phone: business.phone,
-            .summary: "You are booked for a cleaning on Wed, Sep 30 at 12:45 PM.",
+            .summary: "You are booked for a cleaning on Wed, Sep 30 at 12:45 PM.", .address: business.address ?? "",
         ]
     }
 

@@ -13,6 +13,9 @@ public struct RulesLoader {
     let file: String
     var errors: [RulesError] = []
     var lines: [String: Int] = [:]
+    /// Whether `business.address` is set, once the business section is read (nil when it
+    /// cannot be), so a template using [Address] without one is an error.
+    var hasAddress: Bool?
 
     public static func load(contentsOf url: URL) throws -> Rules {
         let text: String
@@ -209,6 +212,11 @@ public struct RulesLoader {
             }
             if list.sequence == nil { fail(list, "`business.numbers` must be a list", fix: "write `numbers: [\"+15551234567\"]`") }
         }
+        var address: String?
+        if let node = map["address"] {
+            address = string(node, "address", in: "business", parent: node)
+        }
+        hasAddress = map["address"] != nil
         var opens = 9 * 60
         var closes = 20 * 60
         if let hours = map["hours"] {
@@ -222,7 +230,8 @@ public struct RulesLoader {
         }
         guard let name, let phone, let timeZone else { return nil }
         return BusinessProfile(
-            name: name, phone: phone, timeZone: timeZone, country: country, numbers: numbers, opensAt: opens, closesAt: closes)
+            name: name, phone: phone, timeZone: timeZone, country: country, numbers: numbers, opensAt: opens, closesAt: closes,
+            address: address)
     }
 
     static func parseHours(_ text: String) -> (Int, Int)? {
@@ -334,13 +343,21 @@ public struct RulesLoader {
             fail(node, "`\(label)` must be a non-empty text", fix: "write `\(label.split(separator: ".").last!): \"...\"`")
             return nil
         }
+        let template: Template
         do {
-            return try Template(text)
+            template = try Template(text)
         } catch {
             let names = Template.Variable.allCases.map { "[\($0.rawValue)]" }.joined(separator: " ")
             fail(node, "unknown variable \(error.name) in `\(label)`", fix: "use one of \(names) (or their <snake_case> spelling)")
             return nil
         }
+        if template.variables.contains(.address), hasAddress == false {
+            fail(
+                node, "`\(label)` uses [Address], but `business.address` is not set",
+                fix: "add the street address under `business:` (`address: \"1200 Main St, Suite 4\"`), or take [Address] out of `\(label)`")
+            return nil
+        }
+        return template
     }
 
     mutating func parseReplies(_ node: Node?, parent: Node) -> ReplyTemplates? {
