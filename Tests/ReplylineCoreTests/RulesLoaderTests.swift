@@ -209,3 +209,135 @@ struct RulesFileTests {
         #expect(!RulesLinter.lint(rules).contains { $0.message.hasPrefix("`replies.confirmed`") })
     }
 }
+
+@Suite("Reminders and the address in a rules file")
+struct ReminderRulesTests {
+    /// The minimal valid file with a same-day reminder reply (line 23) and the list form (24-28).
+    static let listForm =
+        RulesLoaderTests.valid + """
+
+              reminder_same_day: "[Business]: [Service] today at [Time]. Reply STOP to opt out."
+            reminders:
+              - hours_before: 24
+                reply: reminder
+              - morning_of: "07:00"
+                reply: reminder_same_day
+            """
+
+    func load(_ yaml: String) throws -> Rules { try RulesLoader.load(yaml: yaml, file: "salon.yml") }
+
+    func errors(_ yaml: String) -> [RulesError] {
+        do {
+            _ = try load(yaml)
+            return []
+        } catch let error as RulesLoadError {
+            return error.errors
+        } catch {
+            return [RulesError(file: "", line: nil, message: "\(error)", fix: "")]
+        }
+    }
+
+    @Test("The list form gives each reminder its timing and its reply, in file order")
+    func listForm() throws {
+        let rules = try load(Self.listForm)
+        #expect(
+            rules.reminders.map(\.description) == ["24 hours before (replies.reminder)", "at 07:00 on the day (replies.reminder_same_day)"])
+        #expect(rules.reminders.map(\.template) == [rules.replies.reminder, rules.replies.otherReminders["reminder_same_day"]!])
+        let other = Self.listForm.replacingOccurrences(of: "hours_before: 24", with: "morning_of: \"08:30\"")
+            .replacingOccurrences(of: "morning_of: \"07:00\"", with: "hours_before: 2.5")
+        #expect(
+            try load(other).reminders.map(\.description) == [
+                "at 08:30 on the day (replies.reminder)", "2.5 hours before (replies.reminder_same_day)",
+            ])
+        let none = RulesLoaderTests.valid + "\nreminders: []"
+        #expect(try load(none).reminders.isEmpty)
+    }
+
+    @Test("Without `reminders`: 24 hours before and 07:00 on the day, with `reminder_same_day` when the replies have one")
+    func defaults() throws {
+        #expect(
+            try load(RulesLoaderTests.valid).reminders.map(\.description) == [
+                "24 hours before (replies.reminder)", "at 07:00 on the day (replies.reminder)",
+            ])
+        let sameDay = RulesLoaderTests.valid + "\n  reminder_same_day: \"Today at [Time]. Reply STOP to opt out.\""
+        #expect(
+            try load(sameDay).reminders.map(\.description) == [
+                "24 hours before (replies.reminder)", "at 07:00 on the day (replies.reminder_same_day)",
+            ])
+    }
+
+    @Test("The mapping form still works: `morning_of` sends `reminder_same_day` when the replies have one, null or 0 turns one off")
+    func mappingForm() throws {
+        let mapping = RulesLoaderTests.valid + "\nreminders:\n  hours_before: 48\n  morning_of: \"06:45\""
+        #expect(
+            try load(mapping).reminders.map(\.description) == [
+                "48 hours before (replies.reminder)", "at 06:45 on the day (replies.reminder)",
+            ])
+        let sameDay = mapping.replacingOccurrences(
+            of: "\nreminders:", with: "\n  reminder_same_day: \"Today at [Time]. Reply STOP to opt out.\"\nreminders:")
+        #expect(
+            try load(sameDay).reminders.map(\.description) == [
+                "48 hours before (replies.reminder)", "at 06:45 on the day (replies.reminder_same_day)",
+            ])
+        let morningOff = mapping.replacingOccurrences(of: "morning_of: \"06:45\"", with: "morning_of: null")
+        #expect(try load(morningOff).reminders.map(\.description) == ["48 hours before (replies.reminder)"])
+        let hoursOff = mapping.replacingOccurrences(of: "hours_before: 48", with: "hours_before: 0")
+        #expect(try load(hoursOff).reminders.map(\.description) == ["at 06:45 on the day (replies.reminder)"])
+    }
+
+    @Test(
+        "Each mistake in `reminders` or a reminder reply is one error at its line, saying what is wrong",
+        arguments: [
+            (
+                "    reply: reminder_same_day", "    reply: reminder_week", 28,
+                "the reminder's reply `reminder_week` is not under `replies:`"
+            ),
+            ("    reply: reminder\n", "    reply: confirmed\n", 26, "`reply: confirmed` is not a reminder reply"),
+            ("\n    reply: reminder_same_day", "", 27, "this reminder names no reply"),
+            ("  - hours_before: 24\n    reply: reminder", "  - reply: reminder", 25, "this reminder does not say when it goes"),
+            ("    reply: reminder\n", "    morning_of: \"08:00\"\n    reply: reminder\n", 25, "a reminder has one timing"),
+            ("hours_before: 24", "hours_before: soon", 25, "reminders.hours_before must be a number of hours"),
+            ("hours_before: 24", "hours_before: 0", 25, "reminders.hours_before must be a number of hours"),
+            ("morning_of: \"07:00\"", "morning_of: 7am", 27, "reminders.morning_of must be a time like \"07:00\""),
+            ("    reply: reminder\n", "    reply: reminder\n    subject: Soon\n", 27, "unknown reminder setting `subject`"),
+            ("  - hours_before: 24\n    reply: reminder", "  - 24", 25, "each reminder must be a mapping"),
+            (
+                "reminders:\n  - hours_before: 24\n    reply: reminder\n  - morning_of: \"07:00\"\n    reply: reminder_same_day",
+                "reminders: daily", 24, "`reminders` must be a list of reminders"
+            ),
+            (
+                "reminders:\n  - hours_before: 24\n    reply: reminder\n  - morning_of: \"07:00\"\n    reply: reminder_same_day",
+                "reminders:\n  weekly: 2", 25, "unknown reminders setting `weekly`"
+            ),
+            (
+                "reminders:\n  - hours_before: 24\n    reply: reminder\n  - morning_of: \"07:00\"\n    reply: reminder_same_day",
+                "reminders:\n  morning_of: 7am", 25, "reminders.morning_of must be a time like \"07:00\""
+            ),
+            ("today at [Time].", "today at [Time]. [Summary]", 23, "[Summary] is only known in `post_call`, not in `reminder_same_day`"),
+            ("today at [Time].", "today at [Time], [Room].", 23, "unknown variable [Room] in `replies.reminder_same_day`"),
+            (
+                "today at [Time].", "today at [Time], [Address].", 23,
+                "`replies.reminder_same_day` uses [Address], but `business.address` is not set"
+            ),
+        ])
+    func mistakes(replacing: String, with replacement: String, line: Int, message: String) {
+        let yaml = Self.listForm.replacingOccurrences(of: replacing, with: replacement)
+        #expect(yaml != Self.listForm)
+        let found = errors(yaml)
+        #expect(found.count == 1, "\(found)")
+        #expect(found.first?.line == line, "\(found)")
+        #expect(found.first?.message.contains(message) == true, "\(found)")
+        #expect(found.first?.fix.isEmpty == false)
+    }
+
+    @Test("A reminder naming a missing reply says how to fix it; an unknown reply key says which keys there are")
+    func missingReplyFix() {
+        let found = errors(Self.listForm.replacingOccurrences(of: "reply: reminder_same_day", with: "reply: reminder_week"))
+        #expect(found.first?.fix == "add `reminder_week: \"...\"` under `replies:`, or name one that is there: reminder, reminder_same_day")
+        let unknown = errors(Self.listForm.replacingOccurrences(of: "  reminder_same_day:", with: "  remind_me:"))
+        #expect(
+            unknown.map(\.message) == ["unknown reply `remind_me`", "the reminder's reply `reminder_same_day` is not under `replies:`"])
+        #expect(unknown.map(\.line) == [23, 28])
+        #expect(unknown.first?.fix.hasSuffix("and reminder_<word> for other reminders") == true)
+    }
+}
