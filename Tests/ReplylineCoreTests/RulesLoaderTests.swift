@@ -92,6 +92,14 @@ struct RulesLoaderTests {
         #expect(found.first?.message.contains("not valid YAML") == true)
     }
 
+    @Test("Problems are reported in file order, whichever section is read first")
+    func fileOrder() {
+        let yaml = Self.valid.replacingOccurrences(of: "America/Chicago", with: "Nowhere/Land")
+            .replacingOccurrences(of: "replies:\n", with: "reminders:\n  - hours_before: 24\n    reply: reminder_week\nreplies:\n")
+            .replacingOccurrences(of: "opted_in: ok", with: "opted_in: \"[Nope]\"")
+        #expect(errors(yaml).map(\.line) == [4, 12, 22])
+    }
+
     @Test("[Address] and <address> render `business.address`; a reply or custom keyword using it without one is an error at its line")
     func address() throws {
         let custom = "\ncustom:\n  WHERE: \"We are at <address>.\""

@@ -35,7 +35,9 @@ public struct RulesLoader {
         var loader = RulesLoader(file: file)
         let rules = loader.parse(yaml)
         if let rules, loader.errors.isEmpty { return rules }
-        throw RulesLoadError(errors: loader.errors)
+        // Sections are read in dependency order (replies before reminders), the report in file order.
+        let ordered = loader.errors.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }
+        throw RulesLoadError(errors: ordered.map(\.element))
     }
 
     mutating func fail(_ node: Node?, _ message: String, fix: String) {
