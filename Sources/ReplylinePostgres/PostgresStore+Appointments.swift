@@ -146,11 +146,11 @@ extension PostgresStore {
                 encoding: count.encoding, status: status, appointmentId: appointment.id, createdAt: now)
         }
 
-        /// One reminder per time, each waiting in the outbox (the worker checks consent when due).
+        /// Each reminder with its own text, waiting in the outbox (the worker checks consent when due).
         func scheduleReminders(_ texts: AppointmentMessages) async throws {
-            for time in texts.reminderTimes {
+            for (time, body) in texts.reminders {
                 _ = try await PostgresStore.insert(
-                    connection, message(.reminder, texts.reminder, status: .scheduled), businessID: appointment.businessId, dueAt: time,
+                    connection, message(.reminder, body, status: .scheduled), businessID: appointment.businessId, dueAt: time,
                     appointmentStartsAt: appointment.startsAt)
             }
         }

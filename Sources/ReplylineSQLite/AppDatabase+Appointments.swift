@@ -115,12 +115,12 @@ extension AppDatabase {
         texts: AppointmentMessages
     ) throws {
         let conversation = try conversation(db, contact: contact, now: now)
-        let count = SegmentCounter.count(texts.reminder)
-        for time in texts.reminderTimes {
+        for (time, body) in texts.reminders {
+            let count = SegmentCounter.count(body)
             var message = StoredMessage(
                 id: nil, conversationId: conversation.id!, direction: .outbound, kind: .reminder, provider: provider,
                 providerMessageId: nil,
-                fromNumber: fromNumber, toNumber: contact.phone, body: texts.reminder, media: [], segments: count.segments,
+                fromNumber: fromNumber, toNumber: contact.phone, body: body, media: [], segments: count.segments,
                 encoding: count.encoding, status: .scheduled, errorCode: nil, errorMessage: nil, intent: nil, parameters: nil,
                 webhookReply: nil,
                 inReplyTo: nil, appointmentId: appointment.id, createdAt: now)

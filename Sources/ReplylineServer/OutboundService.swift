@@ -56,8 +56,8 @@ public struct OutboundService: Sendable {
 
     func provider(of business: Business) -> String { providerNames[business.id] ?? business.provider }
 
-    /// The engine's texts for an appointment of `business`: its confirmation request, its
-    /// reminder, and when the reminders are due.
+    /// The engine's texts for an appointment of `business`: its confirmation request, and
+    /// each reminder the rules schedule, with its time and its own reply.
     func compose(for business: Business) -> @Sendable (Appointment) -> AppointmentMessages {
         let engine = business.engine
         let now = now()
@@ -65,8 +65,9 @@ public struct OutboundService: Sendable {
             AppointmentMessages(
                 confirmationRequest: engine.render(
                     engine.rules.replies.confirmationRequest, contact: ContactSnapshot(), appointment: appointment),
-                reminder: engine.render(engine.rules.replies.reminder, contact: ContactSnapshot(), appointment: appointment),
-                reminderTimes: ReminderSchedule.times(for: appointment.startsAt, now: now, rules: engine.rules))
+                reminders: ReminderSchedule.reminders(for: appointment.startsAt, now: now, rules: engine.rules).map {
+                    ($0.time, engine.render($0.rule.template, contact: ContactSnapshot(), appointment: appointment))
+                })
         }
     }
 }

@@ -23,13 +23,12 @@ public struct NewAppointment: Sendable {
 /// The texts an appointment sends, composed by the engine for its current details.
 public struct AppointmentMessages: Sendable {
     public var confirmationRequest: String
-    public var reminder: String
-    public var reminderTimes: [Date]
+    /// Each reminder's time and text (each rule's reply has its own), earliest first.
+    public var reminders: [(time: Date, body: String)]
 
-    public init(confirmationRequest: String, reminder: String, reminderTimes: [Date]) {
+    public init(confirmationRequest: String, reminders: [(time: Date, body: String)]) {
         self.confirmationRequest = confirmationRequest
-        self.reminder = reminder
-        self.reminderTimes = reminderTimes
+        self.reminders = reminders
     }
 }
 

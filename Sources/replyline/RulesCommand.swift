@@ -26,6 +26,7 @@ struct RulesCommand: ParsableCommand {
                     warnings += counted
                     for warning in found { print(warning) }
                     print("\(file): \(counted == 0 ? "ok" : "\(counted) warning\(counted == 1 ? "" : "s")") (\(rules.business.name))")
+                    print("  reminders: \(rules.reminders.isEmpty ? "none" : rules.reminders.map(\.description).joined(separator: ", "))")
                     for line in Self.describeActions(rules) { print(line) }
                 } catch let error as RulesLoadError {
                     errors += error.errors.count

@@ -171,48 +171,104 @@ struct ReminderScheduleTests {
         return calendar.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute))!
     }
 
-    @Test("24 hours before and 7:00 local on the day")
-    func defaults() {
-        let starts = zoned(2026, 12, 3, 15)
-        #expect(
-            ReminderSchedule.times(for: starts, now: zoned(2026, 11, 25, 10), rules: Shipped.rules) == [
-                zoned(2026, 12, 2, 15), zoned(2026, 12, 3, 7),
-            ])
-    }
-
-    @Test("Across the end of daylight saving time, 7:00 stays 7:00 local and 24 hours stays 24 hours")
-    func dst() {
-        // Sunday 2026-11-01, 02:00 EDT becomes 01:00 EST.
-        let starts = zoned(2026, 11, 1, 14)
-        let times = ReminderSchedule.times(for: starts, now: zoned(2026, 10, 25, 10), rules: Shipped.rules)
-        #expect(times == [zoned(2026, 10, 31, 15), zoned(2026, 11, 1, 7)])
-        #expect(starts.timeIntervalSince(times[0]) == 24 * 3600)
-        #expect(TimeZone(identifier: "America/New_York")!.secondsFromGMT(for: times[1]) == -5 * 3600)
-    }
-
-    @Test("Reminders already past, or after the start, are dropped; close ones are sent once")
-    func dropped() {
-        let starts = zoned(2026, 11, 26, 8)
-        // Booked the evening before: the 24-hour reminder has passed; 7:00 is an hour before.
-        #expect(ReminderSchedule.times(for: starts, now: zoned(2026, 11, 25, 18), rules: Shipped.rules) == [zoned(2026, 11, 26, 7)])
-        let early = zoned(2026, 11, 27, 6, 30)
-        #expect(ReminderSchedule.times(for: early, now: zoned(2026, 11, 20, 9), rules: Shipped.rules) == [zoned(2026, 11, 26, 6, 30)])
-        var rules = Shipped.rules
-        rules.reminderHoursBefore = 1
-        rules.reminderMorningOf = 7 * 60 + 45
-        #expect(
-            ReminderSchedule.times(for: zoned(2026, 12, 1, 8, 30), now: zoned(2026, 11, 25, 9), rules: rules) == [zoned(2026, 12, 1, 7, 30)]
-        )
-    }
-
-    @Test("Rules files can change or turn off both reminders")
-    func configured() throws {
-        let yaml = try String(contentsOf: Shipped.rulesURL, encoding: .utf8) + "\nreminders:\n  hours_before: 2\n  morning_of: null\n"
-        let rules = try RulesLoader.load(yaml: yaml, file: "custom.yml")
-        #expect(rules.reminderHoursBefore == 2)
-        #expect(rules.reminderMorningOf == nil)
-        #expect(throws: RulesLoadError.self) {
-            try RulesLoader.load(yaml: yaml.replacingOccurrences(of: "morning_of: null", with: "morning_of: 7am"), file: "bad.yml")
+    /// Each reminder of a cleaning at `starts`, booked at `now`: its time and its text.
+    func reminders(_ starts: Date, now: Date, rules: Rules = Shipped.rules) -> [(time: Date, body: String)] {
+        let engine = ConversationEngine(rules: rules)
+        let appointment = Appointment(id: "apt_1", service: "Cleaning", startsAt: starts, state: .awaitingReply)
+        return ReminderSchedule.reminders(for: starts, now: now, rules: rules).map {
+            ($0.time, engine.render($0.rule.template, contact: ContactSnapshot(), appointment: appointment))
         }
+    }
+
+    func offset(_ date: Date) -> Int { TimeZone(identifier: "America/New_York")!.secondsFromGMT(for: date) / 3600 }
+
+    func rule(_ timing: ReminderRule.Timing, _ reply: String = "reminder") -> ReminderRule {
+        ReminderRule(timing: timing, reply: reply, template: Shipped.rules.replies.reminder(named: reply)!)
+    }
+
+    @Test("The shipped rules: 24 hours before with `reminder`, and 7:00 local on the day with `reminder_same_day`")
+    func shipped() {
+        let starts = zoned(2026, 12, 3, 15)
+        let scheduled = ReminderSchedule.reminders(for: starts, now: zoned(2026, 11, 25, 10), rules: Shipped.rules)
+        #expect(scheduled.map(\.time) == [zoned(2026, 12, 2, 15), zoned(2026, 12, 3, 7)])
+        #expect(scheduled.map(\.rule.reply) == ["reminder", "reminder_same_day"])
+    }
+
+    @Test("Spring forward (2027-03-14 in New York): 7:00 stays 7:00 EDT on the day, 24 hours stay 24 hours, each with its own text")
+    func springForward() {
+        // Sunday 2027-03-14, 02:00 EST becomes 03:00 EDT.
+        let starts = zoned(2027, 3, 14, 14)
+        let sunday = reminders(starts, now: zoned(2027, 3, 7, 10))
+        #expect(sunday.map(\.time) == [zoned(2027, 3, 13, 13), zoned(2027, 3, 14, 7)])
+        #expect(starts.timeIntervalSince(sunday[0].time) == 24 * 3600)
+        #expect(sunday.map { offset($0.time) } == [-5, -4])
+        #expect(
+            sunday.map(\.body) == [
+                "Bright Smile Dental reminder: Cleaning on Sun, Mar 14 at 2:00 PM. Reply C to confirm, R to reschedule. STOP to opt out.",
+                "Bright Smile Dental: your Cleaning is today at 2:00 PM. Address: 1200 Main St, Suite 4. Reply STOP to opt out.",
+            ])
+        // The day after: the 24-hour reminder falls on the short day, at the same local time.
+        let monday = reminders(zoned(2027, 3, 15, 9), now: zoned(2027, 3, 7, 10))
+        #expect(monday.map(\.time) == [zoned(2027, 3, 14, 9), zoned(2027, 3, 15, 7)])
+        #expect(monday.map { offset($0.time) } == [-4, -4])
+        // A time the clocks skip on the day goes at the first one after the gap.
+        var rules = Shipped.rules
+        rules.reminders = [rule(.morningOf(minutes: 2 * 60 + 30), "reminder_same_day")]
+        #expect(reminders(starts, now: zoned(2027, 3, 7, 10), rules: rules).map(\.time) == [zoned(2027, 3, 14, 3)])
+    }
+
+    @Test("Fall back (2027-11-07 in New York): 7:00 stays 7:00 EST on the day, 24 hours stay 24 hours, each with its own text")
+    func fallBack() {
+        // Sunday 2027-11-07, 02:00 EDT becomes 01:00 EST.
+        let starts = zoned(2027, 11, 7, 14)
+        let sunday = reminders(starts, now: zoned(2027, 10, 31, 10))
+        #expect(sunday.map(\.time) == [zoned(2027, 11, 6, 15), zoned(2027, 11, 7, 7)])
+        #expect(starts.timeIntervalSince(sunday[0].time) == 24 * 3600)
+        #expect(sunday.map { offset($0.time) } == [-4, -5])
+        #expect(
+            sunday.map(\.body) == [
+                "Bright Smile Dental reminder: Cleaning on Sun, Nov 7 at 2:00 PM. Reply C to confirm, R to reschedule. STOP to opt out.",
+                "Bright Smile Dental: your Cleaning is today at 2:00 PM. Address: 1200 Main St, Suite 4. Reply STOP to opt out.",
+            ])
+        let monday = reminders(zoned(2027, 11, 8, 9), now: zoned(2027, 10, 31, 10))
+        #expect(monday.map(\.time) == [zoned(2027, 11, 7, 9), zoned(2027, 11, 8, 7)])
+        #expect(monday.map { offset($0.time) } == [-5, -5])
+    }
+
+    @Test("Reminders already past, or not before the start, are dropped")
+    func dropped() {
+        // Booked the evening before: the 24-hour reminder has passed; 7:00 is an hour before.
+        let booked = ReminderSchedule.reminders(for: zoned(2026, 11, 26, 8), now: zoned(2026, 11, 25, 18), rules: Shipped.rules)
+        #expect(booked.map(\.time) == [zoned(2026, 11, 26, 7)])
+        #expect(booked.map(\.rule.reply) == ["reminder_same_day"])
+        // Starting at 6:30: 7:00 on the day is after the start.
+        let early = ReminderSchedule.reminders(for: zoned(2026, 11, 27, 6, 30), now: zoned(2026, 11, 20, 9), rules: Shipped.rules)
+        #expect(early.map(\.time) == [zoned(2026, 11, 26, 6, 30)])
+        // Starting at 7:00: a reminder at the start is not before it.
+        let seven = ReminderSchedule.reminders(for: zoned(2026, 11, 27, 7), now: zoned(2026, 11, 20, 9), rules: Shipped.rules)
+        #expect(seven.map(\.rule.reply) == ["reminder"])
+    }
+
+    @Test("Of two reminders within 30 minutes only the earlier goes, the first listed when they coincide")
+    func close() {
+        var rules = Shipped.rules
+        rules.reminders = [rule(.hoursBefore(1)), rule(.morningOf(minutes: 7 * 60 + 45), "reminder_same_day")]
+        let near = ReminderSchedule.reminders(for: zoned(2026, 12, 1, 8, 30), now: zoned(2026, 11, 25, 9), rules: rules)
+        #expect(near.map(\.time) == [zoned(2026, 12, 1, 7, 30)])
+        #expect(near.map(\.rule.reply) == ["reminder"])
+        rules.reminders = [rule(.morningOf(minutes: 7 * 60), "reminder_same_day"), rule(.hoursBefore(1))]
+        let same = ReminderSchedule.reminders(for: zoned(2026, 12, 1, 8), now: zoned(2026, 11, 25, 9), rules: rules)
+        #expect(same.map(\.rule.reply) == ["reminder_same_day"])
+        // Each is measured from the last one kept: 6:00 goes, 6:15 does not, 6:30 does.
+        rules.reminders = [rule(.hoursBefore(3)), rule(.hoursBefore(2.75)), rule(.hoursBefore(2.5))]
+        let chain = ReminderSchedule.reminders(for: zoned(2026, 12, 1, 9), now: zoned(2026, 11, 25, 9), rules: rules)
+        #expect(chain.map(\.time) == [zoned(2026, 12, 1, 6), zoned(2026, 12, 1, 6, 30)])
+    }
+
+    @Test("Rules without reminders schedule none")
+    func none() {
+        var rules = Shipped.rules
+        rules.reminders = []
+        #expect(ReminderSchedule.reminders(for: zoned(2026, 12, 3, 15), now: zoned(2026, 11, 25, 10), rules: rules).isEmpty)
     }
 }

@@ -105,7 +105,7 @@ struct ClinicDayTests {
                         "\(Self.ana) Bright Smile Dental: your Cl", "\(Self.ben) Bright Smile Dental: your Fi",
                         "\(Self.cara) Bright Smile Dental: your Ch", "\(Self.ben) Would Friday at 10 work?",
                         "\(Self.dan) Bright Smile Dental: thanks ", "\(Self.ana) Bright Smile Dental reminder",
-                        "\(Self.ana) Bright Smile Dental reminder", "\(Self.cara) Bright Smile Dental reminder",
+                        "\(Self.ana) Bright Smile Dental: your Cl", "\(Self.cara) Bright Smile Dental reminder",
                     ])
                 #expect(
                     try await kinds(server, Self.ana) == [

@@ -70,8 +70,11 @@ struct StoreCopyTests {
 
         let compose: @Sendable (Appointment) -> AppointmentMessages = { appointment in
             AppointmentMessages(
-                confirmationRequest: "Confirm \(appointment.service)?", reminder: "See you soon",
-                reminderTimes: [appointment.startsAt.addingTimeInterval(-86_400), appointment.startsAt.addingTimeInterval(-3_600)])
+                confirmationRequest: "Confirm \(appointment.service)?",
+                reminders: [
+                    (appointment.startsAt.addingTimeInterval(-86_400), "See you soon"),
+                    (appointment.startsAt.addingTimeInterval(-3_600), "Soon"),
+                ])
         }
         _ = try await store.createAppointment(
             NewAppointment(
@@ -288,7 +291,7 @@ struct StoreCopyTests {
                 amountCents: nil),
             businessID: "clinic", provider: "twilio", fromNumber: Self.clinic, now: now,
             compose: { _ in
-                AppointmentMessages(confirmationRequest: "Confirm?", reminder: "Soon", reminderTimes: [now.addingTimeInterval(86_400)])
+                AppointmentMessages(confirmationRequest: "Confirm?", reminders: [(now.addingTimeInterval(86_400), "Soon")])
             })
         let due = try await target.dueOutbox(now: now.addingTimeInterval(10), limit: 50)
         let entry = try #require(due.first { $0.message.toNumber == phone }?.entry)

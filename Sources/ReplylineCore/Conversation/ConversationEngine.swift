@@ -206,6 +206,7 @@ public struct ConversationEngine: Sendable {
         switch variable {
         case .business: return rules.business.name
         case .phone: return rules.business.phone
+        case .address: return rules.business.address
         case .customerName: return appointment?.customerName ?? contact.customerName ?? "there"
         case .service: return appointment?.service
         case .date: return appointment.map { Self.format(date: local ?? CivilTime($0.startsAt, in: rules.business.timeZone)) }

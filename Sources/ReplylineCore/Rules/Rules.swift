@@ -22,6 +22,8 @@ public struct BusinessProfile: Sendable, Hashable {
     /// Opening hours in minutes after local midnight; automated sends wait outside them.
     public var opensAt: Int
     public var closesAt: Int
+    /// The street address customers come to, for `[Address]`; nil when the rules give none.
+    public var address: String?
 }
 
 /// Every reply the engine can send, as parsed templates.
@@ -42,6 +44,8 @@ public struct ReplyTemplates: Sendable, Hashable {
     /// The message sent when an appointment is created, asking for C or R.
     public var confirmationRequest: Template
     public var reminder: Template
+    /// The other reminder replies (`reminder_same_day`), by key, for `reminders:` to name.
+    public var otherReminders: [String: Template] = [:]
     /// The follow-up after a phone call (`POST /api/v1/events/call-completed`); may use [Summary].
     public var postCall: Template?
 
@@ -52,6 +56,55 @@ public struct ReplyTemplates: Sendable, Hashable {
         ("no_appointment", true), ("opted_out", true), ("opted_in", true), ("help", true),
         ("unrecognized", false), ("confirmation_request", true), ("reminder", true), ("post_call", false),
     ]
+
+    /// The reminder reply with `key` (`reminder` or a `reminder_<word>` key), if the rules have it.
+    public func reminder(named key: String) -> Template? {
+        key == "reminder" ? reminder : otherReminders[key]
+    }
+
+    /// Whether `key` can name a reminder reply: `reminder`, or `reminder_` and a word in
+    /// lower case (`reminder_same_day`).
+    public static func isReminderKey(_ key: String) -> Bool {
+        guard key != "reminder" else { return true }
+        guard key.hasPrefix("reminder_") else { return false }
+        let word = key.dropFirst("reminder_".count)
+        return !word.isEmpty && word.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+    }
+}
+
+/// One reminder the rules schedule for every appointment: when it goes, and which reply it sends.
+public struct ReminderRule: Sendable, Hashable, CustomStringConvertible {
+    public enum Timing: Sendable, Hashable, CustomStringConvertible {
+        /// This many hours before the appointment (elapsed hours, whatever the clocks do).
+        case hoursBefore(Double)
+        /// At this local time, in minutes after midnight, on the appointment's day.
+        case morningOf(minutes: Int)
+
+        public var description: String {
+            switch self {
+            case .hoursBefore(let hours):
+                let number = hours == hours.rounded() ? String(Int(hours)) : String(hours)
+                return "\(number) hour\(hours == 1 ? "" : "s") before"
+            case .morningOf(let minutes):
+                let clock = [minutes / 60, minutes % 60].map { $0 < 10 ? "0\($0)" : "\($0)" }.joined(separator: ":")
+                return "at \(clock) on the day"
+            }
+        }
+    }
+
+    public var timing: Timing
+    /// The reply's key under `replies:` (`reminder`, `reminder_same_day`).
+    public var reply: String
+    public var template: Template
+
+    public init(timing: Timing, reply: String, template: Template) {
+        self.timing = timing
+        self.reply = reply
+        self.template = template
+    }
+
+    /// "24 hours before (replies.reminder)".
+    public var description: String { "\(timing) (replies.\(reply))" }
 }
 
 /// A business's rules: its profile, its keyword lists and its replies, as loaded from one
@@ -72,10 +125,9 @@ public struct Rules: Sendable {
     /// The line of each setting in the file (`replies.help`, `keywords.cancel`, `custom.HOURS`),
     /// so the linter can point at it.
     public var lines: [String: Int] = [:]
-    /// Hours before an appointment for its first reminder; nil sends none.
-    public var reminderHoursBefore: Double? = 24
-    /// Minutes after local midnight, on the appointment's day, for the second; nil sends none.
-    public var reminderMorningOf: Int? = 7 * 60
+    /// The reminders each appointment gets, in the order the rules file gives them
+    /// (`reminders:`); empty sends none.
+    public var reminders: [ReminderRule] = []
     /// Settings (`keywords.cancel`) whose lint warnings the business has accepted on
     /// purpose (`lint: {accept: [...]}`): still shown, as notes, but not counted.
     public var acceptedWarnings: Set<String> = []

@@ -24,15 +24,15 @@ public struct RulesWarning: Sendable, Equatable, CustomStringConvertible {
 
 /// Lints loaded rules for what carriers and customers will trip over: carrier opt-out
 /// words used for something else, replies that split into several segments (or fall to
-/// UCS-2) at their longest realistic expansion, confirmation requests without opt-out
-/// instructions, and HELP text missing its required parts.
+/// UCS-2) at their longest realistic expansion, confirmation requests and reminders without
+/// opt-out instructions or the business's name, and HELP text missing its required parts.
 public enum RulesLinter {
     /// Long but realistic values for every template variable, all GSM-7.
     static func longestValues(_ business: BusinessProfile) -> [Template.Variable: String] {
         [
             .customerName: "Alexandria Montgomery-Fitzgerald", .service: "Comprehensive exam and cleaning",
             .date: "Wed, Sep 30", .time: "12:45 PM", .amount: "$1250.00", .business: business.name, .phone: business.phone,
-            .summary: "You are booked for a cleaning on Wed, Sep 30 at 12:45 PM.",
+            .summary: "You are booked for a cleaning on Wed, Sep 30 at 12:45 PM.", .address: business.address ?? "",
         ]
     }
 
@@ -85,12 +85,21 @@ public enum RulesLinter {
             }
         }
 
-        for key in ["confirmation_request", "reminder"] {
-            let source = key == "reminder" ? rules.replies.reminder.source : rules.replies.confirmationRequest.source
-            if !source.uppercased().contains("STOP") {
+        // Texts sent without being asked for: they must say who sends them and how to stop them.
+        let reminders = rules.replies.otherReminders.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        for (key, template) in [("confirmation_request", rules.replies.confirmationRequest), ("reminder", rules.replies.reminder)]
+            + reminders
+        {
+            if !template.source.uppercased().contains("STOP") {
+                let what = key == "confirmation_request" ? "asks for an answer" : "is an automated reminder"
                 warn(
-                    "replies.\(key)", "`replies.\(key)` asks for an answer but gives no opt-out instructions",
+                    "replies.\(key)", "`replies.\(key)` \(what) but gives no opt-out instructions",
                     fix: "end it with \"Reply STOP to opt out.\"")
+            }
+            if !template.variables.contains(.business) && !template.source.uppercased().contains(rules.business.name.uppercased()) {
+                warn(
+                    "replies.\(key)", "`replies.\(key)` does not say who it is from",
+                    fix: "start it with \"[Business]:\"; carriers expect an automated text to name its sender")
             }
         }
 
@@ -119,7 +128,11 @@ public enum RulesLinter {
     static func templates(_ rules: Rules) -> [(String, Template)] {
         let r = rules.replies
         var all: [(String, Template)] = [
-            ("replies.confirmation_request", r.confirmationRequest), ("replies.reminder", r.reminder), ("replies.confirmed", r.confirmed),
+            ("replies.confirmation_request", r.confirmationRequest), ("replies.reminder", r.reminder),
+        ]
+        all += r.otherReminders.keys.sorted().map { ("replies.\($0)", r.otherReminders[$0]!) }
+        all += [
+            ("replies.confirmed", r.confirmed),
             ("replies.already_confirmed", r.alreadyConfirmed), ("replies.reschedule_requested", r.rescheduleRequested),
             ("replies.cancelled", r.cancelled), ("replies.already_cancelled", r.alreadyCancelled),
             ("replies.appointment_closed", r.appointmentClosed), ("replies.no_appointment", r.noAppointment),

@@ -13,6 +13,9 @@ public struct RulesLoader {
     let file: String
     var errors: [RulesError] = []
     var lines: [String: Int] = [:]
+    /// Whether `business.address` is set, once the business section is read (nil when it
+    /// cannot be), so a template using [Address] without one is an error.
+    var hasAddress: Bool?
 
     public static func load(contentsOf url: URL) throws -> Rules {
         let text: String
@@ -32,7 +35,9 @@ public struct RulesLoader {
         var loader = RulesLoader(file: file)
         let rules = loader.parse(yaml)
         if let rules, loader.errors.isEmpty { return rules }
-        throw RulesLoadError(errors: loader.errors)
+        // Sections are read in dependency order (replies before reminders), the report in file order.
+        let ordered = loader.errors.enumerated().sorted { ($0.element.line ?? 0, $0.offset) < ($1.element.line ?? 0, $1.offset) }
+        throw RulesLoadError(errors: ordered.map(\.element))
     }
 
     mutating func fail(_ node: Node?, _ message: String, fix: String) {
@@ -103,42 +108,8 @@ public struct RulesLoader {
                     fix: "write e.g. `unrecognized_reply_window_hours: 24`")
             }
         }
-        var hoursBefore: Double? = 24
-        var morningOf: Int? = 7 * 60
-        if let node = top["reminders"] {
-            if let map = node.mapping {
-                for (key, value) in map {
-                    switch key.string {
-                    case "hours_before":
-                        if value.scalar?.string == "null" || value.scalar?.string == "~" {
-                            hoursBefore = nil
-                        } else if let hours = value.scalar.flatMap({ Double($0.string) }), hours >= 0, hours <= 24 * 14 {
-                            hoursBefore = hours == 0 ? nil : hours
-                        } else {
-                            fail(
-                                value, "reminders.hours_before must be a number of hours",
-                                fix: "write e.g. `hours_before: 24` (0 or null for none)")
-                        }
-                    case "morning_of":
-                        if value.scalar?.string == "null" || value.scalar?.string == "~" {
-                            morningOf = nil
-                        } else if let text = value.scalar?.string, let (open, _) = Self.parseHours(text + "-24:00") {
-                            morningOf = open
-                        } else {
-                            fail(
-                                value, "reminders.morning_of must be a time like \"07:00\"",
-                                fix: "write e.g. `morning_of: \"07:00\"` (null for none)")
-                        }
-                    default:
-                        fail(key, "unknown reminders setting `\(key.string ?? "")`", fix: "use hours_before and morning_of")
-                    }
-                }
-            } else {
-                fail(
-                    node, "`reminders` must be a mapping", fix: "write `reminders:` then `  hours_before: 24` and `  morning_of: \"07:00\"`"
-                )
-            }
-        }
+        let replyKeys = Set(top["replies"]?.mapping?.compactMap(\.key.string) ?? [])
+        let reminders = parseReminders(top["reminders"], replyKeys: replyKeys)
         var accepted: Set<String> = []
         if let node = top["lint"] {
             let fix = "write `lint:` then `  accept: [keywords.cancel]`, naming the settings whose warnings are meant"
@@ -160,8 +131,9 @@ public struct RulesLoader {
         var rules = Rules(
             source: file, business: business, keywords: keywords, optInWhileOptedOut: optInWhileOptedOut,
             custom: custom, replies: replies, unrecognizedReplyWindow: window, lines: lines)
-        rules.reminderHoursBefore = hoursBefore
-        rules.reminderMorningOf = morningOf
+        rules.reminders = reminders.compactMap { timing, key in
+            replies.reminder(named: key).map { ReminderRule(timing: timing, reply: key, template: $0) }
+        }
         rules.acceptedWarnings = accepted
         rules.quickReplies = quickReplies
         rules.actions = actions
@@ -217,6 +189,11 @@ public struct RulesLoader {
             }
             if list.sequence == nil { fail(list, "`business.numbers` must be a list", fix: "write `numbers: [\"+15551234567\"]`") }
         }
+        var address: String?
+        if let node = map["address"] {
+            address = string(node, "address", in: "business", parent: node)
+        }
+        hasAddress = map["address"] != nil
         var opens = 9 * 60
         var closes = 20 * 60
         if let hours = map["hours"] {
@@ -230,7 +207,8 @@ public struct RulesLoader {
         }
         guard let name, let phone, let timeZone else { return nil }
         return BusinessProfile(
-            name: name, phone: phone, timeZone: timeZone, country: country, numbers: numbers, opensAt: opens, closesAt: closes)
+            name: name, phone: phone, timeZone: timeZone, country: country, numbers: numbers, opensAt: opens, closesAt: closes,
+            address: address)
     }
 
     static func parseHours(_ text: String) -> (Int, Int)? {
@@ -342,13 +320,21 @@ public struct RulesLoader {
             fail(node, "`\(label)` must be a non-empty text", fix: "write `\(label.split(separator: ".").last!): \"...\"`")
             return nil
         }
+        let template: Template
         do {
-            return try Template(text)
+            template = try Template(text)
         } catch {
             let names = Template.Variable.allCases.map { "[\($0.rawValue)]" }.joined(separator: " ")
             fail(node, "unknown variable \(error.name) in `\(label)`", fix: "use one of \(names) (or their <snake_case> spelling)")
             return nil
         }
+        if template.variables.contains(.address), hasAddress == false {
+            fail(
+                node, "`\(label)` uses [Address], but `business.address` is not set",
+                fix: "add the street address under `business:` (`address: \"1200 Main St, Suite 4\"`), or take [Address] out of `\(label)`")
+            return nil
+        }
+        return template
     }
 
     mutating func parseReplies(_ node: Node?, parent: Node) -> ReplyTemplates? {
@@ -357,10 +343,18 @@ public struct RulesLoader {
             return nil
         }
         let keys = Set(ReplyTemplates.keys.map(\.key))
-        for (key, _) in map where !keys.contains(key.string ?? "") {
-            fail(key, "unknown reply `\(key.string ?? "")`", fix: "replies are \(ReplyTemplates.keys.map(\.key).joined(separator: ", "))")
-        }
         var parsed: [String: Template] = [:]
+        for (key, value) in map {
+            let name = key.string ?? ""
+            if ReplyTemplates.isReminderKey(name), name != "reminder" {
+                lines["replies.\(name)"] = key.mark?.line
+                if let template = template(value, label: "replies.\(name)") { parsed[name] = template }
+            } else if !keys.contains(name) {
+                fail(
+                    key, "unknown reply `\(name)`",
+                    fix: "replies are \(ReplyTemplates.keys.map(\.key).joined(separator: ", ")), and reminder_<word> for other reminders")
+            }
+        }
         for (key, required) in ReplyTemplates.keys {
             lines["replies.\(key)"] = map[key]?.mark?.line
             guard let value = map[key] else {
@@ -380,6 +374,106 @@ public struct RulesLoader {
             alreadyCancelled: parsed["already_cancelled"]!, appointmentClosed: parsed["appointment_closed"]!,
             noAppointment: parsed["no_appointment"]!, optedOut: parsed["opted_out"]!, optedIn: parsed["opted_in"]!,
             help: parsed["help"]!, unrecognized: parsed["unrecognized"],
-            confirmationRequest: parsed["confirmation_request"]!, reminder: parsed["reminder"]!, postCall: parsed["post_call"])
+            confirmationRequest: parsed["confirmation_request"]!, reminder: parsed["reminder"]!,
+            otherReminders: parsed.filter { ReplyTemplates.isReminderKey($0.key) && $0.key != "reminder" }, postCall: parsed["post_call"])
+    }
+
+    static let remindersFix =
+        "write `reminders:` then one `  - hours_before: 24` or `  - morning_of: \"07:00\"` line per reminder, each followed by `    reply: reminder` (or another reminder reply's key)"
+
+    /// The `reminders:` section as (timing, reply key) pairs, in file order: a list of
+    /// `{hours_before or morning_of, reply}`, or the mapping `{hours_before, morning_of}`,
+    /// whose `morning_of` sends `reminder_same_day` when the replies have one (else
+    /// `reminder`). Without the section, as the mapping with 24 hours and 07:00.
+    mutating func parseReminders(_ node: Node?, replyKeys: Set<String>) -> [(ReminderRule.Timing, String)] {
+        let sameDay = replyKeys.contains("reminder_same_day") ? "reminder_same_day" : "reminder"
+        var timings: [String: ReminderRule.Timing] = ["hours_before": .hoursBefore(24), "morning_of": .morningOf(minutes: 7 * 60)]
+        if let node {
+            if let items = node.sequence { return items.compactMap { reminder($0, replyKeys: replyKeys) } }
+            guard let map = node.mapping else {
+                fail(node, "`reminders` must be a list of reminders", fix: Self.remindersFix)
+                return []
+            }
+            for (key, value) in map {
+                let name = key.string ?? ""
+                guard name == "hours_before" || name == "morning_of" else {
+                    fail(
+                        key, "unknown reminders setting `\(name)`",
+                        fix: "use hours_before and morning_of, or the list form: \(Self.remindersFix)")
+                    continue
+                }
+                let text = value.scalar?.string ?? ""
+                let none = text == "null" || text == "~" || (name == "hours_before" && Double(text) == 0)
+                timings[name] = none ? nil : timing(key, value)
+            }
+        }
+        return [timings["hours_before"].map { ($0, "reminder") }, timings["morning_of"].map { ($0, sameDay) }].compactMap { $0 }
+    }
+
+    /// One entry of the list form: its timing and the key of its reply, which must be
+    /// `reminder` or a `reminder_<word>` reply in `replyKeys`.
+    mutating func reminder(_ item: Node, replyKeys: Set<String>) -> (ReminderRule.Timing, String)? {
+        guard let map = item.mapping else {
+            fail(item, "each reminder must be a mapping with its timing and its reply", fix: Self.remindersFix)
+            return nil
+        }
+        for (key, _) in map where !["hours_before", "morning_of", "reply"].contains(key.string ?? "") {
+            fail(key, "unknown reminder setting `\(key.string ?? "")`", fix: "a reminder has `hours_before` or `morning_of`, and `reply`")
+        }
+        let timings = map.filter { $0.key.string == "hours_before" || $0.key.string == "morning_of" }
+        var timing: ReminderRule.Timing?
+        switch timings.count {
+        case 0:
+            fail(item, "this reminder does not say when it goes", fix: "add `hours_before: 24` or `morning_of: \"07:00\"`")
+        case 1:
+            timing = self.timing(timings[0].key, timings[0].value)
+        default:
+            fail(
+                item, "a reminder has one timing, not both `hours_before` and `morning_of`",
+                fix: "give each timing its own entry (`- hours_before: 24` and `- morning_of: \"07:00\"`), each with its `reply`")
+        }
+        var reply: String?
+        if let value = map["reply"] {
+            reply = reminderReply(value, replyKeys: replyKeys)
+        } else {
+            fail(item, "this reminder names no reply", fix: "add `reply: reminder` (or the key of another reminder reply under `replies:`)")
+        }
+        guard let timing, let reply else { return nil }
+        return (timing, reply)
+    }
+
+    /// The timing `key: value` gives (`hours_before: 24`, `morning_of: "07:00"`), or nil
+    /// once it has reported what is wrong with it.
+    mutating func timing(_ key: Node, _ value: Node) -> ReminderRule.Timing? {
+        let text = value.scalar?.string ?? ""
+        if key.string == "hours_before" {
+            if let hours = Double(text), hours > 0, hours <= 24 * 14 { return .hoursBefore(hours) }
+            fail(
+                value, "reminders.hours_before must be a number of hours, more than 0 and at most 336", fix: "write e.g. `hours_before: 24`"
+            )
+        } else {
+            if let (minutes, _) = Self.parseHours(text + "-24:00") { return .morningOf(minutes: minutes) }
+            fail(value, "reminders.morning_of must be a time like \"07:00\"", fix: "write e.g. `morning_of: \"07:00\"` (24-hour clock)")
+        }
+        return nil
+    }
+
+    /// The reply a reminder names, if it is a reminder reply the replies define.
+    mutating func reminderReply(_ value: Node, replyKeys: Set<String>) -> String? {
+        let name = value.scalar?.string ?? ""
+        let defined = replyKeys.filter(ReplyTemplates.isReminderKey).sorted()
+        guard ReplyTemplates.isReminderKey(name) else {
+            fail(
+                value, "`reply: \(name)` is not a reminder reply",
+                fix: "name `reminder` or a `reminder_<word>` reply under `replies:` (here: \(defined.joined(separator: ", ")))")
+            return nil
+        }
+        guard replyKeys.contains(name) else {
+            fail(
+                value, "the reminder's reply `\(name)` is not under `replies:`",
+                fix: "add `\(name): \"...\"` under `replies:`, or name one that is there: \(defined.joined(separator: ", "))")
+            return nil
+        }
+        return name
     }
 }

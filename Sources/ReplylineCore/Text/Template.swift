@@ -12,6 +12,8 @@ public struct Template: Sendable, Hashable {
         case amount = "Amount"
         case business = "Business"
         case phone = "Phone"
+        /// The business's street address (`business.address`); only rules that set it may use it.
+        case address = "Address"
         /// A call summary; only the post-call reply has one.
         case summary = "Summary"
 
