@@ -66,6 +66,11 @@ extension RulesLoader {
             if let text = value.scalar?.string, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 do {
                     message = try ActionTemplate(text)
+                    if message!.variables.contains(.address), hasAddress == false {
+                        fail(
+                            value, "action `\(name)` uses [Address], but `business.address` is not set",
+                            fix: "add the street address under `business:` (`address: \"1200 Main St, Suite 4\"`), or take [Address] out")
+                    }
                 } catch {
                     let known = ActionTemplate.businessVariables.map { "[\($0.rawValue)]" }.joined(separator: " ")
                     fail(

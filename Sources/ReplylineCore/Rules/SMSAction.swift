@@ -67,7 +67,11 @@ public struct ActionTemplate: Sendable, Hashable {
     }
 
     /// The variables known without a contact or an appointment.
-    public static let businessVariables: [Template.Variable] = [.business, .phone]
+    public static let businessVariables: [Template.Variable] = [.business, .phone, .address]
+
+    public var variables: Set<Template.Variable> {
+        Set(parts.compactMap { if case .variable(let variable) = $0 { variable } else { nil } })
+    }
 
     public let source: String
     let parts: [Part]
