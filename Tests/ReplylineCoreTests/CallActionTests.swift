@@ -79,7 +79,10 @@ struct CallActionTests {
             (Self.actions.replacingOccurrences(of: "is at 1200", with: "does [Service] at 1200"), "[Service] in action `sms_directions`"),
             (Self.actions + "\n      sms_missing:", "unknown action `sms_missing`"),
             (Self.actions.replacingOccurrences(of: "{fixed: \"Dr. Lee\"}", with: "Dr. Lee"), "<doctor> must be `{from: variable}`"),
-            (Self.actions.replacingOccurrences(of: "is at 1200 Main St.", with: "is at [Address]."), "uses [Address], but `business.address`"),
+            (
+                Self.actions.replacingOccurrences(of: "is at 1200 Main St.", with: "is at [Address]."),
+                "uses [Address], but `business.address`"
+            ),
             (Self.actions.replacingOccurrences(of: "doctor: {fixed", with: "nurse: {fixed"), "the message has no input <nurse>"),
             (Self.actions.replacingOccurrences(of: "  sms_directions:\n    kind", with: "  SMS Directions:\n    kind"), "action name"),
             (Self.actions.replacingOccurrences(of: "kind: in_call", with: "kind: in_call\n    class: bulk"), "unknown class `bulk`"),
