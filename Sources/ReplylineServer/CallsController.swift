@@ -127,7 +127,7 @@ struct CallsController {
 
     @Sendable func sendDuringCall(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
-        let callID = try Self.callID(context.parameters.get("call_id"))
+        let callID = try Self.callID(context.parameters.get("call_id").map { $0.removingPercentEncoding ?? $0 })
         let body = try await request.decode(as: CallSMSBody.self, context: context)
         let now = now()
         guard let log = try await store.callLog(businessID: business.id, callID: callID, now: now) else {
@@ -168,7 +168,7 @@ struct CallsController {
 
     @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
-        let callID = try Self.callID(context.parameters.get("call_id"))
+        let callID = try Self.callID(context.parameters.get("call_id").map { $0.removingPercentEncoding ?? $0 })
         guard let log = try await store.callLog(businessID: business.id, callID: callID, now: now()) else {
             throw APIError.notFound("Call \(callID)")
         }
@@ -194,8 +194,9 @@ struct CallsController {
         let limit = try Query.limit(query)
         var cursor: CallCursor?
         if let text = query.get("cursor") {
+            // Times the store can hold: the years 2000 to 9999.
             guard let parts = Cursor.decode(text), parts.count == 3, parts[0] == "call", let millis = Int64(parts[1]),
-                let id = Int64(parts[2])
+                (946_684_800_000...253_402_300_799_999).contains(millis), let id = Int64(parts[2])
             else { throw Query.invalidCursor }
             cursor = CallCursor(receivedAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: id)
         }
@@ -257,11 +258,15 @@ struct CallsController {
         return result
     }
 
+    /// The names, each once, in order; refused as soon as there are too many.
     static func actionNames(_ names: [String]?) throws -> [String] {
         var result: [String] = []
-        for name in names ?? [] where !result.contains(name) { result.append(name) }
-        guard result.count <= Limits.actions else {
-            throw APIError.invalid("actions", "`actions` names \(result.count) actions; at most \(Limits.actions) a call.")
+        var seen: Set<String> = []
+        for name in names ?? [] where seen.insert(name).inserted {
+            result.append(name)
+            guard result.count <= Limits.actions else {
+                throw APIError.invalid("actions", "`actions` names more than \(Limits.actions) actions; at most \(Limits.actions) a call.")
+            }
         }
         return result
     }

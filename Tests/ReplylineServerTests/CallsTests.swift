@@ -265,6 +265,17 @@ struct CallsTests {
             let (_, salonCalls) = try await client.json(.get, "/api/v1/calls?since=\(start)", key: "key-salon")
             #expect((salonCalls["calls"] as? [Any])?.isEmpty == true)
 
+            let colon = Self.postCall("retell:8f2c", server: server, phone: "+14155550104")
+            #expect(try await client.json(.post, "/api/v1/calls", body: colon).status == .created)
+            #expect(try await client.json(.get, "/api/v1/calls/retell%3A8f2c").json["call_id"] as? String == "retell:8f2c")
+            let many = Self.postCall(
+                "call_many", server: server, actions: "[" + (1...21).map { "\"a\($0)\"" }.joined(separator: ", ") + "]")
+            let (tooMany, manyJSON) = try await client.json(.post, "/api/v1/calls", body: many)
+            #expect(tooMany == .unprocessableContent)
+            #expect((manyJSON["error"] as? [String: Any])?["field"] as? String == "actions")
+            let forged = Cursor.encode("call:9223372036854775807:1")
+            #expect(try await client.json(.get, "/api/v1/calls?cursor=\(forged)").status == .badRequest)
+
             let moved = Self.postCall("call_1", server: server, phone: "+14155550199")
             let (conflict, json) = try await client.json(.post, "/api/v1/calls", body: moved)
             #expect(conflict == .conflict)

@@ -111,6 +111,13 @@ struct SchemaValidator: @unchecked Sendable {
 struct OpenAPITests {
     static let repositoryDocument = Repository.root.appendingPathComponent("Sources/ReplylineServer/Resources/openapi.json")
 
+    /// The URI of a documented path template, its parameters filled in.
+    static func uri(_ template: String) -> String {
+        "/api/v1"
+            + template.replacingOccurrences(of: "{phone}", with: "+14155550100").replacingOccurrences(of: "{id}", with: "apt_1")
+            .replacingOccurrences(of: "{call_id}", with: "call_1")
+    }
+
     @Test("The document served at /api/v1/openapi.json is the one kept in the repository")
     func served() async throws {
         let server = try await TestServer()
@@ -179,16 +186,16 @@ struct OpenAPITests {
             ]
             var appointmentID = ""
             for (method, uri, body, key) in calls {
-                try await check(client, validator, method, uri, body, key, &exercised, capture: &appointmentID)
+                let (status, json) = try await check(client, validator, method, uri, body, key: key, &exercised)
+                if uri == "/api/v1/appointments", status == .created { appointmentID = json["id"] as? String ?? "" }
             }
             for (method, body) in [
                 (HTTPRequest.Method.get, nil), (.patch, #"{"starts_at": "2026-12-02T09:00:00-05:00"}"#), (.patch, #"{"state": "bogus"}"#),
                 (.delete, nil), (.patch, #"{"state": "completed"}"#),
             ] as [(HTTPRequest.Method, String?)] {
-                try await check(
-                    client, validator, method, "/api/v1/appointments/\(appointmentID)", body, "key-clinic", &exercised,
-                    capture: &appointmentID)
+                try await check(client, validator, method, "/api/v1/appointments/\(appointmentID)", body, &exercised)
             }
+            try await checkCalls(client, validator, server, &exercised)
             return exercised
         }
         let documented = Set(
@@ -198,6 +205,28 @@ struct OpenAPITests {
                 }
             })
         #expect(documented.subtracting(exercised).isEmpty, "documented but never exercised: \(documented.subtracting(exercised).sorted())")
+    }
+
+    @Test("Call logs of a send the provider refused and of an SMS held until opening answer as documented")
+    func callLogStates() async throws {
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.repositoryDocument)) as! [String: Any]
+        let validator = SchemaValidator(document: document)
+        try await OutboundTests.withFakeTwilio(
+            .error(400, code: 21211, message: "The 'To' number +14155550100 is not a valid phone number.")
+        ) { _, server, client in
+            var exercised: Set<String> = []
+            try await check(client, validator, .post, "/api/v1/calls", CallsTests.postCall("call_fail", server: server), &exercised)
+            try await server.replyline.outbox.runOnce()
+            let (_, failed) = try await check(client, validator, .get, "/api/v1/calls/call_fail", nil, &exercised)
+            #expect((try CallsTests.sms(failed)["error"] as? [String: Any])?["advice"] != nil)
+
+            server.clock.advance(hours: 12)  // 22:00 in New York: closed until 09:00
+            let late = CallsTests.postCall("call_late", server: server, phone: "+14155550111", endedMinutesAgo: 60)
+            let (_, held) = try await check(client, validator, .post, "/api/v1/calls", late, &exercised)
+            #expect((try CallsTests.sms(held)["waiting"] as? [String: Any])?["reason"] as? String == "outside_hours")
+            let (_, page) = try await check(client, validator, .get, "/api/v1/calls?since=2000-01-01T00:00:00Z", nil, &exercised)
+            #expect((page["calls"] as? [Any])?.count == 2)
+        }
     }
 
     @Test("Each documented path answers another method with 405 and an Allow listing exactly its documented methods")
@@ -210,9 +239,7 @@ struct OpenAPITests {
         let server = try await TestServer()
         try await server.app.test(.router) { client in
             for (template, documented) in documented {
-                let uri =
-                    "/api/v1"
-                    + template.replacingOccurrences(of: "{phone}", with: "+14155550100").replacingOccurrences(of: "{id}", with: "apt_1")
+                let uri = Self.uri(template)
                 try await client.execute(uri: uri, method: .put, headers: [.authorization: "Bearer key-clinic"]) { response in
                     #expect(response.status == .methodNotAllowed, "PUT \(template)")
                     #expect(response.headers[.allow] == documented.joined(separator: ", "), "\(template)")
@@ -241,9 +268,7 @@ struct OpenAPITests {
         try await buildApplication(limited).test(.router) { client in
             _ = try await client.json(.get, "/api/v1/conversations")
             for (method, template) in operations {
-                let uri =
-                    "/api/v1"
-                    + template.replacingOccurrences(of: "{phone}", with: "+14155550100").replacingOccurrences(of: "{id}", with: "apt_1")
+                let uri = Self.uri(template)
                 let (status, retryAfter, body) = try await client.execute(
                     uri: uri, method: method, headers: [.authorization: "Bearer key-clinic", .contentType: "application/json"],
                     body: ByteBuffer(string: "{}")
@@ -276,16 +301,17 @@ struct OpenAPITests {
                     "\(method.uppercased()) \(template)")
             }
         }
-        #expect(writes == 6)
+        #expect(writes == 8)
     }
 
+    /// Sends the request, checks its answer against the document and notes the operation
+    /// as exercised; returns the answer.
+    @discardableResult
     func check(
         _ client: some TestClientProtocol, _ validator: SchemaValidator, _ method: HTTPRequest.Method, _ uri: String, _ body: String?,
-        _ key: String,
-        _ exercised: inout Set<String>, capture appointmentID: inout String
-    ) async throws {
+        key: String = "key-clinic", _ exercised: inout Set<String>
+    ) async throws -> (status: HTTPResponse.Status, json: [String: Any]) {
         let (status, json) = try await client.json(method, uri, key: key, body: body)
-        if uri == "/api/v1/appointments", status == .created { appointmentID = json["id"] as? String ?? "" }
         switch validator.responseSchema(method: method.rawValue, path: uri, status: Int(status.code)) {
         case .failure(let error):
             Issue.record("\(method) \(uri) → \(status.code): \(error)")
@@ -294,6 +320,72 @@ struct OpenAPITests {
             let problems = validator.problems(json, schema)
             #expect(problems.isEmpty, "\(method) \(uri) → \(status.code): \(problems)")
         }
+        return (status, json)
+    }
+
+    /// The call endpoints, as a voice agent drives them (Rules/default.yml's agent
+    /// `front_desk`): new and retried call events, an opted-out caller, a 422 listing every
+    /// problem, a 409 conflict, in-call SMS, a sent SMS with a reply, call logs and their pages.
+    func checkCalls(
+        _ client: some TestClientProtocol, _ validator: SchemaValidator, _ server: TestServer, _ exercised: inout Set<String>
+    ) async throws {
+        let since = server.clock.now.addingTimeInterval(-60).formatted(.iso8601)
+        let event = CallsTests.postCall("call_doc", server: server, phone: "+14155550133")
+        #expect(try await check(client, validator, .post, "/api/v1/calls", event, &exercised).status == .created)
+        #expect(try await check(client, validator, .post, "/api/v1/calls", event, &exercised).status == .ok)
+        let optedOut = CallsTests.postCall("call_doc_stop", server: server, phone: "+14155550199")
+        let (_, stopped) = try await check(client, validator, .post, "/api/v1/calls", optedOut, &exercised)
+        #expect(try CallsTests.sms(stopped)["not_sent"] != nil)
+        let missing = CallsTests.postCall(
+            "call_doc_bad", server: server, actions: #"["sms_confirmation", "sms_reminder"]"#, variables: #"{"customer_name": "Ana"}"#)
+        let (invalid, problems) = try await check(client, validator, .post, "/api/v1/calls", missing, &exercised)
+        #expect(invalid == .unprocessableContent)
+        #expect(((problems["error"] as? [String: Any])?["problems"] as? [String])?.count == 3)
+        let moved = CallsTests.postCall("call_doc", server: server, phone: "+14155550111")
+        #expect(try await check(client, validator, .post, "/api/v1/calls", moved, &exercised).status == .conflict)
+        let live = #"{"call_id": "call_live", "agent": "front_desk", "phone": "+14155550144", "variables": {"visits": 3, "new": true}}"#
+        let requests: [(HTTPRequest.Method, String, String?, HTTPResponse.Status)] = [
+            (.post, "/api/v1/calls", #"{"call_id": "bad id", "agent": "front_desk", "phone": "+14155550100"}"#, .unprocessableContent),
+            (.post, "/api/v1/calls", "{not json", .badRequest),
+            (.post, "/api/v1/calls", live, .created),
+            (.post, "/api/v1/calls/call_live/sms", #"{"action": "sms_directions"}"#, .created),
+            (.post, "/api/v1/calls/call_live/sms", #"{"action": "sms_directions"}"#, .ok),
+            (
+                .post, "/api/v1/calls/call_live/sms", #"{"body": "The intake form: https://example.com/f/1", "idempotency_key": "form"}"#,
+                .created
+            ),
+            (.post, "/api/v1/calls/call_live/sms", #"{"body": "Parking is behind the building."}"#, .created),
+            (.post, "/api/v1/calls/call_live/sms", #"{"action": "sms_confirmation"}"#, .unprocessableContent),
+            (.post, "/api/v1/calls/call_live/sms", #"{"action": "sms_directions", "body": "hi"}"#, .unprocessableContent),
+            (.post, "/api/v1/calls/call_none/sms", #"{"action": "sms_directions"}"#, .notFound),
+            (.post, "/api/v1/calls/bad%20id/sms", #"{"action": "sms_directions"}"#, .unprocessableContent),
+            (.post, "/api/v1/calls/call_live/sms", "[]", .badRequest),
+            (.get, "/api/v1/calls/call_none", nil, .notFound),
+            (.get, "/api/v1/calls/bad%20id", nil, .unprocessableContent),
+            (.get, "/api/v1/calls?since=yesterday", nil, .badRequest),
+            (.get, "/api/v1/calls?limit=0", nil, .badRequest),
+            (.get, "/api/v1/calls?cursor=bogus", nil, .badRequest),
+        ]
+        for (method, uri, body, expected) in requests {
+            #expect(try await check(client, validator, method, uri, body, &exercised).status == expected, "\(method) \(uri)")
+        }
+        #expect(try await check(client, validator, .get, "/api/v1/calls/call_doc", nil, key: "key-salon", &exercised).status == .notFound)
+
+        // Sent, with a status history and a provider id; the third automated text to the
+        // caller in ten minutes waits for cadence; the caller's answer is listed as a reply.
+        try await server.replyline.outbox.runOnce()
+        try await client.text("Thanks! Is there parking?", sid: "SMcallreply0000000000000000000001", from: "+14155550133")
+        let (_, sent) = try await check(client, validator, .get, "/api/v1/calls/call_doc", nil, &exercised)
+        #expect((try CallsTests.sms(sent)["message"] as? [String: Any])?["provider_message_id"] != nil)
+        let (_, inCall) = try await check(client, validator, .get, "/api/v1/calls/call_live", nil, &exercised)
+        #expect(try CallsTests.sms(inCall, 2)["waiting"] != nil)
+        #expect((try CallsTests.sms(sent)["replies"] as? [Any])?.isEmpty == false)
+
+        let (_, first) = try await check(client, validator, .get, "/api/v1/calls?since=\(since)&limit=2", nil, &exercised)
+        let cursor = try #require(first["next_cursor"] as? String)
+        let (_, second) = try await check(client, validator, .get, "/api/v1/calls?since=\(since)&limit=2&cursor=\(cursor)", nil, &exercised)
+        #expect((second["calls"] as? [Any])?.count == 1)
+        try await check(client, validator, .get, "/api/v1/calls", nil, &exercised)
     }
 }
 
