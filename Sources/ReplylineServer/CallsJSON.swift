@@ -32,8 +32,8 @@ struct CallLogPageJSON: Encodable {
 /// openapi.json's `CallSMS`: one SMS a call asked for and what became of it.
 struct CallSMSJSON: Encodable {
     struct NotSent: Encodable {
-        /// `opted_out`, `no_marketing_consent`, `number_invalid`, `over_plan_limit`, `skipped`
-        /// or `interrupted`.
+        /// `opted_out`, `no_marketing_consent`, `number_invalid`, `over_plan_limit`, another
+        /// block (`blocked`), `skipped`, `cancelled` or `interrupted`.
         var reason: String
         var detail: String
     }
