@@ -5,12 +5,15 @@ import ReplylineStore
 
 extension PostgresStore {
     /// Records a call event and queues the SMS it asks for, in one transaction under the
-    /// contact's lock, so a STOP cannot slip between the consent check and the queueing, and
-    /// a retry on another instance waits and then finds every SMS recorded.
+    /// call's lock, then the contact's: a retry on another instance waits and then finds
+    /// every SMS recorded (or, naming another phone, the call taken), and a STOP cannot slip
+    /// between the consent check and the queueing. No transaction holding a contact's lock
+    /// waits for a call's, so the two cannot deadlock.
     public func recordCall(
         _ call: CallRecord, sms: [CallSMSRequest], businessID: String, provider: String, fromNumber: String, now: Date
     ) async throws -> CallEventOutcome {
         try await write(notifying: { connection in
+            try await connection.run("SELECT pg_advisory_xact_lock(hashtextextended(\(businessID + " call " + call.callID), 0))")
             try await Self.lockContact(connection, businessID: businessID, phone: call.phone)
             let (contact, conversationID) = try await Self.contact(connection, businessID: businessID, phone: call.phone, now: now)
             var created = false
@@ -92,19 +95,28 @@ extension PostgresStore {
 
     public func callLogs(businessID: String, since: Date, limit: Int, after cursor: CallCursor?, now: Date) async throws -> CallLogPage {
         try await read { connection in
+            // The cursor's own row gives the time to continue from, exactly as stored: a time
+            // carried in the cursor would be rounded on its way.
             let rows = try await connection.rows(
-                """
-                SELECT id, created_at FROM calls
-                WHERE business_id = \(businessID) AND created_at >= \(since)
-                    AND (created_at, id) > (\(cursor?.receivedAt ?? since), \(cursor?.id ?? 0))
-                ORDER BY created_at, id LIMIT \(limit + 1)
-                """)
+                cursor.map { cursor in
+                    """
+                    SELECT id FROM calls
+                    WHERE business_id = \(businessID) AND created_at >= \(since)
+                        AND (created_at, id) > ((SELECT created_at FROM calls WHERE id = \(cursor.id) AND business_id = \(businessID)),
+                            \(cursor.id))
+                    ORDER BY created_at, id LIMIT \(limit + 1)
+                    """
+                }
+                    ?? """
+                    SELECT id FROM calls WHERE business_id = \(businessID) AND created_at >= \(since)
+                    ORDER BY created_at, id LIMIT \(limit + 1)
+                    """)
             var logs: [CallLog] = []
             for row in rows.prefix(limit) {
                 if let log = try await Self.callLog(connection, callRef: try row.get(0), now: now) { logs.append(log) }
             }
             let last = rows.count > limit ? rows[limit - 1] : nil
-            return CallLogPage(logs: logs, next: try last.map { CallCursor(receivedAt: try $0.get(1), id: try $0.get(0)) })
+            return CallLogPage(logs: logs, next: try last.map { CallCursor(id: try $0.get(0)) })
         }
     }
 

@@ -71,6 +71,7 @@ extension PostgresStore {
             var pass = OutboxPass(now: now, decide: decide)
             var decided: [DecidedEntry] = []
             for row in try await connection.rows(Self.due(now: now, limit: limit, lock: true)) {
+                if pass.isFull { break }
                 // Whether a send to this contact is in flight is read before the facts: no
                 // send can begin while this pass holds the lock, so one that ends after this
                 // read is in the sends the facts count.

@@ -88,18 +88,20 @@ extension AppDatabase {
 
     public func callLogs(businessID: String, since: Date, limit: Int, after cursor: CallCursor?, now: Date) async throws -> CallLogPage {
         try await read { db in
+            // The cursor's own row gives the time to continue from, exactly as stored.
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, created_at FROM calls
-                    WHERE business_id = ? AND created_at >= ? AND (created_at, id) > (?, ?)
+                    SELECT id FROM calls
+                    WHERE business_id = ? AND created_at >= ?
+                        AND (created_at, id) > (COALESCE((SELECT created_at FROM calls WHERE id = ? AND business_id = ?), ?), ?)
                     ORDER BY created_at, id LIMIT ?
                     """,
-                arguments: [businessID, since, cursor?.receivedAt ?? since, cursor?.id ?? 0, limit + 1])
+                arguments: [businessID, since, cursor?.id ?? 0, businessID, since, cursor?.id ?? 0, limit + 1])
             var logs: [CallLog] = []
             for row in rows.prefix(limit) { logs.append(try Self.callLog(db, callRef: row[0], now: now)!) }
             let last = rows.count > limit ? rows[limit - 1] : nil
-            return CallLogPage(logs: logs, next: try last.map { CallCursor(receivedAt: try $0.storedDate(atIndex: 1), id: $0[0]) })
+            return CallLogPage(logs: logs, next: last.map { CallCursor(id: $0[0]) })
         }
     }
 

@@ -46,6 +46,7 @@ extension AppDatabase {
             var pass = OutboxPass(now: now, decide: decide)
             var decided: [DecidedEntry] = []
             for entry in try Self.due(db, now: now, limit: limit) {
+                if pass.isFull { break }
                 // Whether a send to this contact is in flight, read before the facts (as the
                 // PostgreSQL store must).
                 let busy =

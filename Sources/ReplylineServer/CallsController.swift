@@ -194,20 +194,17 @@ struct CallsController {
         let limit = try Query.limit(query)
         var cursor: CallCursor?
         if let text = query.get("cursor") {
-            // Times the store can hold: the years 2000 to 9999.
-            guard let parts = Cursor.decode(text), parts.count == 3, parts[0] == "call", let millis = Int64(parts[1]),
-                (946_684_800_000...253_402_300_799_999).contains(millis), let id = Int64(parts[2])
-            else { throw Query.invalidCursor }
-            cursor = CallCursor(receivedAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: id)
+            guard let parts = Cursor.decode(text), parts.count == 2, parts[0] == "call", let id = Int64(parts[1]) else {
+                throw Query.invalidCursor
+            }
+            cursor = CallCursor(id: id)
         }
         let page = try await store.callLogs(businessID: business.id, since: since, limit: limit, after: cursor, now: now())
         let errors = errors(of: business)
         return try JSON.response(
             CallLogPageJSON(
                 calls: page.logs.map { CallLogJSON($0, errors: errors) },
-                next_cursor: page.next.map {
-                    Cursor.encode("call:\(Int64(($0.receivedAt.timeIntervalSince1970 * 1000).rounded())):\($0.id)")
-                }))
+                next_cursor: page.next.map { Cursor.encode("call:\($0.id)") }))
     }
 
     // MARK: Checks

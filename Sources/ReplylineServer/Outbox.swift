@@ -126,8 +126,8 @@ public struct OutboxWorker: Service {
     /// Bounds one `runOnce`: a contact with many queued messages sends them over later runs.
     static let maxPassesPerRun = 20
 
-    /// One claiming pass (`ConversationStore.claimDue`), then the sends it claimed, in
-    /// order. Returns how many entries it decided and how many it claimed.
+    /// One claiming pass (`ConversationStore.claimDue`), then the sends it claimed, together.
+    /// Returns how many entries it decided and how many it claimed.
     func pass() async throws -> (decided: Int, claimed: Int) {
         let now = self.now()
         let businesses = Dictionary(directory.businesses.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
@@ -153,18 +153,31 @@ public struct OutboxWorker: Service {
                 log(message, business: businessID, "skipped: \(reason)")
             }
         }
-        for (index, item) in claimed.enumerated() {
-            // Claimed but not yet sent when the server is told to stop: back to pending, for
-            // this or another instance, rather than left to be settled as unknown.
-            if Task.isShuttingDownGracefully {
-                for left in claimed[index...] {
-                    try await store.finishSend(
-                        left.entry, result: .retry(after: 0, reason: "the server stopped before sending it"), now: now)
-                }
-                break
+        // Claimed but not yet sent when the server is told to stop: back to pending, for
+        // this or another instance, rather than left to be settled as unknown.
+        if Task.isShuttingDownGracefully {
+            for left in claimed {
+                try await store.finishSend(left.entry, result: .retry(after: 0, reason: "the server stopped before sending it"), now: now)
             }
-            try await send(item)
+            return (decided.count, claimed.count)
         }
+        // Each claim is another contact's (a pass claims one message per contact), so they
+        // go together: one slow answer from the provider holds up no one else's text. Every
+        // send runs to its end, even when another fails, so none is cut off mid-request.
+        let failure = await withTaskGroup(of: (any Error)?.self) { group in
+            for item in claimed {
+                group.addTask {
+                    do {
+                        try await self.send(item)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            return await group.reduce(nil) { first, error in first ?? error }
+        }
+        if let failure { throw failure }
         return (decided.count, claimed.count)
     }
 

@@ -165,13 +165,12 @@ public enum CallEventConflict: Error, Sendable, Equatable {
     case differentCall(field: String, recorded: String)
 }
 
-/// Where a page of call logs ends: the receipt time and id of its last call.
+/// Where a page of call logs ends: the stored id of its last call. The store continues
+/// from that row's own receipt time, so no time is rounded on its way through a cursor.
 public struct CallCursor: Sendable, Equatable {
-    public var receivedAt: Date
     public var id: Int64
 
-    public init(receivedAt: Date, id: Int64) {
-        self.receivedAt = receivedAt
+    public init(id: Int64) {
         self.id = id
     }
 }

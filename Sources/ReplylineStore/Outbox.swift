@@ -110,15 +110,19 @@ public struct OutboxPass {
     var monthCounts: [String: Int] = [:]
     var claims = 0
     let now: Date
-    /// The most a pass claims: the worker sends them one after another right after the
-    /// pass, so a claim is never older than a few sends when its message goes out (a STOP
-    /// arriving in between is seen by the next pass).
+    /// The most a pass claims: the worker sends them together right after the pass (each
+    /// to another contact), so a claim is never older than one send when its message goes
+    /// out (a STOP arriving in between is seen by the next pass).
     public static let maxClaims = 10
 
     public init(now: Date, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?) {
         self.now = now
         self.decide = decide
     }
+
+    /// Whether the pass has claimed all it may: the store stops reading entries (and their
+    /// facts) then; what is left is decided by later passes.
+    public var isFull: Bool { claims >= Self.maxClaims }
 
     /// Whether the pass has the month's count for `businessID` yet; the store reads it once.
     public func needsMonthCount(_ businessID: String) -> Bool { monthCounts[businessID] == nil }

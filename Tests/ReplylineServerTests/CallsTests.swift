@@ -273,13 +273,32 @@ struct CallsTests {
             let (tooMany, manyJSON) = try await client.json(.post, "/api/v1/calls", body: many)
             #expect(tooMany == .unprocessableContent)
             #expect((manyJSON["error"] as? [String: Any])?["field"] as? String == "actions")
-            let forged = Cursor.encode("call:9223372036854775807:1")
+            let forged = Cursor.encode("call:9223372036854775807:1")  // not a cursor this API gives
             #expect(try await client.json(.get, "/api/v1/calls?cursor=\(forged)").status == .badRequest)
 
             let moved = Self.postCall("call_1", server: server, phone: "+14155550199")
             let (conflict, json) = try await client.json(.post, "/api/v1/calls", body: moved)
             #expect(conflict == .conflict)
             #expect((json["error"] as? [String: Any])?["field"] as? String == "phone")
+        }
+    }
+
+    @Test("Paging call logs one at a time neither repeats nor skips calls received at the same instant")
+    func pagingTies() async throws {
+        let server = try await TestServer()
+        try await server.app.test(.router) { client in
+            for index in 1...4 {
+                let event = Self.postCall("tie_\(index)", server: server, phone: "+1415555020\(index)")
+                #expect(try await client.json(.post, "/api/v1/calls", body: event).status == .created)
+            }
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let (_, page) = try await client.json(.get, "/api/v1/calls?limit=1" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                seen += (page["calls"] as? [[String: Any]] ?? []).compactMap { $0["call_id"] as? String }
+                cursor = page["next_cursor"] as? String
+            } while cursor != nil && seen.count < 10
+            #expect(seen == ["tie_1", "tie_2", "tie_3", "tie_4"])
         }
     }
 
