@@ -113,7 +113,7 @@ public struct OutboxPass {
     /// The most a pass claims: the worker sends them together right after the pass (each
     /// to another contact), so a claim is never older than one send when its message goes
     /// out (a STOP arriving in between is seen by the next pass).
-    public static let maxClaims = 10
+    public static let maxClaims = 32
 
     public init(now: Date, decide: @escaping @Sendable (OutboxItem) -> OutboxDecision?) {
         self.now = now

@@ -46,8 +46,17 @@ public struct TwilioRESTClient: Sendable {
     let authToken: String
     let timeout: TimeAmount
 
+    /// The client sends go through: `HTTPClient.shared`'s settings but for up to 32
+    /// connections to one host (its default is 8), since the outbox sends a pass's messages
+    /// (`OutboxPass.maxClaims`) together. It lives as long as the process, as `.shared` does.
+    public static let sendingClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     public init(
-        http: HTTPClient = .shared, baseURL: String = "https://api.twilio.com", accountSID: String, authToken: String,
+        http: HTTPClient = sendingClient, baseURL: String = "https://api.twilio.com", accountSID: String, authToken: String,
         timeout: TimeAmount = .seconds(15)
     ) {
         self.http = http
