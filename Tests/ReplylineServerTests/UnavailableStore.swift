@@ -236,8 +236,8 @@ final class UnavailableStore: ConversationStore {
 
 @Suite("A store that cannot write")
 struct UnavailableStoreTests {
-    @Test("Webhooks and API writes answer 503 with Retry-After and change nothing; reads still answer; once it writes again all is well")
-    func refusesCleanly() async throws {
+    /// A test server on a store that refuses writes until told otherwise.
+    static func server() async throws -> (TestServer, UnavailableStore) {
         let unavailable = Mutex<UnavailableStore?>(nil)
         let server = try await TestServer(
             store: { base in
@@ -245,7 +245,12 @@ struct UnavailableStoreTests {
                 unavailable.withLock { $0 = store }
                 return store
             })
-        let store = try #require(unavailable.withLock { $0 })
+        return (server, try #require(unavailable.withLock { $0 }))
+    }
+
+    @Test("Webhooks and API writes answer 503 with Retry-After and change nothing; reads still answer; once it writes again all is well")
+    func refusesCleanly() async throws {
+        let (server, store) = try await Self.server()
         store.failing.withLock { $0 = false }
         try await server.app.test(.router) { client in
             try await client.text("Hello", sid: "SMbefore")
@@ -287,15 +292,8 @@ struct UnavailableStoreTests {
 
     @Test("A staff sign-in the store cannot record is a 503 page with Retry-After, and signs no one in")
     func signInDuringOutage() async throws {
-        let unavailable = Mutex<UnavailableStore?>(nil)
-        let server = try await TestServer(
-            store: { base in
-                let store = UnavailableStore(base)
-                unavailable.withLock { $0 = store }
-                return store
-            })
+        let (server, store) = try await Self.server()
         try await WebInboxTests.addStaff(server)
-        let store = try #require(unavailable.withLock { $0 })
         try await server.app.test(.router) { client in
             var browser = WebBrowser()
             for password in [WebInboxTests.password, "not the password"] {
