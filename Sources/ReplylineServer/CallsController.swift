@@ -141,17 +141,18 @@ struct CallsController {
         let action = try fields.text(body.action, "action", required: false, max: 64)
         let text = try fields.text(body.body, "body", required: false, max: Limits.body, lines: .many)
         let variables = log.call.variables.merging(try Self.variables(body.variables)) { _, new in new }
-        let sms: CallSMSRequest
+        var sms: CallSMSRequest
         switch (action, text) {
         case (let action?, nil):
             let planned = try Self.plan(
                 business: business, agent: log.call.agent, actions: [action], variables: variables, callEnded: true, inCallRequest: true)
-            sms = Self.request(planned[0], endedAt: nil, now: now, business: business)
+            sms = Self.request(planned[0], endedAt: log.call.endedAt, now: now, business: business)
         case (nil, let text?):
             let key = try fields.text(body.idempotency_key, "idempotency_key", required: false, max: 200)
-            sms = CallSMSRequest(
-                key: "body:" + (key ?? Self.digest(text)), action: nil, kind: .inCall, messageClass: .transactional, body: text,
-                dueAt: now)
+            let planned = PlannedCallSMS(action: "", kind: .inCall, messageClass: .transactional, body: text)
+            sms = Self.request(planned, endedAt: log.call.endedAt, now: now, business: business)
+            sms.key = "body:" + (key ?? Self.digest(text))
+            sms.action = nil
         default:
             throw APIError.invalid(
                 "action", "Give either `action` (an in_call action's name) or `body` (a text), not both and not neither.")
@@ -293,8 +294,9 @@ struct CallsController {
         }
     }
 
-    /// What the store records for a planned SMS. A marketing text needs prior express
-    /// written consent, which Replyline does not record yet: it is refused, never sent.
+    /// What the store records for a planned SMS: due now, or at opening time for a call that
+    /// ended more than a few minutes ago. A marketing text needs prior express written
+    /// consent, which Replyline does not record yet: it is refused, never sent.
     static func request(_ planned: PlannedCallSMS, endedAt: Date?, now: Date, business: Business) -> CallSMSRequest {
         let profile = business.rules.business
         let due = SendPolicy.callSMSDue(endedAt: endedAt, now: now, business: profile)

@@ -223,11 +223,14 @@ struct CallsTests {
             let waiting = try #require(try Self.sms(json)["waiting"] as? [String: Any])
             #expect(waiting["reason"] as? String == "outside_hours")
             #expect((waiting["detail"] as? String)?.contains("09:00 America/New_York") == true)
+            // A text asked for during that call, now long over, waits too.
+            let (_, text) = try await client.json(.post, "/api/v1/calls/call_old/sms", body: #"{"body": "Our address is 1200 Main St."}"#)
+            #expect((text["waiting"] as? [String: Any])?["reason"] as? String == "outside_hours")
             try await server.replyline.outbox.runOnce()
             #expect(fake.received.map { $0["To"] } == [Self.caller])
             server.clock.advance(hours: 11.5)
             try await server.replyline.outbox.runOnce()
-            #expect(fake.received.map { $0["To"] } == [Self.caller, "+14155550111"])
+            #expect(fake.received.map { $0["To"] } == [Self.caller, "+14155550111", "+14155550111"])
         }
     }
 
