@@ -279,10 +279,12 @@ struct CallsTests {
             let forged = Cursor.encode("call:9223372036854775807:1")  // not a cursor this API gives
             #expect(try await client.json(.get, "/api/v1/calls?cursor=\(forged)").status == .badRequest)
 
+            let before = try await server.database.tableCounts()
             let moved = Self.postCall("call_1", server: server, phone: "+14155550199")
             let (conflict, json) = try await client.json(.post, "/api/v1/calls", body: moved)
             #expect(conflict == .conflict)
             #expect((json["error"] as? [String: Any])?["field"] as? String == "phone")
+            #expect(try await server.database.tableCounts() == before)  // not even the new phone's contact
         }
     }
 
