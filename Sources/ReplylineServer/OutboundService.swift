@@ -27,9 +27,11 @@ public struct OutboundService: Sendable {
     public func updateAppointment(
         id: String, _ change: AppointmentUpdate, for business: Business
     ) async throws -> (appointment: StoredAppointment, phone: String, confirmationMessageID: MessageID?) {
-        try await store.updateAppointment(
+        let updated = try await store.updateAppointment(
             id: id, businessID: business.id, update: change, provider: provider(of: business), fromNumber: business.sendingNumber,
             now: now(), compose: compose(for: business))
+        if updated.confirmationMessageID != nil { doorbell.ring() }
+        return updated
     }
 
     /// Queues a message of `kind` to `phone` from `business`'s sending number; throws

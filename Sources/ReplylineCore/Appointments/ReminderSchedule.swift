@@ -21,7 +21,6 @@ public enum ReminderSchedule {
     public static let minimumGap: TimeInterval = 30 * 60
 
     /// The reminders of an appointment starting at `startsAt`, booked or moved at `now`, earliest first.
-
     public static func reminders(for startsAt: Date, now: Date, rules: Rules) -> [ScheduledReminder] {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = rules.business.timeZone
