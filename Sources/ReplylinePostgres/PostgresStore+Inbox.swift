@@ -21,7 +21,8 @@ extension PostgresStore {
                 """
         }
         if let cursor {
-            let (at, id) = (query.bind(cursor.lastMessageAt), query.bind(cursor.id.rawValue))
+            // To the microsecond, as stored: PostgresNIO's own Date encoding can land one below.
+            let (at, id) = (query.bind(PostgresTimestamp(cursor.lastMessageAt)), query.bind(cursor.id.rawValue))
             query.sql += " AND (conversations.last_message_at, conversations.id) < (\(at), \(id))"
         }
         let bound = query.bind(limit)

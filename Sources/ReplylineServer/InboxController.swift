@@ -281,8 +281,10 @@ enum Query {
 
 /// Opaque page cursors: base64url of what the next query continues from.
 enum Cursor {
+    /// To the microsecond, as PostgreSQL keeps times: a cursor rounded to the millisecond
+    /// repeated or skipped a conversation at a page's edge there.
     static func encode(_ cursor: ConversationCursor) -> String {
-        encode("c:\(Int64((cursor.lastMessageAt.timeIntervalSince1970 * 1000).rounded())):\(cursor.id)")
+        encode("cu:\(Int64((cursor.lastMessageAt.timeIntervalSince1970 * 1_000_000).rounded())):\(cursor.id)")
     }
 
     static func encode(messageID: MessageID) -> String { encode("m:\(messageID)") }
@@ -299,11 +301,16 @@ enum Cursor {
         return text.split(separator: ":")
     }
 
+    /// A cursor of `encode`, or one in milliseconds (`c:`) given before it.
     static func decodeConversation(_ cursor: String) -> ConversationCursor? {
-        guard let parts = decode(cursor), parts.count == 3, parts[0] == "c", let millis = Int64(parts[1]), let id = Int64(parts[2]) else {
-            return nil
+        guard let parts = decode(cursor), parts.count == 3, let time = Int64(parts[1]), let id = Int64(parts[2]) else { return nil }
+        let scale: Double
+        switch parts[0] {
+        case "cu": scale = 1_000_000
+        case "c": scale = 1000
+        default: return nil
         }
-        return ConversationCursor(lastMessageAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: ConversationID(id))
+        return ConversationCursor(lastMessageAt: Date(timeIntervalSince1970: Double(time) / scale), id: ConversationID(id))
     }
 
     static func decodeMessage(_ cursor: String) -> MessageID? {

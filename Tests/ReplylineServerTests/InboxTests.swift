@@ -99,7 +99,8 @@ struct InboxTests {
         try await server.app.test(.router) { client in
             for index in 0..<25 {
                 try await client.text("question \(index)", sid: "SMa\(index)", from: "+1415555\(String(format: "%04d", 1000 + index))")
-                server.clock.advance(hours: 0.01)
+                // 36.000457 s: times with parts of a millisecond, which PostgreSQL keeps.
+                server.clock.advance(hours: 0.01 + 0.000_457 / 3600)
             }
             var seen: [String] = []
             var cursor: String?
@@ -122,6 +123,17 @@ struct InboxTests {
             let stillStanding = (0..<25).map { "+1415555\(String(format: "%04d", 1000 + $0))" }.filter { !moved.contains($0) }
             #expect(stillStanding.allSatisfy(seen.contains))
         }
+    }
+
+    @Test("Conversation cursors carry microseconds; one in milliseconds, as given before, still reads")
+    func cursorPrecision() {
+        let cursor = ConversationCursor(lastMessageAt: Date(timeIntervalSince1970: 1_795_618_800.123_457), id: ConversationID(7))
+        let read = Cursor.decodeConversation(Cursor.encode(cursor))
+        #expect(read?.id == cursor.id)
+        #expect(read.map { abs($0.lastMessageAt.timeIntervalSince(cursor.lastMessageAt)) < 0.000_000_5 } == true)
+        let old = Cursor.decodeConversation(Cursor.encode("c:1795618800123:7"))
+        #expect(old?.lastMessageAt == Date(timeIntervalSince1970: 1_795_618_800.123))
+        #expect(Cursor.decodeConversation(Cursor.encode("x:1:7")) == nil)
     }
 
     @Test("A thread pages from the newest messages back, each page oldest first, with status history")
