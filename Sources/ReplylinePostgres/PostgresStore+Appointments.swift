@@ -191,7 +191,8 @@ extension PostgresStore {
             query.sql += " AND appointments.starts_at < \(to)"
         }
         if let cursor {
-            let (startsAt, id) = (query.bind(cursor.startsAt), query.bind(cursor.id))
+            // To the microsecond, as stored (see `conversations`).
+            let (startsAt, id) = (query.bind(PostgresTimestamp(cursor.startsAt)), query.bind(cursor.id))
             query.sql += " AND (appointments.starts_at, appointments.id) > (\(startsAt), \(id))"
         }
         let bound = query.bind(limit)

@@ -85,14 +85,20 @@ extension AppointmentsController {
 
 extension Cursor {
     /// `a:<starts_at in ms>:<id>`: the last appointment of a page, which the next one follows.
+    /// To the microsecond, as PostgreSQL keeps times (see the conversation cursor).
     static func encode(_ cursor: AppointmentCursor) -> String {
-        encode("a:\(Int64((cursor.startsAt.timeIntervalSince1970 * 1000).rounded())):\(cursor.id)")
+        encode("au:\(Int64((cursor.startsAt.timeIntervalSince1970 * 1_000_000).rounded())):\(cursor.id)")
     }
 
+    /// A cursor of `encode`, or one in milliseconds (`a:`) given before it.
     static func decodeAppointment(_ cursor: String) -> AppointmentCursor? {
-        guard let parts = decode(cursor), parts.count == 3, parts[0] == "a", let millis = Int64(parts[1]), !parts[2].isEmpty else {
-            return nil
+        guard let parts = decode(cursor), parts.count == 3, let time = Int64(parts[1]), !parts[2].isEmpty else { return nil }
+        let scale: Double
+        switch parts[0] {
+        case "au": scale = 1_000_000
+        case "a": scale = 1000
+        default: return nil
         }
-        return AppointmentCursor(startsAt: Date(timeIntervalSince1970: Double(millis) / 1000), id: String(parts[2]))
+        return AppointmentCursor(startsAt: Date(timeIntervalSince1970: Double(time) / scale), id: String(parts[2]))
     }
 }
