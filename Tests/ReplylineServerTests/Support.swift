@@ -101,6 +101,10 @@ final class TestServer: Sendable {
         let clock = self.clock
         configuration.now = { clock.now }
         configuration.runsOutboxWorker = false
+        // Live tests share two cores with hundreds of others, slower still under the thread
+        // sanitizer: a client starved past the 10 s request deadline had its connection
+        // closed. The deadline itself is tested on its handler (RequestDeadlineTests).
+        configuration.requestTimeout = .seconds(120)
         try configure(&configuration)
         database = try await TestBackend.makeStore(in: directory)
         replyline = try AppServices(
