@@ -57,13 +57,11 @@ extension PostgresStore {
                 if refusal == nil && contact.consent != .optedIn { refusal = .optedOut }
                 var messageID: MessageID?
                 if refusal == nil {
-                    let count = SegmentCounter.count(request.body)
-                    let message = StoredMessage(
-                        id: nil, conversationId: ConversationID(conversationID), direction: .outbound, kind: request.kind,
-                        provider: provider, providerMessageId: nil, fromNumber: fromNumber, toNumber: call.phone, body: request.body,
-                        media: [], segments: count.segments, encoding: count.encoding, status: .queued, appointmentId: nil, createdAt: now)
-                    messageID = try await Self.insert(
-                        connection, message, businessID: businessID, dueAt: request.dueAt, holdNote: request.holdNote)
+                    messageID = try await Self.insertOutbound(
+                        connection, conversationID: conversationID, kind: request.kind, body: request.body, media: [],
+                        appointmentID: nil, provider: provider, fromNumber: fromNumber, to: call.phone, businessID: businessID,
+                        now: now, dueAt: request.dueAt, holdNote: request.holdNote
+                    ).id
                     queued.append(messageID!)
                     preview = String(request.body.prefix(160))
                 }

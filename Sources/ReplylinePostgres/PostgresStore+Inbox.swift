@@ -152,8 +152,7 @@ extension PostgresStore {
         businessID: String, phone: String, kind: MessageKind, body: String, media: [InboundMessage.Media], appointmentID: String?,
         provider: String, fromNumber: String, now: Date
     ) async throws -> StoredMessage {
-        let count = SegmentCounter.count(body)
-        return try await write(notifying: { connection in
+        try await write(notifying: { connection in
             try await Self.lockContact(connection, businessID: businessID, phone: phone)
             let (contact, conversationID) = try await Self.contact(connection, businessID: businessID, phone: phone, now: now)
             guard contact.consent == .optedIn else {
@@ -162,11 +161,9 @@ extension PostgresStore {
                 )?.get(0, as: Date?.self)
                 throw SendRefusal.optedOut(since: since ?? nil)
             }
-            var message = StoredMessage(
-                id: nil, conversationId: ConversationID(conversationID), direction: .outbound, kind: kind, provider: provider,
-                providerMessageId: nil, fromNumber: fromNumber, toNumber: phone, body: body, media: media, segments: count.segments,
-                encoding: count.encoding, status: .queued, appointmentId: appointmentID, createdAt: now)
-            message.id = try await Self.insert(connection, message, businessID: businessID, dueAt: now)
+            let message = try await Self.insertOutbound(
+                connection, conversationID: conversationID, kind: kind, body: body, media: media, appointmentID: appointmentID,
+                provider: provider, fromNumber: fromNumber, to: phone, businessID: businessID, now: now, dueAt: now)
             let answered = kind == .manual
             try await connection.run(
                 """
@@ -177,6 +174,22 @@ extension PostgresStore {
                 """)
             return (message, [InboxEvent(businessID: businessID, kind: .message, phone: phone)])
         })
+    }
+
+    /// A queued outbound message of `kind` to `phone`, inserted with its outbox entry (see
+    /// `insert`); the caller has checked consent.
+    static func insertOutbound(
+        _ connection: PostgresConnection, conversationID: Int64, kind: MessageKind, body: String, media: [InboundMessage.Media],
+        appointmentID: String?, provider: String, fromNumber: String, to phone: String, businessID: String, now: Date, dueAt: Date,
+        holdNote: String? = nil
+    ) async throws -> StoredMessage {
+        let count = SegmentCounter.count(body)
+        var message = StoredMessage(
+            id: nil, conversationId: ConversationID(conversationID), direction: .outbound, kind: kind, provider: provider,
+            providerMessageId: nil, fromNumber: fromNumber, toNumber: phone, body: body, media: media, segments: count.segments,
+            encoding: count.encoding, status: .queued, appointmentId: appointmentID, createdAt: now)
+        message.id = try await insert(connection, message, businessID: businessID, dueAt: dueAt, holdNote: holdNote)
+        return message
     }
 
     /// Inserts an outbound message and its outbox entry, due at `dueAt` (waiting for the

@@ -65,16 +65,8 @@ extension AppointmentsController {
                 return state
             }
         }
-        for name in ["from", "to"] {
-            guard let text = query.get(name) else { continue }
-            guard let date = RFC3339.date(from: text) else {
-                throw APIError(
-                    .badRequest, code: "invalid_parameter",
-                    message: "`\(name)` must be an RFC 3339 time with an offset, e.g. 2026-12-01T00:00:00-05:00 (encode + as %2B).",
-                    field: name)
-            }
-            if name == "from" { filter.from = date } else { filter.to = date }
-        }
+        filter.from = try Query.time(query, "from")
+        filter.to = try Query.time(query, "to")
         if let from = filter.from, let to = filter.to, to <= from {
             throw APIError(
                 .badRequest, code: "invalid_parameter", message: "`to` must be later than `from` (`to` is exclusive).", field: "to")
@@ -87,18 +79,14 @@ extension Cursor {
     /// `a:<starts_at in ms>:<id>`: the last appointment of a page, which the next one follows.
     /// To the microsecond, as PostgreSQL keeps times (see the conversation cursor).
     static func encode(_ cursor: AppointmentCursor) -> String {
-        encode("au:\(Int64((cursor.startsAt.timeIntervalSince1970 * 1_000_000).rounded())):\(cursor.id)")
+        encode("au:\(microseconds(cursor.startsAt)):\(cursor.id)")
     }
 
     /// A cursor of `encode`, or one in milliseconds (`a:`) given before it.
     static func decodeAppointment(_ cursor: String) -> AppointmentCursor? {
-        guard let parts = decode(cursor), parts.count == 3, let time = Int64(parts[1]), !parts[2].isEmpty else { return nil }
-        let scale: Double
-        switch parts[0] {
-        case "au": scale = 1_000_000
-        case "a": scale = 1000
-        default: return nil
-        }
-        return AppointmentCursor(startsAt: Date(timeIntervalSince1970: Double(time) / scale), id: String(parts[2]))
+        guard let parts = decode(cursor), parts.count == 3, let value = Int64(parts[1]), !parts[2].isEmpty,
+            let time = time(parts[0], value, micro: "au", milli: "a")
+        else { return nil }
+        return AppointmentCursor(startsAt: time, id: String(parts[2]))
     }
 }

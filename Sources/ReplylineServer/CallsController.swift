@@ -127,7 +127,7 @@ struct CallsController {
 
     @Sendable func sendDuringCall(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
-        let callID = try Self.callID(context.parameters.get("call_id").map { $0.removingPercentEncoding ?? $0 })
+        let callID = try Self.callID(context)
         let body = try await request.decode(as: CallSMSBody.self, context: context)
         let now = now()
         guard let log = try await store.callLog(businessID: business.id, callID: callID, now: now) else {
@@ -169,7 +169,7 @@ struct CallsController {
 
     @Sendable func show(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
-        let callID = try Self.callID(context.parameters.get("call_id").map { $0.removingPercentEncoding ?? $0 })
+        let callID = try Self.callID(context)
         guard let log = try await store.callLog(businessID: business.id, callID: callID, now: now()) else {
             throw APIError.notFound("Call \(callID)")
         }
@@ -181,17 +181,7 @@ struct CallsController {
     @Sendable func list(_ request: Request, context: APIContext) async throws -> Response {
         let business = try context.requireBusiness()
         let query = request.uri.queryParameters
-        let since: Date
-        if let text = query.get("since") {
-            guard let date = RFC3339.date(from: text) else {
-                throw APIError(
-                    .badRequest, code: "invalid_parameter",
-                    message: "`since` must be an RFC 3339 time with an offset, e.g. 2026-12-01T00:00:00Z.", field: "since")
-            }
-            since = date
-        } else {
-            since = now().addingTimeInterval(-24 * 3600)
-        }
+        let since = try Query.time(query, "since") ?? now().addingTimeInterval(-24 * 3600)
         let limit = try Query.limit(query)
         var cursor: CallCursor?
         if let text = query.get("cursor") {
@@ -226,6 +216,11 @@ struct CallsController {
     func errors(of business: Business) -> @Sendable (String) -> ProviderError? {
         let entry = providers[outbound.provider(of: business)]
         return { code in entry?.errors(code) }
+    }
+
+    /// The `{call_id}` of the path, percent-decoded, checked as `callID(_:)` checks a body's.
+    static func callID(_ context: APIContext) throws -> String {
+        try callID(context.parameters.get("call_id").map { $0.removingPercentEncoding ?? $0 })
     }
 
     static func callID(_ value: String?) throws -> String {

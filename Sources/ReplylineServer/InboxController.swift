@@ -270,6 +270,18 @@ enum Query {
         return limit
     }
 
+    /// A time parameter (`from`, `to`, `since`), RFC 3339 with an offset; nil when absent.
+    static func time(_ query: Parameters, _ name: String) throws -> Date? {
+        guard let text = query.get(name) else { return nil }
+        guard let date = RFC3339.date(from: text) else {
+            throw APIError(
+                .badRequest, code: "invalid_parameter",
+                message: "`\(name)` must be an RFC 3339 time with an offset, e.g. 2026-12-01T00:00:00-05:00 (encode + as %2B).",
+                field: name)
+        }
+        return date
+    }
+
     static func flag(_ query: Parameters, _ name: String) throws -> Bool {
         switch query.get(name) {
         case nil, "false", "0": return false
@@ -284,7 +296,19 @@ enum Cursor {
     /// To the microsecond, as PostgreSQL keeps times: a cursor rounded to the millisecond
     /// repeated or skipped a conversation at a page's edge there.
     static func encode(_ cursor: ConversationCursor) -> String {
-        encode("cu:\(Int64((cursor.lastMessageAt.timeIntervalSince1970 * 1_000_000).rounded())):\(cursor.id)")
+        encode("cu:\(microseconds(cursor.lastMessageAt)):\(cursor.id)")
+    }
+
+    static func microseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+
+    /// A cursor's time: microseconds after the prefix `micro`, or milliseconds after
+    /// `milli`, the form given before; nil after any other prefix.
+    static func time(_ prefix: Substring, _ value: Int64, micro: String, milli: String) -> Date? {
+        switch prefix {
+        case micro: Date(timeIntervalSince1970: Double(value) / 1_000_000)
+        case milli: Date(timeIntervalSince1970: Double(value) / 1000)
+        default: nil
+        }
     }
 
     static func encode(messageID: MessageID) -> String { encode("m:\(messageID)") }
@@ -303,14 +327,10 @@ enum Cursor {
 
     /// A cursor of `encode`, or one in milliseconds (`c:`) given before it.
     static func decodeConversation(_ cursor: String) -> ConversationCursor? {
-        guard let parts = decode(cursor), parts.count == 3, let time = Int64(parts[1]), let id = Int64(parts[2]) else { return nil }
-        let scale: Double
-        switch parts[0] {
-        case "cu": scale = 1_000_000
-        case "c": scale = 1000
-        default: return nil
-        }
-        return ConversationCursor(lastMessageAt: Date(timeIntervalSince1970: Double(time) / scale), id: ConversationID(id))
+        guard let parts = decode(cursor), parts.count == 3, let value = Int64(parts[1]), let id = Int64(parts[2]),
+            let time = time(parts[0], value, micro: "cu", milli: "c")
+        else { return nil }
+        return ConversationCursor(lastMessageAt: time, id: ConversationID(id))
     }
 
     static func decodeMessage(_ cursor: String) -> MessageID? {
